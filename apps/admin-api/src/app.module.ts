@@ -1,0 +1,33 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { AUTH_ENTITIES, AuthModule } from '@app/auth';
+import { GROUP_ENTITIES, GroupsModule } from '@app/groups';
+import { PersistenceModule } from '@app/persistence';
+import { ScimExceptionFilter, ScimModule } from '@app/scim';
+import { USER_ENTITIES, UsersModule } from '@app/users';
+import { HealthController } from './health.controller';
+
+export const ENTITIES = [...AUTH_ENTITIES, ...USER_ENTITIES, ...GROUP_ENTITIES];
+
+@Module({})
+export class AppModule {
+  static forConfig(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        { module: ConfigHolder, global: true, providers: [{ provide: APP_CONFIG, useValue: config }], exports: [APP_CONFIG] },
+        PersistenceModule.forRoot(ENTITIES),
+        ScimModule,
+        AuthModule,
+        UsersModule,
+        GroupsModule,
+      ],
+      controllers: [HealthController],
+      providers: [{ provide: APP_FILTER, useClass: ScimExceptionFilter }],
+    };
+  }
+}
+
+@Module({})
+class ConfigHolder {}

@@ -1,0 +1,86 @@
+import { INestApplication, Logger, LogLevel, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import express from 'express';
+import { AppConfig } from '@app/config';
+import {
+  resourceOpenApiSchema,
+  SCIM_ERROR_OPENAPI,
+  ScimError,
+  scimJsonBody,
+  ScimRegistry,
+} from '@app/scim';
+import { GROUP_EXAMPLE } from '@app/groups';
+import { USER_EXAMPLE } from '@app/users';
+import { AppModule } from './app.module';
+
+const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  log: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+};
+
+const EXAMPLES: Record<string, Record<string, unknown>> = { User: USER_EXAMPLE, Group: GROUP_EXAMPLE };
+
+export const SWAGGER_PATH = 'api-docs';
+
+/** The OpenAPI document: routes from the controllers, resource schemas from the SCIM definitions. */
+export function buildOpenApiDocument(app: INestApplication, config: AppConfig): OpenAPIObject {
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Identity Domain admin API')
+      .setDescription(
+        'SCIM 2.0 admin API compatible with Oracle IDCS / OCI IAM Identity Domains (/admin/v1). ' +
+          'Get a token from POST /oauth2/v1/token (client_credentials), then use "Authorize" with it.',
+      )
+      .setVersion('1')
+      .addServer(config.publicUrl)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token or provisioning token' })
+      .build(),
+  );
+  doc.components ??= {};
+  doc.components.schemas ??= {};
+  doc.components.schemas.ScimError = SCIM_ERROR_OPENAPI as never;
+  for (const rt of app.get(ScimRegistry).all()) {
+    doc.components.schemas[rt.name] = resourceOpenApiSchema(rt, EXAMPLES[rt.name]) as never;
+  }
+  return doc;
+}
+
+/** Builds the configured application (not yet listening): used by main, the tests and the OpenAPI script. */
+export async function createApp(config: AppConfig, options: { logger?: false | LogLevel[] } = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
+    bodyParser: false,
+    logger: options.logger ?? LEVELS[config.logLevel],
+  });
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.set('query parser', 'simple');
+  app.use('/admin', scimJsonBody());
+  app.use('/oauth2', express.urlencoded({ extended: false, limit: '16kb' }));
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) =>
+        ScimError.badRequest(
+          'invalidValue',
+          errors.map((e) => Object.values(e.constraints ?? {}).join('; ') || `${e.property} is invalid`).join('; '),
+        ),
+    }),
+  );
+  app.enableShutdownHooks();
+  await app.init();
+  const document = buildOpenApiDocument(app, config);
+  SwaggerModule.setup(SWAGGER_PATH, app, document, {
+    jsonDocumentUrl: `${SWAGGER_PATH}/openapi.json`,
+    yamlDocumentUrl: `${SWAGGER_PATH}/openapi.yaml`,
+    swaggerOptions: { persistAuthorization: true },
+  });
+  new Logger('App').debug('Application initialised');
+  return app;
+}

@@ -1,0 +1,71 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { ScimError } from '@app/scim';
+import { AccessTokens } from './access-tokens';
+import { PROVISIONING_TOKEN_PREFIX, ProvisioningTokens } from './provisioning-tokens.service';
+import { ACCESS_POLICY, AccessPolicy, Principal, PUBLIC_ROUTE } from './roles';
+
+export type AuthenticatedRequest = Request & { principal?: Principal };
+
+function isRead(req: Request): boolean {
+  return req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && /\/\.search\/?$/.test(req.path));
+}
+
+/**
+ * Every /admin/v1 route needs a bearer token: an access token from /oauth2/v1/token or a provisioning token.
+ * 401 when it is missing, malformed, expired or tampered; 403 when it lacks the role (SCIM error bodies).
+ */
+@Injectable()
+export class AdminAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly tokens: AccessTokens,
+    private readonly provisioning: ProvisioningTokens,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
+    const res = ctx.switchToHttp().getResponse<Response>();
+    const policy = this.reflector.getAllAndOverride<AccessPolicy | undefined>(ACCESS_POLICY, targets);
+    if (!policy && !req.path.startsWith('/admin/')) return true;
+
+    const principal = await this.authenticate(req, res);
+    req.principal = principal;
+    if (policy) {
+      const allowed = isRead(req) ? policy.read : policy.write;
+      if (!principal.roles.some((r) => allowed.includes(r))) {
+        throw new ScimError(403, `This operation needs one of the roles ${allowed.join(', ')}; the token has ${principal.roles.join(', ') || 'none'}`);
+      }
+    }
+    return true;
+  }
+
+  private async authenticate(req: Request, res: Response): Promise<Principal> {
+    const header = req.headers.authorization;
+    const challenge = (error?: string) =>
+      res.setHeader('WWW-Authenticate', `Bearer realm="admin"${error ? `, error="${error}"` : ''}`);
+    if (!header) {
+      challenge();
+      throw new ScimError(401, 'Send an access token: Authorization: Bearer <token> (get one from POST /oauth2/v1/token)');
+    }
+    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim());
+    if (!m) {
+      challenge('invalid_request');
+      throw new ScimError(401, 'The Authorization header must be "Bearer <token>"');
+    }
+    const token = m[1];
+    if (token.startsWith(PROVISIONING_TOKEN_PREFIX)) {
+      const p = await this.provisioning.verify(token);
+      if (p) return p;
+      challenge('invalid_token');
+      throw new ScimError(401, 'The provisioning token is unknown, revoked or expired');
+    }
+    const check = await this.tokens.verify(token);
+    if (check.ok) return check.principal;
+    challenge('invalid_token');
+    throw new ScimError(401, check.reason === 'expired' ? 'The access token has expired; request a new one' : 'The access token is invalid (malformed, tampered with, or not issued here)');
+  }
+}

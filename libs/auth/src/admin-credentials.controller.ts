@@ -1,0 +1,66 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuthenticatedRequest } from './admin-auth.guard';
+import { AdminClients } from './clients.service';
+import { AdminClientCreateDto, AdminClientResponseDto, ProvisioningTokenCreateDto, ProvisioningTokenResponseDto } from './dto';
+import { ProvisioningTokens } from './provisioning-tokens.service';
+import { Access, RequireAccess } from './roles';
+
+/** Credentials for automation: OAuth clients with roles, and provisioning tokens for IdP SCIM clients. */
+@ApiTags('Admin credentials')
+@ApiBearerAuth()
+@RequireAccess(Access.domainAdministration)
+@Controller('admin/v1')
+export class AdminCredentialsController {
+  constructor(
+    private readonly clients: AdminClients,
+    private readonly provisioning: ProvisioningTokens,
+  ) {}
+
+  @Post('AdminClients')
+  @ApiOperation({ summary: 'Create an OAuth client with administrator roles', description: 'The client secret is returned once.' })
+  @ApiCreatedResponse({ type: AdminClientResponseDto })
+  createClient(@Body() dto: AdminClientCreateDto): Promise<AdminClientResponseDto> {
+    return this.clients.create(dto.name, dto.roles);
+  }
+
+  @Get('AdminClients')
+  @ApiOperation({ summary: 'List OAuth clients (without secrets)' })
+  @ApiOkResponse({ type: AdminClientResponseDto, isArray: true })
+  listClients(): Promise<AdminClientResponseDto[]> {
+    return this.clients.list();
+  }
+
+  @Delete('AdminClients/:id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Disable an OAuth client' })
+  @ApiNoContentResponse({ description: 'Disabled' })
+  deleteClient(@Param('id') id: string, @Req() req: AuthenticatedRequest): Promise<void> {
+    return this.clients.disable(id, req.principal!);
+  }
+
+  @Post('ProvisioningTokens')
+  @ApiOperation({
+    summary: 'Issue a provisioning token for an IdP SCIM client',
+    description: 'Long-lived bearer token limited to /admin/v1/Users and /admin/v1/Groups. Returned once; stored as a digest.',
+  })
+  @ApiCreatedResponse({ type: ProvisioningTokenResponseDto })
+  createToken(@Body() dto: ProvisioningTokenCreateDto, @Req() req: AuthenticatedRequest): Promise<ProvisioningTokenResponseDto> {
+    return this.provisioning.create(dto.name, dto.expiresInDays, req.principal!);
+  }
+
+  @Get('ProvisioningTokens')
+  @ApiOperation({ summary: 'List provisioning tokens (without the tokens)' })
+  @ApiOkResponse({ type: ProvisioningTokenResponseDto, isArray: true })
+  listTokens(): Promise<ProvisioningTokenResponseDto[]> {
+    return this.provisioning.list();
+  }
+
+  @Delete('ProvisioningTokens/:id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke a provisioning token' })
+  @ApiNoContentResponse({ description: 'Revoked' })
+  revokeToken(@Param('id') id: string): Promise<void> {
+    return this.provisioning.revoke(id);
+  }
+}

@@ -1,0 +1,92 @@
+/** Validated configuration of one server process, read from environment variables. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  publicUrl: string;
+  database: DatabaseConfig;
+  adminClientId?: string;
+  adminClientSecret?: string;
+  accessTokenTtlSeconds: number;
+  logLevel: 'error' | 'warn' | 'log' | 'debug';
+}
+
+export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'postgres'; url: string };
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+function parseDatabaseUrl(raw: string, problems: string[]): DatabaseConfig {
+  if (raw.startsWith('sqlite:')) {
+    const path = raw.slice('sqlite:'.length).replace(/^\/\//, '');
+    if (!path) problems.push('DATABASE_URL "sqlite:" needs a file path, e.g. sqlite:data/identity.sqlite');
+    return { type: 'sqlite', path };
+  }
+  if (/^postgres(ql)?:\/\//.test(raw)) {
+    try {
+      new URL(raw);
+    } catch {
+      problems.push(`DATABASE_URL is not a valid PostgreSQL URL: ${raw.replace(/:[^:@/]*@/, ':***@')}`);
+    }
+    return { type: 'postgres', url: raw };
+  }
+  problems.push(`DATABASE_URL must start with "sqlite:" or "postgres://" (got "${raw.split(':')[0]}:…")`);
+  return { type: 'sqlite', path: '' };
+}
+
+/**
+ * Reads and validates the configuration; throws a ConfigError that lists every bad value at once,
+ * so an operator fixes them in one go rather than one restart per mistake.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const problems: string[] = [];
+
+  const portRaw = env.PORT ?? '3000';
+  const port = Number(portRaw);
+  if (!/^\d+$/.test(portRaw) || port > 65535) {
+    problems.push(`PORT must be an integer between 0 and 65535 (got "${portRaw}")`);
+  }
+
+  const host = env.HOST ?? '0.0.0.0';
+
+  const publicUrlRaw = (env.PUBLIC_URL ?? `http://localhost:${portRaw}`).replace(/\/+$/, '');
+  try {
+    const u = new URL(publicUrlRaw);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.push(`PUBLIC_URL must use http or https (got "${publicUrlRaw}")`);
+    if (u.search || u.hash) problems.push(`PUBLIC_URL must not carry a query or fragment (got "${publicUrlRaw}")`);
+  } catch {
+    problems.push(`PUBLIC_URL must be an absolute URL such as https://id.example.com (got "${publicUrlRaw}")`);
+  }
+
+  const database = parseDatabaseUrl(env.DATABASE_URL ?? 'sqlite:data/identity.sqlite', problems);
+
+  const adminClientId = env.ADMIN_CLIENT_ID || undefined;
+  const adminClientSecret = env.ADMIN_CLIENT_SECRET || undefined;
+  if ((adminClientId === undefined) !== (adminClientSecret === undefined)) {
+    problems.push('ADMIN_CLIENT_ID and ADMIN_CLIENT_SECRET must be set together (or both left unset to generate credentials)');
+  }
+  if (adminClientId !== undefined && !/^[A-Za-z0-9._~-]{3,128}$/.test(adminClientId)) {
+    problems.push('ADMIN_CLIENT_ID must be 3-128 characters of letters, digits, ".", "_", "~" or "-"');
+  }
+  if (adminClientSecret !== undefined && adminClientSecret.length < 16) {
+    problems.push('ADMIN_CLIENT_SECRET must be at least 16 characters long');
+  }
+
+  const ttlRaw = env.ACCESS_TOKEN_TTL_SECONDS ?? '3600';
+  const accessTokenTtlSeconds = Number(ttlRaw);
+  if (!/^\d+$/.test(ttlRaw) || accessTokenTtlSeconds < 1 || accessTokenTtlSeconds > 86400) {
+    problems.push(`ACCESS_TOKEN_TTL_SECONDS must be an integer between 1 and 86400 (got "${ttlRaw}")`);
+  }
+
+  const logLevel = (env.LOG_LEVEL ?? 'log') as AppConfig['logLevel'];
+  if (!['error', 'warn', 'log', 'debug'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of error, warn, log, debug (got "${env.LOG_LEVEL}")`);
+  }
+
+  if (problems.length) throw new ConfigError(problems);
+  return { port, host, publicUrl: publicUrlRaw, database, adminClientId, adminClientSecret, accessTokenTtlSeconds, logLevel };
+}

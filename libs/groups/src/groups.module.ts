@@ -1,0 +1,20 @@
+import { Module, OnModuleInit } from '@nestjs/common';
+import { ScimRegistry } from '@app/scim';
+import { UsersModule } from '@app/users';
+import { GROUP_RESOURCE_TYPE } from './group.schema';
+import { GroupsController } from './groups.controller';
+import { GroupsRepository } from './groups.repository';
+import { GroupsService } from './groups.service';
+
+@Module({
+  imports: [UsersModule],
+  controllers: [GroupsController],
+  providers: [GroupsService, GroupsRepository],
+  exports: [GroupsService],
+})
+export class GroupsModule implements OnModuleInit {
+  constructor(private readonly registry: ScimRegistry) {}
+  onModuleInit(): void {
+    this.registry.register(GROUP_RESOURCE_TYPE);
+  }
+}

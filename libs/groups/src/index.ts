@@ -1,0 +1,5 @@
+export * from './group.schema';
+export * from './group.entity';
+export * from './groups.repository';
+export * from './groups.service';
+export * from './groups.module';

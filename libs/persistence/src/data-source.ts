@@ -1,0 +1,41 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DataSource, DataSourceOptions, EntitySchema } from 'typeorm';
+import type { DatabaseConfig } from '@app/config';
+import { MIGRATIONS } from './migrations';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type EntityClass = Function | EntitySchema<any>;
+
+/** TypeORM options for the configured store; `synchronize` stays off: the schema comes from migrations only. */
+export function dataSourceOptions(db: DatabaseConfig, entities: EntityClass[]): DataSourceOptions {
+  const common = { entities, migrations: MIGRATIONS, synchronize: false, migrationsRun: false, logging: false as const };
+  if (db.type === 'postgres') {
+    return { type: 'postgres', url: db.url, extra: { max: Number(process.env.DATABASE_POOL_SIZE ?? 10) }, ...common };
+  }
+  return { type: 'sqlite', database: db.path, enableWAL: db.path !== ':memory:', busyTimeout: 10_000, ...common };
+}
+
+/**
+ * Opens the store and brings its schema up to date. On PostgreSQL an advisory lock makes concurrent
+ * start-ups of several instances run the migrations once.
+ */
+export async function openDataSource(db: DatabaseConfig, entities: EntityClass[]): Promise<DataSource> {
+  if (db.type === 'sqlite' && db.path !== ':memory:') mkdirSync(dirname(db.path), { recursive: true });
+  const ds = new DataSource(dataSourceOptions(db, entities));
+  await ds.initialize();
+  if (db.type === 'postgres') {
+    const runner = ds.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('SELECT pg_advisory_lock(727274)');
+      await ds.runMigrations({ transaction: 'each' });
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock(727274)').catch(() => undefined);
+      await runner.release();
+    }
+  } else {
+    await ds.runMigrations({ transaction: 'each' });
+  }
+  return ds;
+}

@@ -1,0 +1,45 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import type { Dialect } from '@app/scim';
+import { Mutex } from './mutex';
+
+/**
+ * Access to the store. TypeORM's SQLite driver shares one connection between all callers, so two
+ * overlapping transactions would nest into each other; on SQLite every unit of work therefore runs
+ * under one in-process mutex (SQLite allows one writer at a time anyway). PostgreSQL uses its pool.
+ */
+@Injectable()
+export class Database implements OnApplicationShutdown {
+  readonly dialect: Dialect;
+  private readonly mutex = new Mutex();
+  private readonly logger = new Logger(Database.name);
+
+  constructor(readonly dataSource: DataSource) {
+    this.dialect = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+  }
+
+  /** Runs `fn` in one transaction: every multi-row change goes through here. */
+  transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    if (this.dialect === 'sqlite') return this.mutex.run(() => this.dataSource.transaction(fn));
+    return this.dataSource.transaction(fn);
+  }
+
+  /** Runs read-only work; on SQLite it waits for writers so it never sees a half-done transaction. */
+  read<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    if (this.dialect === 'sqlite') return this.mutex.run(() => fn(this.dataSource.manager));
+    return fn(this.dataSource.manager);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.dataSource.isInitialized) {
+      await this.dataSource.destroy().catch((e) => this.logger.warn(`Closing the database failed: ${e}`));
+    }
+  }
+}
+
+/** True when `e` is a unique-constraint violation on either dialect. */
+export function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: string; driverError?: { code?: string }; message?: string };
+  const code = err?.driverError?.code ?? err?.code;
+  return code === '23505' || (code === 'SQLITE_CONSTRAINT' && /UNIQUE/i.test(err.message ?? '')) || /UNIQUE constraint failed/i.test(err?.message ?? '');
+}

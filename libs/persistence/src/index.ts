@@ -1,0 +1,6 @@
+export * from './database';
+export * from './data-source';
+export * from './persistence.module';
+export * from './mutex';
+export * from './ids';
+export * from './migrations';

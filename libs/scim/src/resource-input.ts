@@ -1,0 +1,188 @@
+import { ScimError } from './errors';
+import { isForbiddenKey, schemasOf } from './paths';
+import { COMMON_ATTRIBUTES, ScimAttribute, ScimResourceType, ScimSchema } from './schema';
+
+export type Doc = Record<string, unknown>;
+
+/** Converts one JSON value to an attribute's type; accepts the "True"/"False" strings Entra ID sends. */
+export function coerceValue(a: ScimAttribute, value: unknown, where: string): unknown {
+  const bad = (expected: string): never => {
+    throw ScimError.badRequest('invalidValue', `"${where}" must be ${expected} (got ${JSON.stringify(value)?.slice(0, 80)})`);
+  };
+  switch (a.type) {
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
+      return bad('a boolean');
+    case 'integer':
+      if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
+      if (typeof value === 'string' && /^-?\d{1,15}$/.test(value.trim())) return Number(value);
+      return bad('an integer');
+    case 'decimal':
+      if (typeof value === 'number' && Number.isFinite(value)) return value;
+      if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+      return bad('a number');
+    case 'dateTime': {
+      if (typeof value !== 'string') return bad('an xsd:dateTime string such as 2026-01-31T12:00:00Z');
+      const d = new Date(value);
+      if (Number.isNaN(d.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(value)) return bad('an xsd:dateTime string such as 2026-01-31T12:00:00Z');
+      return d.toISOString();
+    }
+    case 'complex':
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad('an object');
+      return value;
+    default:
+      if (typeof value !== 'string') return bad('a string');
+      if (value.length > 8192) return bad('at most 8192 characters long');
+      return value;
+  }
+}
+
+function findAttr(list: ScimAttribute[], name: string): ScimAttribute | undefined {
+  const lower = name.toLowerCase();
+  return list.find((a) => a.name.toLowerCase() === lower);
+}
+
+function isEmpty(v: unknown): boolean {
+  return v === undefined || v === null || (Array.isArray(v) && v.length === 0) || v === '';
+}
+
+/**
+ * Normalises a resource body from a client: canonical attribute names, coerced types, extensions under their URN,
+ * read-only attributes dropped (RFC 7644 §3.5.1 says they are ignored), unknown attributes rejected
+ * so that a typo never passes silently.
+ */
+export function normalizeResource(rt: ScimResourceType, body: unknown): Doc {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw ScimError.badRequest('invalidSyntax', `The request body must be a JSON object describing a ${rt.name}`);
+  }
+  const input = body as Doc;
+  const schemasRaw = input.schemas ?? input.Schemas;
+  if (schemasRaw !== undefined && (!Array.isArray(schemasRaw) || schemasRaw.some((s) => typeof s !== 'string'))) {
+    throw ScimError.badRequest('invalidSyntax', '"schemas" must be an array of schema URNs');
+  }
+  const declared = ((schemasRaw as string[] | undefined) ?? []).map((s) => s.toLowerCase());
+  if (!declared.includes(rt.schema.id.toLowerCase())) {
+    throw ScimError.badRequest('invalidSyntax', `"schemas" must include "${rt.schema.id}"`);
+  }
+  const known = schemasOf(rt).map((s) => s.id.toLowerCase());
+  const unknownSchema = declared.find((s) => !known.includes(s));
+  if (unknownSchema) throw ScimError.badRequest('invalidSyntax', `Unknown schema "${unknownSchema}" for resource type ${rt.name}`);
+
+  const out: Doc = {};
+  const usedExtensions = new Set<string>();
+  for (const [key, value] of Object.entries(input)) {
+    if (isForbiddenKey(key)) throw ScimError.badRequest('invalidSyntax', `"${key}" is not an attribute name`);
+    if (key.toLowerCase() === 'schemas') continue;
+    const ext = rt.schemaExtensions.find((e) => e.schema.id.toLowerCase() === key.toLowerCase());
+    if (ext) {
+      if (value === null) continue;
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        throw ScimError.badRequest('invalidSyntax', `"${key}" must be an object holding the extension's attributes`);
+      }
+      const normalized = normalizeAttributes(ext.schema, [], value as Doc, key);
+      if (Object.keys(normalized).length) {
+        out[ext.schema.id] = normalized;
+        usedExtensions.add(ext.schema.id);
+      }
+      continue;
+    }
+    const common = findAttr(COMMON_ATTRIBUTES, key);
+    if (common) {
+      if (common.mutability !== 'readOnly' && !isEmpty(value)) out[common.name] = coerceValue(common, value, common.name);
+      continue;
+    }
+    const a = findAttr(rt.schema.attributes, key);
+    if (!a) throw ScimError.badRequest('invalidSyntax', `Unknown attribute "${key}" for resource type ${rt.name}`);
+    const v = normalizeAttribute(a, value, a.name);
+    if (v !== undefined) out[a.name] = v;
+  }
+  out.schemas = [rt.schema.id, ...rt.schemaExtensions.filter((e) => usedExtensions.has(e.schema.id)).map((e) => e.schema.id)];
+  return out;
+}
+
+function normalizeAttributes(schema: ScimSchema, _prefix: string[], obj: Doc, where: string): Doc {
+  const out: Doc = {};
+  for (const [key, value] of Object.entries(obj)) {
+    if (isForbiddenKey(key)) throw ScimError.badRequest('invalidSyntax', `"${key}" is not an attribute name`);
+    const a = findAttr(schema.attributes, key);
+    if (!a) throw ScimError.badRequest('invalidSyntax', `Unknown attribute "${key}" in "${where}"`);
+    const v = normalizeAttribute(a, value, `${where}:${a.name}`);
+    if (v !== undefined) out[a.name] = v;
+  }
+  return out;
+}
+
+/** Normalises one attribute value; returns undefined for "no value" and for read-only attributes. */
+export function normalizeAttribute(a: ScimAttribute, value: unknown, where: string): unknown {
+  if (a.mutability === 'readOnly') return undefined;
+  if (isEmpty(value)) return undefined;
+  if (a.multiValued) {
+    const items = Array.isArray(value) ? value : [value];
+    const out = items.filter((v) => !isEmpty(v)).map((v, i) => normalizeSingle(a, v, `${where}[${i}]`));
+    if (a.type === 'complex') {
+      const primaries = out.filter((v) => (v as Doc).primary === true).length;
+      if (primaries > 1) throw ScimError.badRequest('invalidValue', `At most one "${where}" value may be primary (got ${primaries})`);
+    }
+    return out.length ? out : undefined;
+  }
+  if (Array.isArray(value)) throw ScimError.badRequest('invalidValue', `"${where}" takes a single value, not an array`);
+  return normalizeSingle(a, value, where);
+}
+
+function normalizeSingle(a: ScimAttribute, value: unknown, where: string): unknown {
+  const v = coerceValue(a, value, where);
+  if (a.type !== 'complex') return v;
+  const out: Doc = {};
+  for (const [key, subValue] of Object.entries(v as Doc)) {
+    if (isForbiddenKey(key)) throw ScimError.badRequest('invalidSyntax', `"${key}" is not an attribute name`);
+    const s = findAttr(a.subAttributes ?? [], key);
+    if (!s) throw ScimError.badRequest('invalidSyntax', `Unknown sub-attribute "${key}" of "${where}"`);
+    if (s.mutability === 'readOnly' || isEmpty(subValue)) continue;
+    out[s.name] = s.multiValued
+      ? (Array.isArray(subValue) ? subValue : [subValue]).map((x, i) => coerceValue(s, x, `${where}.${s.name}[${i}]`))
+      : coerceValue(s, subValue, `${where}.${s.name}`);
+  }
+  for (const s of a.subAttributes ?? []) {
+    if (s.required && s.mutability !== 'readOnly' && isEmpty(out[s.name])) {
+      throw ScimError.badRequest('invalidValue', `"${where}" needs a "${s.name}"`, 'error.common.validation.missingReqAttributes');
+    }
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** Checks required attributes of the final representation (after create, PUT or PATCH). */
+export function checkRequired(rt: ScimResourceType, doc: Doc): void {
+  const missing: string[] = [];
+  for (const a of rt.schema.attributes) {
+    if (a.required && a.mutability !== 'readOnly' && isEmpty(doc[a.name])) missing.push(a.name);
+  }
+  for (const ext of rt.schemaExtensions) {
+    const e = doc[ext.schema.id] as Doc | undefined;
+    if (!e) continue;
+    for (const a of ext.schema.attributes) {
+      if (a.required && a.mutability !== 'readOnly' && isEmpty(e[a.name])) missing.push(`${ext.schema.id}:${a.name}`);
+    }
+  }
+  if (missing.length) {
+    throw ScimError.badRequest('invalidValue', `Missing required attribute(s): ${missing.join(', ')}`, 'error.common.validation.missingReqAttributes');
+  }
+}
+
+/** RFC 7643 §2.2 "immutable": may be set once, then never changed. */
+export function checkImmutable(rt: ScimResourceType, before: Doc, after: Doc): void {
+  const check = (attrs: ScimAttribute[], b: Doc | undefined, a: Doc | undefined, prefix: string) => {
+    for (const attribute of attrs) {
+      if (attribute.mutability !== 'immutable') continue;
+      const old = b?.[attribute.name];
+      if (isEmpty(old)) continue;
+      if (JSON.stringify(old) !== JSON.stringify(a?.[attribute.name])) {
+        throw ScimError.badRequest('mutability', `"${prefix}${attribute.name}" is immutable and already has a value; it cannot be changed`);
+      }
+    }
+  };
+  check(rt.schema.attributes, before, after, '');
+  for (const ext of rt.schemaExtensions) {
+    check(ext.schema.attributes, before[ext.schema.id] as Doc, after[ext.schema.id] as Doc, `${ext.schema.id}:`);
+  }
+}

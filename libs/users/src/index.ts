@@ -1,0 +1,5 @@
+export * from './user.schema';
+export * from './user.entity';
+export * from './users.repository';
+export * from './users.service';
+export * from './users.module';

@@ -14,6 +14,7 @@ import {
 import { GROUP_EXAMPLE } from '@app/groups';
 import { USER_EXAMPLE } from '@app/users';
 import { AppModule } from './app.module';
+import { opcRequestId } from './request-id';
 
 const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
   error: ['fatal', 'error'],
@@ -37,7 +38,6 @@ export function buildOpenApiDocument(app: INestApplication, config: AppConfig): 
           'Get a token from POST /oauth2/v1/token (client_credentials), then use "Authorize" with it.',
       )
       .setVersion('1')
-      .addServer(config.publicUrl)
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token or provisioning token' })
       .build(),
   );
@@ -59,6 +59,7 @@ export async function createApp(config: AppConfig, options: { logger?: false | L
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.set('query parser', 'simple');
+  app.use(opcRequestId());
   app.use('/admin', scimJsonBody());
   app.use('/oauth2', express.urlencoded({ extended: false, limit: '16kb' }));
   app.useGlobalPipes(
@@ -74,13 +75,13 @@ export async function createApp(config: AppConfig, options: { logger?: false | L
     }),
   );
   app.enableShutdownHooks();
-  await app.init();
-  const document = buildOpenApiDocument(app, config);
-  SwaggerModule.setup(SWAGGER_PATH, app, document, {
+  // Swagger's routes must be in place before init() adds the final not-found handler.
+  SwaggerModule.setup(SWAGGER_PATH, app, buildOpenApiDocument(app, config), {
     jsonDocumentUrl: `${SWAGGER_PATH}/openapi.json`,
     yamlDocumentUrl: `${SWAGGER_PATH}/openapi.yaml`,
     swaggerOptions: { persistAuthorization: true },
   });
+  await app.init();
   new Logger('App').debug('Application initialised');
   return app;
 }

@@ -12,7 +12,7 @@ export class HealthController {
 
   @Get()
   @ApiOperation({ summary: 'Readiness: the server is up and its database answers' })
-  @ApiOkResponse({ schema: { type: 'object', properties: { status: { type: 'string', example: 'ok' }, database: { type: 'string', example: 'sqlite' } } } })
+  @ApiOkResponse({ description: 'Up, database reachable', schema: { type: 'object', properties: { status: { type: 'string', example: 'ok' }, database: { type: 'string', example: 'sqlite' } } } })
   async health(): Promise<{ status: string; database: string }> {
     await this.db.read((m) => m.query('SELECT 1'));
     return { status: 'ok', database: this.db.dialect };

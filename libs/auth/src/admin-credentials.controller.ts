@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedRequest } from './admin-auth.guard';
 import { AdminClients } from './clients.service';
 import { AdminClientCreateDto, AdminClientResponseDto, ProvisioningTokenCreateDto, ProvisioningTokenResponseDto } from './dto';
@@ -9,6 +9,8 @@ import { Access, RequireAccess } from './roles';
 /** Credentials for automation: OAuth clients with roles, and provisioning tokens for IdP SCIM clients. */
 @ApiTags('Admin credentials')
 @ApiBearerAuth()
+@ApiResponse({ status: 401, description: 'Missing or invalid bearer token' })
+@ApiResponse({ status: 403, description: 'Needs IdentityDomainAdministrator' })
 @RequireAccess(Access.domainAdministration)
 @Controller('admin/v1')
 export class AdminCredentialsController {
@@ -19,14 +21,14 @@ export class AdminCredentialsController {
 
   @Post('AdminClients')
   @ApiOperation({ summary: 'Create an OAuth client with administrator roles', description: 'The client secret is returned once.' })
-  @ApiCreatedResponse({ type: AdminClientResponseDto })
+  @ApiCreatedResponse({ type: AdminClientResponseDto, description: 'The new client, with its secret (shown only now)' })
   createClient(@Body() dto: AdminClientCreateDto): Promise<AdminClientResponseDto> {
     return this.clients.create(dto.name, dto.roles);
   }
 
   @Get('AdminClients')
   @ApiOperation({ summary: 'List OAuth clients (without secrets)' })
-  @ApiOkResponse({ type: AdminClientResponseDto, isArray: true })
+  @ApiOkResponse({ type: AdminClientResponseDto, isArray: true, description: 'Active clients, without secrets' })
   listClients(): Promise<AdminClientResponseDto[]> {
     return this.clients.list();
   }
@@ -44,14 +46,14 @@ export class AdminCredentialsController {
     summary: 'Issue a provisioning token for an IdP SCIM client',
     description: 'Long-lived bearer token limited to /admin/v1/Users and /admin/v1/Groups. Returned once; stored as a digest.',
   })
-  @ApiCreatedResponse({ type: ProvisioningTokenResponseDto })
+  @ApiCreatedResponse({ type: ProvisioningTokenResponseDto, description: 'The new token (shown only now)' })
   createToken(@Body() dto: ProvisioningTokenCreateDto, @Req() req: AuthenticatedRequest): Promise<ProvisioningTokenResponseDto> {
     return this.provisioning.create(dto.name, dto.expiresInDays, req.principal!);
   }
 
   @Get('ProvisioningTokens')
   @ApiOperation({ summary: 'List provisioning tokens (without the tokens)' })
-  @ApiOkResponse({ type: ProvisioningTokenResponseDto, isArray: true })
+  @ApiOkResponse({ type: ProvisioningTokenResponseDto, isArray: true, description: 'Tokens, without the token values' })
   listTokens(): Promise<ProvisioningTokenResponseDto[]> {
     return this.provisioning.list();
   }

@@ -41,7 +41,7 @@ export class TokenController {
   })
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ type: TokenRequestDto })
-  @ApiOkResponse({ type: TokenResponseDto })
+  @ApiOkResponse({ type: TokenResponseDto, description: 'The access token' })
   @ApiResponse({ status: 400, description: 'invalid_request or unsupported_grant_type (RFC 6749 §5.2)' })
   @ApiResponse({ status: 401, description: 'invalid_client' })
   async token(

@@ -1,4 +1,4 @@
-import { Module, OnModuleInit } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ScimRegistry } from '@app/scim';
 import { UsersModule } from '@app/users';
 import { GROUP_RESOURCE_TYPE } from './group.schema';
@@ -12,9 +12,9 @@ import { GroupsService } from './groups.service';
   providers: [GroupsService, GroupsRepository],
   exports: [GroupsService],
 })
-export class GroupsModule implements OnModuleInit {
-  constructor(private readonly registry: ScimRegistry) {}
-  onModuleInit(): void {
-    this.registry.register(GROUP_RESOURCE_TYPE);
+export class GroupsModule {
+  // Registered when the module is instantiated, before init, so the OpenAPI document can be built before routes are sealed.
+  constructor(registry: ScimRegistry) {
+    registry.register(GROUP_RESOURCE_TYPE);
   }
 }

@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Param, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { ScimError } from './errors';
 import { MAX_PAGE_SIZE } from './list-query';
@@ -16,8 +16,19 @@ function attributeJson(a: ScimAttribute): Record<string, unknown> {
 }
 
 /** RFC 7644 §4 discovery, generated from the registered resource types so it describes exactly what is implemented. */
+const LIST = (what: string, example: Record<string, unknown>) =>
+  ApiOkResponse({
+    description: `List of ${what}`,
+    content: { [SCIM_MEDIA]: { schema: { type: 'object', example: { schemas: [SCIM_SCHEMAS.listResponse], totalResults: 1, startIndex: 1, itemsPerPage: 1, Resources: [example] } } } },
+  });
+const ONE = (what: string, example: Record<string, unknown>) =>
+  ApiOkResponse({ description: what, content: { [SCIM_MEDIA]: { schema: { type: 'object', example } } } });
+const RT_EXAMPLE = { schemas: [SCIM_SCHEMAS.resourceType], id: 'User', name: 'User', endpoint: '/Users', schema: 'urn:ietf:params:scim:schemas:core:2.0:User' };
+const SCHEMA_EXAMPLE = { schemas: [SCIM_SCHEMAS.schema], id: 'urn:ietf:params:scim:schemas:core:2.0:User', name: 'User', attributes: [] };
+
 @ApiTags('Discovery')
 @ApiBearerAuth()
+@ApiResponse({ status: 401, description: 'Missing or invalid bearer token' })
 @Controller('admin/v1')
 export class DiscoveryController {
   constructor(
@@ -28,6 +39,7 @@ export class DiscoveryController {
   @Get('ServiceProviderConfig')
   @Header('Content-Type', SCIM_MEDIA)
   @ApiOperation({ summary: 'What this SCIM service supports' })
+  @ONE('Service provider configuration (RFC 7643 §5)', { schemas: [SCIM_SCHEMAS.serviceProviderConfig], patch: { supported: true }, filter: { supported: true, maxResults: 1000 } })
   serviceProviderConfig(): Record<string, unknown> {
     return {
       schemas: [SCIM_SCHEMAS.serviceProviderConfig],
@@ -55,6 +67,7 @@ export class DiscoveryController {
   @Get('ResourceTypes')
   @Header('Content-Type', SCIM_MEDIA)
   @ApiOperation({ summary: 'Resource types served by this API' })
+  @LIST('resource types', RT_EXAMPLE)
   resourceTypes(): Record<string, unknown> {
     const list = this.registry.all().map((rt) => this.resourceTypeJson(rt));
     return { schemas: [SCIM_SCHEMAS.listResponse], totalResults: list.length, startIndex: 1, itemsPerPage: list.length, Resources: list };
@@ -63,6 +76,8 @@ export class DiscoveryController {
   @Get('ResourceTypes/:name')
   @Header('Content-Type', SCIM_MEDIA)
   @ApiOperation({ summary: 'One resource type' })
+  @ONE('The resource type', RT_EXAMPLE)
+  @ApiResponse({ status: 404, description: 'No such resource type' })
   resourceType(@Param('name') name: string): Record<string, unknown> {
     const rt = this.registry.all().find((r) => r.name.toLowerCase() === name.toLowerCase());
     if (!rt) throw ScimError.notFound(`No resource type named "${name}"`);
@@ -72,6 +87,7 @@ export class DiscoveryController {
   @Get('Schemas')
   @Header('Content-Type', SCIM_MEDIA)
   @ApiOperation({ summary: 'Schemas of the resource types' })
+  @LIST('schemas', SCHEMA_EXAMPLE)
   schemas(): Record<string, unknown> {
     const list = this.allSchemas().map((s) => this.schemaJson(s));
     return { schemas: [SCIM_SCHEMAS.listResponse], totalResults: list.length, startIndex: 1, itemsPerPage: list.length, Resources: list };
@@ -80,6 +96,8 @@ export class DiscoveryController {
   @Get('Schemas/:id')
   @Header('Content-Type', SCIM_MEDIA)
   @ApiOperation({ summary: 'One schema, by URN' })
+  @ONE('The schema', SCHEMA_EXAMPLE)
+  @ApiResponse({ status: 404, description: 'No such schema' })
   schema(@Req() req: Request, @Param('id') id: string): Record<string, unknown> {
     const s = this.allSchemas().find((x) => x.id.toLowerCase() === decodeURIComponent(id).toLowerCase());
     if (!s) throw ScimError.notFound(`No schema "${id}" (${req.path})`);

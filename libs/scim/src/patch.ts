@@ -311,8 +311,13 @@ function applyOne(doc: Doc, o: ParsedPatchOp): void {
     const fresh = (v as unknown[] | undefined) ?? [];
     if (o.op === 'replace') holder[a.name] = fresh;
     else {
-      const list = ((holder[a.name] as unknown[] | undefined) ?? []).filter((item) => !fresh.some((f) => sameItem(item, f)));
-      list.push(...fresh);
+      // RFC 7644 §3.5.2.1: values already present are not added twice; the order of existing values is kept.
+      const list = [...((holder[a.name] as unknown[] | undefined) ?? [])];
+      for (const f of fresh) {
+        const at = list.findIndex((item) => sameItem(item, f));
+        if (at >= 0) list[at] = f;
+        else list.push(f);
+      }
       holder[a.name] = list;
     }
     if (a.type === 'complex') keepOnePrimary(holder[a.name] as Doc[], fresh as Doc[]);

@@ -19,7 +19,7 @@ const ERROR_TEXT: Record<number, string> = {
 };
 
 const projectionQueries = [
-  ApiQuery({ name: 'attributes', required: false, description: 'Comma-separated attributes to return (always-returned ones are added)', example: 'userName,emails' }),
+  ApiQuery({ name: 'attributes', required: false, description: 'Comma-separated attributes to return (always-returned ones are added), e.g. `userName,emails`' }),
   ApiQuery({ name: 'excludedAttributes', required: false, description: 'Comma-separated attributes to leave out' }),
   ApiQuery({ name: 'attributeSets', required: false, description: 'Comma-separated: all, always, default, request, never' }),
 ];
@@ -34,11 +34,12 @@ export const ScimApi = {
       Header('Content-Type', SCIM_MEDIA),
       ApiBearerAuth(),
       ApiOperation({ summary: `List ${name} resources`, description: 'SCIM list with filter, sorting, paging and attribute projection (RFC 7644 §3.4.2).' }),
-      ApiQuery({ name: 'filter', required: false, description: 'SCIM filter expression', example: 'userName eq "bjensen@example.com"' }),
+      // No `example` on optional query parameters: Swagger UI's "Try it out" would pre-fill and send it.
+      ApiQuery({ name: 'filter', required: false, description: 'SCIM filter expression, e.g. `userName eq "bjensen@example.com"`' }),
       ApiQuery({ name: 'sortBy', required: false, description: 'Attribute path to sort by' }),
       ApiQuery({ name: 'sortOrder', required: false, enum: ['ascending', 'descending'], description: 'Case-insensitive' }),
-      ApiQuery({ name: 'startIndex', required: false, description: '1-based index of the first result', example: 1 }),
-      ApiQuery({ name: 'count', required: false, description: 'Page size, at most 1000', example: 50 }),
+      ApiQuery({ name: 'startIndex', required: false, description: '1-based index of the first result (default 1)' }),
+      ApiQuery({ name: 'count', required: false, description: 'Page size (default 100, at most 1000)' }),
       ...projectionQueries,
       ApiResponse({ status: 200, description: 'A page of results', content: { [SCIM_MEDIA]: { schema: listResponseOpenApi(`#/components/schemas/${name}`) } } }),
       ...errors(400, 401, 403),

@@ -1,4 +1,4 @@
-import { Module, OnModuleInit } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ScimRegistry } from '@app/scim';
 import { USER_RESOURCE_TYPE } from './user.schema';
 import { UsersController } from './users.controller';
@@ -10,9 +10,9 @@ import { UsersService } from './users.service';
   providers: [UsersService, UsersRepository],
   exports: [UsersService, UsersRepository],
 })
-export class UsersModule implements OnModuleInit {
-  constructor(private readonly registry: ScimRegistry) {}
-  onModuleInit(): void {
-    this.registry.register(USER_RESOURCE_TYPE);
+export class UsersModule {
+  // Registered when the module is instantiated, before init, so the OpenAPI document can be built before routes are sealed.
+  constructor(registry: ScimRegistry) {
+    registry.register(USER_RESOURCE_TYPE);
   }
 }

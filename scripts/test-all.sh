@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs every test: type-check, unit tests, then the end-to-end suite against SQLite and against PostgreSQL.
+# Installs what the tests need from the system when missing (Debian's chromium for browser tests) and starts
+# the local PostgreSQL server if it is down. Ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+ensure_chromium() {
+  if [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then return; fi
+  log "Installing Debian's chromium for the browser tests"
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+  else
+    sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium' >/dev/null
+  fi
+}
+
+ensure_postgres() {
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return; fi
+  log "Starting PostgreSQL"
+  if command -v pg_ctlcluster >/dev/null; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && return; sleep 1; done
+  echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2
+}
+
+ensure_chromium
+ensure_postgres
+
+results=$(mktemp -d)
+status=0
+
+log "Type-check"
+npx tsc -p tsconfig.json --noEmit || status=1
+
+log "Unit tests"
+npx jest --config jest.config.js --json --outputFile="$results/unit.json" || status=1
+
+for db in sqlite postgres; do
+  log "End-to-end tests on $db"
+  E2E_DB=$db npx jest --config test/jest-e2e.config.js --runInBand --json --outputFile="$results/e2e-$db.json" || status=1
+done
+
+node -e '
+const fs = require("fs");
+let passed = 0, failed = 0;
+for (const f of fs.readdirSync(process.argv[1])) {
+  const r = JSON.parse(fs.readFileSync(process.argv[1] + "/" + f, "utf8"));
+  passed += r.numPassedTests;
+  failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
+}
+console.log(`\n${passed} passed, ${failed} failed`);
+' "$results"
+rm -rf "$results"
+exit $status

@@ -165,3 +165,36 @@ export function expectScimError(res: ApiResponse, status: number, scimType?: str
 export function expectStatus(res: ApiResponse, status: number): void {
   if (res.status !== status) throw new Error(`expected HTTP ${status}, got ${res.status}: ${res.text.slice(0, 2000)}`);
 }
+
+/**
+ * Rows of a read-only SQL query against a test server's own database, to check what was stored (hashes, absent
+ * plaintext). Placeholders are written $1, $2, … for both dialects.
+ */
+export async function dbQuery<T = Record<string, unknown>>(s: TestServer, sql: string, params: unknown[] = []): Promise<T[]> {
+  const { DataSource } = await import('typeorm');
+  const ds = s.app.get(DataSource);
+  return ds.query(ds.options.type === 'postgres' ? sql : sql.replace(/\$\d+/g, '?'), params);
+}
+
+/**
+ * A real server on an existing database: a second instance beside another, or the same one after a restart
+ * (`TestServer.start` always makes a fresh database). stop() closes the server but does not drop the
+ * database; whoever created it (e.g. with `freshDatabase`) drops it.
+ */
+export async function startTestServerOn(databaseUrl: string, env: Record<string, string> = {}): Promise<TestServer> {
+  const port = await freePort();
+  const config = loadConfig({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    ADMIN_CLIENT_ID: ADMIN_ID,
+    ADMIN_CLIENT_SECRET: ADMIN_SECRET,
+    LOG_LEVEL: 'error',
+    ...env,
+  });
+  const app = await createApp(config, { logger: ['fatal', 'error'] });
+  await app.listen(port, '127.0.0.1');
+  // The constructor is private to steer tests towards start(); this helper is the other way in, and keeps the database.
+  const construct = TestServer as unknown as new (app: NestExpressApplication, baseUrl: string, databaseUrl: string, dropDb: () => Promise<void>) => TestServer;
+  return new construct(app, `http://127.0.0.1:${port}`, databaseUrl, async () => undefined);
+}

@@ -11,8 +11,6 @@ import {
   scimJsonBody,
   ScimRegistry,
 } from '@app/scim';
-import { GROUP_EXAMPLE } from '@app/groups';
-import { USER_EXAMPLE } from '@app/users';
 import { AppModule } from './app.module';
 import { opcRequestId } from './request-id';
 
@@ -22,8 +20,6 @@ const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
   log: ['fatal', 'error', 'warn', 'log'],
   debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
 };
-
-const EXAMPLES: Record<string, Record<string, unknown>> = { User: USER_EXAMPLE, Group: GROUP_EXAMPLE };
 
 export const SWAGGER_PATH = 'api-docs';
 
@@ -45,7 +41,7 @@ export function buildOpenApiDocument(app: INestApplication, config: AppConfig): 
   doc.components.schemas ??= {};
   doc.components.schemas.ScimError = SCIM_ERROR_OPENAPI as never;
   for (const rt of app.get(ScimRegistry).all()) {
-    doc.components.schemas[rt.name] = resourceOpenApiSchema(rt, EXAMPLES[rt.name]) as never;
+    doc.components.schemas[rt.name] = resourceOpenApiSchema(rt, rt.example) as never;
   }
   return doc;
 }

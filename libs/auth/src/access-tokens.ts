@@ -8,6 +8,16 @@ import { Principal, Role } from './roles';
 
 const KEY_ID = 'access-token-hs256-1';
 
+/**
+ * Tokens already verified, so that a client calling many times with its token (the normal pattern: one token
+ * per hour, thousands of requests) pays for the HMAC check once. jose's verification (WebCrypto key import plus
+ * an async job on the thread pool) was a third of the server's CPU time on a cheap authenticated request
+ * (bench/scim.bench.ts). Keyed by the exact token string, so a hit proves this token was verified; an entry is
+ * only trusted until the token's `exp`. Access tokens carry no server-side state that could be revoked, so the
+ * cache changes no outcome. Bounded; the oldest entry makes room.
+ */
+const VERIFIED_CACHE_SIZE = 1000;
+
 export type TokenCheck = { ok: true; principal: Principal } | { ok: false; reason: 'expired' | 'invalid' };
 
 /**
@@ -17,6 +27,7 @@ export type TokenCheck = { ok: true; principal: Principal } | { ok: false; reaso
 @Injectable()
 export class AccessTokens {
   private key?: Uint8Array;
+  private readonly verified = new Map<string, { principal: Principal; expiresAtMs: number }>();
   private readonly issuer: string;
   private readonly audience: string;
 
@@ -38,9 +49,10 @@ export class AccessTokens {
     let row = await this.db.read(() => repo.findOneBy({ kid: KEY_ID }));
     if (!row) {
       try {
-        row = await this.db.transaction((m) =>
-          m.save(SigningKeyEntity, { kid: KEY_ID, purpose: 'access-token', secret: randomBytes(32).toString('base64'), created: nowIso() }),
-        );
+        const fresh = { kid: KEY_ID, purpose: 'access-token', secret: randomBytes(32).toString('base64'), created: nowIso() };
+        // insert, not save: save would turn into an UPDATE and overwrite a key another instance has just stored.
+        await this.db.transaction((m) => m.insert(SigningKeyEntity, fresh));
+        row = fresh;
       } catch (e) {
         if (!isUniqueViolation(e)) throw e;
         row = await this.db.read(() => repo.findOneByOrFail({ kid: KEY_ID })); // another instance won the race
@@ -63,6 +75,12 @@ export class AccessTokens {
   }
 
   async verify(token: string): Promise<TokenCheck> {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (Date.now() < cached.expiresAtMs) return { ok: true, principal: { ...cached.principal, roles: [...cached.principal.roles] } };
+      this.verified.delete(token);
+      return { ok: false, reason: 'expired' };
+    }
     try {
       const { payload } = await jwtVerify(token, await this.signingKey(), {
         algorithms: ['HS256'],
@@ -72,7 +90,11 @@ export class AccessTokens {
         requiredClaims: ['exp', 'sub'],
       });
       const roles = Array.isArray(payload.roles) ? (payload.roles as Role[]) : [];
-      return { ok: true, principal: { kind: 'client', id: payload.sub!, name: String(payload.client_name ?? payload.sub), roles } };
+      const principal: Principal = { kind: 'client', id: payload.sub!, name: String(payload.client_name ?? payload.sub), roles };
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+      // jose accepts the token while now < exp (whole seconds), which is now < exp * 1000 in milliseconds.
+      this.verified.set(token, { principal: { ...principal, roles: [...roles] }, expiresAtMs: payload.exp! * 1000 });
+      return { ok: true, principal };
     } catch (e) {
       return { ok: false, reason: e instanceof errors.JWTExpired ? 'expired' : 'invalid' };
     }

@@ -13,7 +13,7 @@ function isRead(req: Request): boolean {
 }
 
 /**
- * Every /admin/v1 route needs a bearer token: an access token from /oauth2/v1/token or a provisioning token.
+ * Every route not marked @Public() needs a bearer token: an access token from /oauth2/v1/token or a provisioning token.
  * 401 when it is missing, malformed, expired or tampered; 403 when it lacks the role (SCIM error bodies).
  */
 @Injectable()
@@ -30,7 +30,8 @@ export class AdminAuthGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
     const res = ctx.switchToHttp().getResponse<Response>();
     const policy = this.reflector.getAllAndOverride<AccessPolicy | undefined>(ACCESS_POLICY, targets);
-    if (!policy && !req.path.startsWith('/admin/')) return true;
+    // Deny by default rather than by path prefix: Express matches routes case-insensitively, so a
+    // `/admin/` prefix test let `/ADMIN/v1/...` reach the discovery routes without a token.
 
     const principal = await this.authenticate(req, res);
     req.principal = principal;

@@ -17,6 +17,9 @@ export interface NewClient {
   created: string;
 }
 
+/** Every client id we create or accept from ADMIN_CLIENT_ID has this shape. */
+const CLIENT_ID_SHAPE = /^[A-Za-z0-9._~-]{1,128}$/;
+
 // A fixed hash to verify against when the client id is unknown, so that response time does not reveal which ids exist.
 let dummyHash: Promise<string> | undefined;
 
@@ -61,7 +64,9 @@ export class AdminClients implements OnApplicationBootstrap {
   }
 
   async authenticate(clientId: string, secret: string): Promise<Principal | undefined> {
-    const row = await this.db.read((m) => m.findOneBy(OAuthClientEntity, { clientId }));
+    // Only ids of the shape we issue are looked up: others (e.g. holding U+0000, which PostgreSQL text refuses)
+    // cannot exist and must fail like any unknown client, not as a database error.
+    const row = CLIENT_ID_SHAPE.test(clientId) ? await this.db.read((m) => m.findOneBy(OAuthClientEntity, { clientId })) : null;
     if (!row || row.disabled) {
       dummyHash ??= hashSecret('not-a-client');
       await verifySecret(secret, await dummyHash);

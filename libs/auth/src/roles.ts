@@ -26,6 +26,8 @@ export const Access = {
   usersAndGroups: { read: [IDA, UA, AU, PC], write: [IDA, UA, PC] },
   identityProviders: { read: [IDA, SA, AU], write: [IDA, SA] },
   domainAdministration: { read: [IDA, AU], write: [IDA] },
+  /** The audit trail is read by auditors and every kind of administrator; nobody writes it through the API. */
+  audit: { read: [IDA, SA, UA, AU], write: [] },
 } satisfies Record<string, AccessPolicy>;
 
 export const ACCESS_POLICY = 'access-policy';

@@ -59,3 +59,5 @@ export const GROUP_PATCH_EXAMPLE = {
     { op: 'remove', path: 'members[value eq "6d8448a643b94b268d986e9d31e20cbc"]' },
   ],
 };
+
+GROUP_RESOURCE_TYPE.example = GROUP_EXAMPLE;

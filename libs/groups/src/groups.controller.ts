@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Headers, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Access, RequireAccess } from '@app/auth';
 import { Doc, parseListQuery, parseProjection, ScimApi, setResourceHeaders } from '@app/scim';
@@ -61,7 +61,8 @@ export class GroupsController {
 
   @Delete(':id')
   @ScimApi.delete('Group')
-  delete(@Param('id') id: string, @Headers('if-match') ifMatch: string | undefined): Promise<void> {
-    return this.groups.delete(id, ifMatch);
+  @ApiQuery({ name: 'forceDelete', required: false, type: Boolean, description: 'Also remove references to the group (e.g. JIT group mappings of identity providers)' })
+  delete(@Param('id') id: string, @Headers('if-match') ifMatch: string | undefined, @Query('forceDelete') forceDelete?: string): Promise<void> {
+    return this.groups.delete(id, ifMatch, /^true$/i.test(forceDelete ?? ''));
   }
 }

@@ -8,6 +8,7 @@ import {
   checkRequired,
   Doc,
   etagFor,
+  fitColumn,
   FilterTranslator,
   ListQuery,
   listResponse,
@@ -22,6 +23,7 @@ import {
 import { UsersRepository } from '@app/users';
 import { GroupEntity } from './group.entity';
 import { GROUP_RESOURCE_TYPE, ORACLE_GROUP_SCHEMA_ID } from './group.schema';
+import { GroupReferences } from './group-references';
 import { GroupsRepository, membersCollection } from './groups.repository';
 
 const rt = GROUP_RESOURCE_TYPE;
@@ -77,6 +79,7 @@ export class GroupsService {
     private readonly groups: GroupsRepository,
     private readonly users: UsersRepository,
     private readonly urls: PublicUrl,
+    private readonly references: GroupReferences,
   ) {}
 
   async create(body: unknown, request: ProjectionRequest): Promise<GroupResult> {
@@ -149,10 +152,16 @@ export class GroupsService {
     });
   }
 
-  async delete(id: string, ifMatch: string | undefined): Promise<void> {
+  /** Deletes a group; a group still referenced elsewhere is kept (409) unless `force` also removes the references. */
+  async delete(id: string, ifMatch: string | undefined, force = false): Promise<void> {
     await this.db.transaction(async (m) => {
       const row = await this.requireRow(m, id);
       checkIfMatch(ifMatch, row.version);
+      const refs = await this.references.referencesTo(m, id);
+      if (refs.length && !force) {
+        throw new ScimError(409, `Group "${row.displayName}" is referenced by ${refs.join('; ')}. Remove those references, or delete with forceDelete=true to remove them too`);
+      }
+      if (refs.length) await this.references.removeReferencesTo(m, id);
       await this.groups.delete(m, id);
     });
   }
@@ -162,6 +171,11 @@ export class GroupsService {
       throw ScimError.badRequest('invalidPath', `"${op.rawPath}": change memberships by adding or removing members, not by editing their sub-attributes`);
     }
     if (op.valueFilter) {
+      // A filter selects existing memberships, whose values cannot change, so an add has nothing to do there;
+      // it must not fall through to the removal below.
+      if (op.op === 'add') {
+        throw ScimError.badRequest('invalidPath', `"${op.rawPath}": add members with path "members" and the members in "value"`);
+      }
       const coll = membersCollection('gm', 'gm.group_id');
       const condition = new FilterTranslator(rt, { documentColumn: 'NULL' }, this.db.dialect, 'mf').translateWithin(op.path, coll, op.valueFilter);
       await this.groups.removeMembersWhere(m, groupId, condition);
@@ -233,11 +247,13 @@ export class GroupsService {
   }
 
   private toRow(id: string, doc: Doc, version: number, created: string, lastModified: string): GroupEntity {
+    // The VARCHAR(1024) columns of the groups table (initial-schema migration).
+    const displayName = fitColumn(doc.displayName as string, 1024, 'displayName')!;
     return {
       id,
-      displayName: doc.displayName as string,
-      displayNameLower: (doc.displayName as string).toLowerCase(),
-      externalId: typeof doc.externalId === 'string' ? doc.externalId : null,
+      displayName,
+      displayNameLower: fitColumn(displayName.toLowerCase(), 1024, 'displayName')!,
+      externalId: fitColumn(typeof doc.externalId === 'string' ? doc.externalId : null, 1024, 'externalId'),
       data: JSON.stringify(doc),
       version,
       created,

@@ -3,3 +3,4 @@ export * from './group.entity';
 export * from './groups.repository';
 export * from './groups.service';
 export * from './groups.module';
+export * from './group-references';

@@ -6,6 +6,29 @@ import { fromBodyParser, SCIM_CONTENT_TYPE } from './scim-exception.filter';
 const ACCEPTED = ['application/scim+json', 'application/json'];
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Far deeper than any SCIM message; refused before recursive code (validation, cloning, error messages) meets it. */
+export const MAX_BODY_DEPTH = 64;
+
+/**
+ * What no handler can use: nesting past MAX_BODY_DEPTH, and U+0000 in a string or key (PostgreSQL text cannot
+ * hold it). Checked once here for every body, SCIM resources and the plain DTOs alike. Iterative, so that the
+ * check itself cannot overflow the stack.
+ */
+function unusableBody(body: unknown): ScimError | undefined {
+  const pending: [unknown, number][] = [[body, 0]];
+  while (pending.length) {
+    const [value, depth] = pending.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return ScimError.badRequest('invalidValue', 'The request body holds a NUL character (\\u0000), which no value can hold');
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_BODY_DEPTH) return ScimError.badRequest('invalidSyntax', `The request body is nested deeper than ${MAX_BODY_DEPTH} levels`);
+    for (const [key, item] of Object.entries(value)) pending.push([key, depth], [item, depth + 1]);
+  }
+  return undefined;
+}
+
 function send(res: Response, e: ScimError): void {
   res.status(e.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(e.toJSON()));
 }
@@ -13,10 +36,15 @@ function send(res: Response, e: ScimError): void {
 /**
  * JSON body parsing for the SCIM API: 1 MiB cap (413), JSON media types only (415), parse errors as
  * SCIM invalidSyntax. Done here rather than by Nest's parser so these errors also get the SCIM envelope.
+ * URLs holding a NUL character are refused here too, before any of it reaches a query.
  */
 export function scimJsonBody(): RequestHandler {
   const parse = express.json({ limit: MAX_BODY_BYTES, type: ACCEPTED, strict: false });
   return (req: Request, res: Response, next: NextFunction) => {
+    // No id or stored value can contain U+0000 (PostgreSQL text cannot hold it), so a %00 can only be a bad request.
+    if (req.originalUrl.includes('%00')) {
+      return send(res, ScimError.badRequest('invalidValue', 'The URL contains a NUL character (%00), which no identifier or value can hold'));
+    }
     const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
     if (['POST', 'PUT', 'PATCH'].includes(req.method) && hasBody) {
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
@@ -25,7 +53,10 @@ export function scimJsonBody(): RequestHandler {
       }
     }
     parse(req, res, (err?: unknown) => {
-      if (!err) return next();
+      if (!err) {
+        const unusable = unusableBody(req.body);
+        return unusable ? send(res, unusable) : next();
+      }
       send(res, fromBodyParser(err as never) ?? ScimError.badRequest('invalidSyntax', 'The request body could not be read'));
     });
   };

@@ -19,3 +19,21 @@ export function checkIfMatch(header: string | undefined, version: number): void 
     throw new ScimError(412, `The resource has changed: its current version is ${etagFor(version)}, not ${header}. Read it again and retry`);
   }
 }
+
+/**
+ * Whether two stored representations are the same resource, whatever the order of their keys (which follows
+ * the client's input): an unchanged resource must keep its version, or every read-then-PUT sync would
+ * invalidate the ETags other clients hold.
+ */
+export function sameRepresentation(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}

@@ -157,14 +157,19 @@ export class FilterTranslator {
     let def = path.subAttribute ?? path.attribute;
     let target: SqlExpr;
     let wrap = (e: string) => e;
+    // A multi-valued complex attribute sorts by its "value" (RFC 7644 §3.4.2.3); other complex values have no order.
+    if (def.type === 'complex' && (!path.attribute.multiValued || !def.subAttributes?.some((s) => s.name === 'value'))) {
+      throw ScimError.badRequest('invalidPath', `Sort by a sub-attribute of "${def.name}", not the complex attribute itself`);
+    }
     if (path.attribute.multiValued) {
       const coll = this.collectionFor(path);
       const sub = path.subAttribute ?? path.attribute.subAttributes?.find((s) => s.name === 'value');
       def = sub ?? path.attribute;
       target = coll.value(sub);
-      wrap = (e) => `(SELECT MIN(${e}) FROM ${coll.from} WHERE ${coll.on})`;
+      // PostgreSQL has no MIN(boolean): a boolean column (e.g. emails.primary) is compared as 0/1, as SQLite stores it.
+      const comparable = (e: string) => (this.dialect === 'postgres' && def.type === 'boolean' && !target.json ? `(${e})::int` : e);
+      wrap = (e) => `(SELECT MIN(${comparable(e)}) FROM ${coll.from} WHERE ${coll.on})`;
     } else {
-      if (def.type === 'complex') throw ScimError.badRequest('invalidPath', `Sort by a sub-attribute of "${def.name}", not the complex attribute itself`);
       target = this.singular(path);
     }
     const isText = def.type === 'string' || def.type === 'reference';

@@ -16,3 +16,4 @@ export * from './body.middleware';
 export * from './scim.module';
 export * from './resource-response';
 export * from './list-sql';
+export * from './document-repository';

@@ -72,7 +72,8 @@ export function parsePatchRequest(rt: ScimResourceType, body: unknown): ParsedPa
   return out;
 }
 
-function parseOne(rt: ScimResourceType, op: PatchOpName, rawPath: string, value: unknown): ParsedPatchOp {
+/** Parses one operation; also validates a writable attribute path (value filters allowed) for other uses. */
+export function parseOne(rt: ScimResourceType, op: PatchOpName, rawPath: string, value: unknown): ParsedPatchOp {
   const { attrPath, filter, sub } = splitValuePath(rawPath.trim());
   const base = resolvePath(rt, attrPath, 'invalidPath');
   let path = base;
@@ -321,11 +322,27 @@ function applyOne(doc: Doc, o: ParsedPatchOp): void {
       holder[a.name] = list;
     }
     if (a.type === 'complex') keepOnePrimary(holder[a.name] as Doc[], fresh as Doc[]);
-  } else if (a.type === 'complex' && o.op === 'add' && v !== undefined) {
+  } else if (a.type === 'complex' && v !== undefined) {
+    // Add and replace alike: sub-attributes not given keep their values (RFC 7644 §3.5.2.1 and §3.5.2.3).
     holder[a.name] = { ...((holder[a.name] as Doc) ?? {}), ...(v as Doc) };
   } else if (v === undefined) delete holder[a.name];
   else holder[a.name] = v;
   cleanup(holder, a.name);
+}
+
+/** The current value at an operation's path (first match for value-filter paths), or undefined. */
+export function readValue(doc: Doc, o: ParsedPatchOp): unknown {
+  const { path } = o;
+  const holder = container(doc, path, false);
+  const v = holder?.[path.attribute.name];
+  if (v === undefined) return undefined;
+  if (o.valueFilter) {
+    const matched = (v as Doc[]).filter((item) => matchesValueFilter(path.attribute, o.valueFilter!, item));
+    if (!matched.length) return undefined;
+    return path.subAttribute ? matched[0][path.subAttribute.name] : matched;
+  }
+  if (path.subAttribute) return Array.isArray(v) ? v.map((x) => (x as Doc)[path.subAttribute!.name]) : (v as Doc)[path.subAttribute.name];
+  return v;
 }
 
 function isObj(v: unknown): boolean {

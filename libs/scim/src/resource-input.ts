@@ -4,6 +4,9 @@ import { COMMON_ATTRIBUTES, ScimAttribute, ScimResourceType, ScimSchema } from '
 
 export type Doc = Record<string, unknown>;
 
+/** PostgreSQL text cannot hold U+0000 and its jsonb refuses unpaired surrogates: refused on input, on both stores alike. */
+const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Converts one JSON value to an attribute's type; accepts the "True"/"False" strings Entra ID sends. */
 export function coerceValue(a: ScimAttribute, value: unknown, where: string): unknown {
   const bad = (expected: string): never => {
@@ -34,8 +37,19 @@ export function coerceValue(a: ScimAttribute, value: unknown, where: string): un
     default:
       if (typeof value !== 'string') return bad('a string');
       if (value.length > 8192) return bad('at most 8192 characters long');
+      if (UNSTORABLE_TEXT.test(value)) return bad('text without NUL characters or unpaired UTF-16 surrogates');
       return value;
   }
+}
+
+/**
+ * Refuses a value longer than the column that stores or indexes it, counting characters as SQL does (code
+ * points): PostgreSQL would fail the write, and SQLite would silently keep what PostgreSQL cannot.
+ */
+export function fitColumn(value: string | null, max: number, where: string): string | null {
+  const length = value === null ? 0 : [...value].length;
+  if (length > max) throw ScimError.badRequest('invalidValue', `"${where}" must be at most ${max} characters long (got ${length})`);
+  return value;
 }
 
 function findAttr(list: ScimAttribute[], name: string): ScimAttribute | undefined {
@@ -69,7 +83,9 @@ export function normalizeResource(rt: ScimResourceType, body: unknown): Doc {
   const unknownSchema = declared.find((s) => !known.includes(s));
   if (unknownSchema) throw ScimError.badRequest('invalidSyntax', `Unknown schema "${unknownSchema}" for resource type ${rt.name}`);
 
-  const out: Doc = {};
+  // `schemas` comes first whatever the input order, so re-normalising a stored document yields the same JSON
+  // and services can tell an unchanged resource (no new version) by comparing the serialised documents.
+  const out: Doc = { schemas: [] };
   const usedExtensions = new Set<string>();
   for (const [key, value] of Object.entries(input)) {
     if (isForbiddenKey(key)) throw ScimError.badRequest('invalidSyntax', `"${key}" is not an attribute name`);
@@ -93,6 +109,9 @@ export function normalizeResource(rt: ScimResourceType, body: unknown): Doc {
       continue;
     }
     const a = findAttr(rt.schema.attributes, key);
+    // An empty unknown attribute carries nothing that could be lost, and Entra ID sends `"roles": []` on every
+    // user it creates; one with a value is still refused, so a typo never passes silently.
+    if (!a && isEmpty(value)) continue;
     if (!a) throw ScimError.badRequest('invalidSyntax', `Unknown attribute "${key}" for resource type ${rt.name}`);
     const v = normalizeAttribute(a, value, a.name);
     if (v !== undefined) out[a.name] = v;
@@ -119,7 +138,11 @@ export function normalizeAttribute(a: ScimAttribute, value: unknown, where: stri
   if (isEmpty(value)) return undefined;
   if (a.multiValued) {
     const items = Array.isArray(value) ? value : [value];
-    const out = items.filter((v) => !isEmpty(v)).map((v, i) => normalizeSingle(a, v, `${where}[${i}]`));
+    // An element left without any value (e.g. `{}`) is no element at all.
+    const out = items
+      .filter((v) => !isEmpty(v))
+      .map((v, i) => normalizeSingle(a, v, `${where}[${i}]`))
+      .filter((v) => v !== undefined);
     if (a.type === 'complex') {
       const primaries = out.filter((v) => (v as Doc).primary === true).length;
       if (primaries > 1) throw ScimError.badRequest('invalidValue', `At most one "${where}" value may be primary (got ${primaries})`);
@@ -169,14 +192,29 @@ export function checkRequired(rt: ScimResourceType, doc: Doc): void {
   }
 }
 
+/** JSON with object keys sorted, so that equal values compare equal whatever order a client sent. */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Doc).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+}
+
 /** RFC 7643 §2.2 "immutable": may be set once, then never changed. */
 export function checkImmutable(rt: ScimResourceType, before: Doc, after: Doc): void {
   const check = (attrs: ScimAttribute[], b: Doc | undefined, a: Doc | undefined, prefix: string) => {
     for (const attribute of attrs) {
-      if (attribute.mutability !== 'immutable') continue;
       const old = b?.[attribute.name];
       if (isEmpty(old)) continue;
-      if (JSON.stringify(old) !== JSON.stringify(a?.[attribute.name])) {
+      if (attribute.mutability !== 'immutable') {
+        // Immutable parts of a single complex value (e.g. syncedFromApp.type) are fixed while that value exists;
+        // the value as a whole stays removable, as its own mutability allows.
+        const now = a?.[attribute.name];
+        if (attribute.type === 'complex' && !attribute.multiValued && attribute.subAttributes && !isEmpty(now)) {
+          check(attribute.subAttributes, old as Doc, now as Doc, `${prefix}${attribute.name}.`);
+        }
+        continue;
+      }
+      if (canonicalJson(old) !== canonicalJson(a?.[attribute.name])) {
         throw ScimError.badRequest('mutability', `"${prefix}${attribute.name}" is immutable and already has a value; it cannot be changed`);
       }
     }

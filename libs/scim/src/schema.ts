@@ -34,6 +34,8 @@ export interface ScimResourceType {
   description: string;
   schema: ScimSchema;
   schemaExtensions: { schema: ScimSchema; required: boolean }[];
+  /** Example representation for the OpenAPI document. */
+  example?: Record<string, unknown>;
 }
 
 type AttrOptions = Partial<Omit<ScimAttribute, 'name' | 'type' | 'description'>>;

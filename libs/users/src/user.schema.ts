@@ -113,7 +113,7 @@ export const ORACLE_USER_SCHEMA: ScimSchema = {
       [
         attr('value', 'string', 'Id of the source', { required: true, caseExact: true }),
         attr('type', 'string', 'Kind of source', { required: true, mutability: 'immutable', canonicalValues: ['IdentitySource', 'App', 'IdentityProvider'] }),
-        attr('$ref', 'reference', 'URI of the source', { mutability: 'readOnly' }),
+        attr('$ref', 'reference', 'URI of the source', { mutability: 'readOnly', referenceTypes: ['uri'] }),
         attr('display', 'string', 'Name of the source', { mutability: 'readOnly' }),
       ],
     ),
@@ -140,3 +140,5 @@ export const USER_EXAMPLE = {
   active: true,
   [ENTERPRISE_USER_SCHEMA_ID]: { employeeNumber: '701984', department: 'Tour Operations' },
 };
+
+USER_RESOURCE_TYPE.example = USER_EXAMPLE;

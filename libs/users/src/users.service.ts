@@ -9,6 +9,7 @@ import {
   checkRequired,
   Doc,
   etagFor,
+  fitColumn,
   ListQuery,
   listResponse,
   normalizeResource,
@@ -16,6 +17,7 @@ import {
   Projection,
   ProjectionRequest,
   PublicUrl,
+  sameRepresentation,
   ScimError,
 } from '@app/scim';
 import { UserAttributeValueEntity, UserEntity } from './user.entity';
@@ -24,6 +26,9 @@ import { UsersRepository } from './users.repository';
 
 const rt = USER_RESOURCE_TYPE;
 const MAX_WRITE_ATTEMPTS = 5;
+/** Sizes of the columns that index user attributes (initial-schema migration). */
+const INDEXED_LENGTH = 1024;
+const TYPE_LENGTH = 64;
 
 export interface UserResult {
   body: Doc;
@@ -145,7 +150,7 @@ export class UsersService {
           const { doc, passwordHash } = change(old);
           checkRequired(rt, doc);
           checkImmutable(rt, old, doc);
-          if (JSON.stringify(doc) === current.data && passwordHash === undefined) {
+          if (sameRepresentation(doc, old) && passwordHash === undefined) {
             return this.result(current, old, await this.groupsIfWanted(m, [id], projection), projection);
           }
           const row = this.toRow(id, doc, current.version + 1, current.created, nowIso());
@@ -195,14 +200,15 @@ export class UsersService {
 
   private toRow(id: string, doc: Doc, version: number, created: string, lastModified: string): UserEntity {
     const name = (doc.name as Doc | undefined) ?? {};
+    const userName = doc.userName as string;
     return {
       id,
-      userName: doc.userName as string,
-      userNameLower: (doc.userName as string).toLowerCase(),
-      externalId: str(doc.externalId),
-      displayNameLower: str(doc.displayName)?.toLowerCase() ?? null,
-      givenNameLower: str(name.givenName)?.toLowerCase() ?? null,
-      familyNameLower: str(name.familyName)?.toLowerCase() ?? null,
+      userName: fitColumn(userName, INDEXED_LENGTH, 'userName')!,
+      userNameLower: fitColumn(userName.toLowerCase(), INDEXED_LENGTH, 'userName')!,
+      externalId: fitColumn(str(doc.externalId), INDEXED_LENGTH, 'externalId'),
+      displayNameLower: fitColumn(str(doc.displayName)?.toLowerCase() ?? null, INDEXED_LENGTH, 'displayName'),
+      givenNameLower: fitColumn(str(name.givenName)?.toLowerCase() ?? null, INDEXED_LENGTH, 'name.givenName'),
+      familyNameLower: fitColumn(str(name.familyName)?.toLowerCase() ?? null, INDEXED_LENGTH, 'name.familyName'),
       active: doc.active !== false,
       passwordHash: null,
       data: JSON.stringify(doc),
@@ -216,12 +222,12 @@ export class UsersService {
     const rows: IndexRow[] = [];
     for (const attribute of ['emails', 'phoneNumbers']) {
       for (const item of (doc[attribute] as Doc[] | undefined) ?? []) {
-        const value = str(item.value);
+        const value = fitColumn(str(item.value), INDEXED_LENGTH, `${attribute}.value`);
         rows.push({
           attribute,
           value,
-          valueLower: value?.toLowerCase() ?? null,
-          type: str(item.type)?.toLowerCase() ?? null,
+          valueLower: fitColumn(value?.toLowerCase() ?? null, INDEXED_LENGTH, `${attribute}.value`),
+          type: fitColumn(str(item.type)?.toLowerCase() ?? null, TYPE_LENGTH, `${attribute}.type`),
           isPrimary: item.primary === true,
         });
       }

@@ -1,0 +1,771 @@
+/**
+ * SCIM admin API benchmark: `npm run bench:scim` (builds, then runs this file).
+ *
+ * For each dialect (an SQLite file, then a fresh PostgreSQL database) it starts the *built* server
+ * (`node dist/apps/admin-api/src/main.js`, what production runs) as a child process on 127.0.0.1, so the
+ * load generator never shares the server's event loop; gets a token from POST /oauth2/v1/token; seeds
+ * BENCH_USERS users (default 100,000); then measures each phase at 16 concurrent connections for
+ * BENCH_DURATION seconds (default 10, after a 2 s unrecorded warm-up):
+ *
+ *   ceiling   GET  /admin/v1/ServiceProviderConfig   (authenticated, no database: the HTTP + auth ceiling)
+ *   eq        GET  /admin/v1/Users?filter=userName eq "<random existing user>"
+ *   sw+sort   GET  /admin/v1/Users?filter=name.familyName sw "<random prefix>"&sortBy=name.familyName&count=100
+ *   create    POST /admin/v1/Users (unique userName, no password)
+ *   patch     PATCH /admin/v1/Users/<random existing id> (replace displayName)
+ *
+ * and samples the server's RSS (VmRSS in /proc/<pid>/status) every 100 ms. It prints a table, checks the
+ * targets, and writes bench/results/scim-<YYYY-MM-DD>.json (small, meant to be committed).
+ *
+ * Load generator: autocannon, because it is maintained (Fastify/NearForm), has a programmatic API with
+ * per-request `setupRequest` (so every request can carry a different user name / id), keeps connections
+ * alive like a real SCIM client, and records latencies in HDR histograms. Its latency histogram has 1 ms
+ * resolution, so p50/p99 in the table come from the exact per-response times it emits (`response` event);
+ * autocannon's own figures are kept in the JSON for cross-checking.
+ *
+ * Seeding: 100,000 POSTs take minutes at the measured create rate, so the population is bulk-inserted with
+ * direct SQL (multi-row INSERTs in one transaction) that mirrors UsersService.toRow/indexRows and the
+ * migrations. To keep that honest, the first SAMPLE_USERS users are created through the API: the first one's
+ * stored JSON document is the template for all others (so key order and defaults are the service's own), and
+ * the stored rows (users + user_attribute_values) of all samples are compared column by column with what the
+ * generator would have written; any drift (a new column, lower-casing, defaults, booleans) stops the bench.
+ * PostgreSQL gets ANALYZE after seeding (autovacuum would have done it on any long-lived database);
+ * SQLite gets nothing, as the server never runs ANALYZE there either.
+ *
+ * Environment knobs: BENCH_USERS, BENCH_DURATION (s), BENCH_DIALECTS ("sqlite,postgres"),
+ * BENCH_PG_URL (admin URL used to create/drop the database; default postgres://postgres@127.0.0.1:5432/postgres),
+ * and for profiling BENCH_PHASES ("ceiling,eq,...": run only these; targets are then not checked) and
+ * BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), and
+ * BENCH_KEEP_DB=1 (keep the seeded databases, e.g. to EXPLAIN the server's queries; drop them yourself), and
+ * BENCH_SERVER_MAIN (another build's main.js, e.g. a copy of dist from before a change, to compare).
+ */
+import autocannon from 'autocannon';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client } from 'pg';
+import sqlite3 from 'sqlite3';
+
+type Dialect = 'sqlite' | 'postgres';
+
+const ROOT = resolve(__dirname, '..');
+const MAIN_JS = resolve(ROOT, process.env.BENCH_SERVER_MAIN ?? 'dist/apps/admin-api/src/main.js');
+const USERS = Number(process.env.BENCH_USERS ?? 100_000);
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP = 2;
+const CONNECTIONS = 16;
+const SAMPLE_USERS = 3;
+const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',').map((d) => d.trim()) as Dialect[];
+const ONLY_PHASES = process.env.BENCH_PHASES?.split(',').map((p) => p.trim());
+const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN_ID = 'bench-admin';
+const ADMIN_SECRET = 'bench-admin-secret-0123456789';
+
+const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+const TARGETS = { eqP50Ms: 5, createsPerSec: 500, rssMb: 300, eqShareOfCeiling: 0.5 };
+
+// ---------------------------------------------------------------------------------------------------------
+// The synthetic population. Family names are three of 26 syllables (17,576 names, ~6 users each), so a
+// two-syllable prefix such as "Marhol" matches ~26 names, i.e. ~150 users: a realistic type-ahead search
+// that fills a page of 100 and needs the sort.
+
+const SYLLABLES = ['an', 'bel', 'cor', 'dan', 'el', 'fen', 'gar', 'hol', 'ir', 'jan', 'kel', 'lor', 'mar', 'nor', 'ol', 'per', 'quin', 'ros', 'san', 'tor', 'ul', 'val', 'wen', 'xan', 'yor', 'zel'];
+const GIVEN = ['Ada', 'Barbara', 'Chen', 'Dmitri', 'Elena', 'Farah', 'Gustav', 'Hiro', 'Ines', 'Jamal', 'Kofi', 'Lena', 'Mateo', 'Nadia', 'Oscar', 'Priya', 'Quentin', 'Rosa', 'Sven', 'Tariq'];
+
+function mulberry32(seed: number): () => number {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const pick = <T>(xs: T[], r: () => number): T => xs[Math.floor(r() * xs.length)];
+const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
+
+interface Person {
+  userName: string;
+  givenName: string;
+  familyName: string;
+  displayName: string;
+}
+
+function person(i: number): Person {
+  const r = mulberry32(i + 1);
+  const familyName = cap(pick(SYLLABLES, r) + pick(SYLLABLES, r) + pick(SYLLABLES, r));
+  const givenName = pick(GIVEN, r);
+  return { userName: `${givenName}.${familyName}.${i}@example.com`, givenName, familyName, displayName: `${givenName} ${familyName}` };
+}
+
+/** The POST body a client would send for this person. */
+function createBody(p: Person): Record<string, unknown> {
+  return {
+    schemas: [USER_SCHEMA],
+    userName: p.userName,
+    name: { givenName: p.givenName, familyName: p.familyName },
+    displayName: p.displayName,
+    emails: [{ value: p.userName, type: 'work', primary: true }],
+  };
+}
+
+interface UserRow {
+  id: string;
+  user_name: string;
+  user_name_lower: string;
+  external_id: string | null;
+  display_name_lower: string | null;
+  given_name_lower: string | null;
+  family_name_lower: string | null;
+  active: boolean;
+  password_hash: string | null;
+  data: string;
+  version: number;
+  created: string;
+  last_modified: string;
+}
+interface ValueRow {
+  user_id: string;
+  attribute: string;
+  value: string | null;
+  value_lower: string | null;
+  type: string | null;
+  is_primary: boolean;
+}
+const USER_COLUMNS: (keyof UserRow)[] = ['id', 'user_name', 'user_name_lower', 'external_id', 'display_name_lower', 'given_name_lower', 'family_name_lower', 'active', 'password_hash', 'data', 'version', 'created', 'last_modified'];
+const VALUE_COLUMNS: (keyof ValueRow)[] = ['user_id', 'attribute', 'value', 'value_lower', 'type', 'is_primary'];
+
+/**
+ * The `data` document UsersService stored for the first API-created user (createBody(person(0))). Every seeded
+ * document is this one with the person's values substituted, so key order and server-side defaults
+ * (`active`, the Oracle extension's creationMechanism/isFederatedUser, `schemas`) are whatever the service
+ * writes today; verifyGenerator checks the substitution against further API-created users.
+ */
+let storedTemplate: string | undefined;
+
+function documentFor(p: Person): string {
+  if (!storedTemplate) throw new Error('no template document yet');
+  const doc = JSON.parse(storedTemplate);
+  if (!doc.name || !Array.isArray(doc.emails) || !doc.emails[0]) throw new Error(`unexpected stored document shape: ${storedTemplate}`);
+  doc.userName = p.userName;
+  doc.name.givenName = p.givenName;
+  doc.name.familyName = p.familyName;
+  doc.displayName = p.displayName;
+  doc.emails[0].value = p.userName;
+  return JSON.stringify(doc);
+}
+
+/** The users row and index rows for one person, as UsersService.toRow and indexRows derive them. */
+function rowsFor(p: Person, id: string, now: string): { user: UserRow; values: ValueRow[] } {
+  return {
+    user: {
+      id,
+      user_name: p.userName,
+      user_name_lower: p.userName.toLowerCase(),
+      external_id: null,
+      display_name_lower: p.displayName.toLowerCase(),
+      given_name_lower: p.givenName.toLowerCase(),
+      family_name_lower: p.familyName.toLowerCase(),
+      active: true,
+      password_hash: null,
+      data: documentFor(p),
+      version: 1,
+      created: now,
+      last_modified: now,
+    },
+    values: [{ user_id: id, attribute: 'emails', value: p.userName, value_lower: p.userName.toLowerCase(), type: 'work', is_primary: true }],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Databases: a fresh one per dialect, and a tiny driver-neutral query helper for seeding and checks.
+
+interface BenchDb {
+  url: string;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+  drop(): Promise<void>;
+}
+
+async function freshDatabase(dialect: Dialect): Promise<BenchDb> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'idd-bench-'));
+    const file = join(dir, 'identity.sqlite');
+    let db: sqlite3.Database | undefined;
+    const open = () => {
+      if (!db) {
+        db = new sqlite3.Database(file);
+        db.configure('busyTimeout', 30_000);
+      }
+      return db;
+    };
+    return {
+      url: `sqlite:${file}`,
+      query: <T>(sql: string, params: unknown[] = []) =>
+        new Promise<T[]>((res, rej) => open().all(sql, params, (err: Error | null, rows: T[]) => (err ? rej(err) : res(rows)))),
+      close: () => new Promise<void>((res) => (db ? db.close(() => res()) : res())).then(() => void (db = undefined)),
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  const name = `bench_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  let client: Client | undefined;
+  return {
+    url: url.toString(),
+    query: async <T>(sql: string, params: unknown[] = []) => {
+      if (!client) {
+        client = new Client({ connectionString: url.toString() });
+        await client.connect();
+      }
+      let n = 0;
+      return (await client.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows as T[];
+    },
+    close: async () => {
+      await client?.end();
+      client = undefined;
+    },
+    drop: async () => {
+      const c = new Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+async function insertRows<R extends object>(db: BenchDb, dialect: Dialect, table: string, columns: (keyof R)[], rows: R[]): Promise<void> {
+  const perStatement = Math.floor(30_000 / columns.length); // under both dialects' bound-parameter limits
+  for (let i = 0; i < rows.length; i += perStatement) {
+    const chunk = rows.slice(i, i + perStatement);
+    const tuple = `(${columns.map(() => '?').join(',')})`;
+    const params: unknown[] = [];
+    for (const r of chunk) {
+      for (const c of columns) {
+        const v = r[c] as unknown;
+        params.push(dialect === 'sqlite' && typeof v === 'boolean' ? (v ? 1 : 0) : v);
+      }
+    }
+    await db.query(`INSERT INTO ${table} (${columns.join(',')}) VALUES ${chunk.map(() => tuple).join(',')}`, params);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The server under test.
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** Busy and total CPU time of the whole machine (all cores), from /proc/stat, to spot contention. */
+function machineCpu(): { busy: number; total: number } {
+  try {
+    const v = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+    const idle = v[3] + (v[4] || 0);
+    const total = v.reduce((a, b) => a + (b || 0), 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: NaN, total: NaN };
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class Server {
+  private log = '';
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly baseUrl: string,
+  ) {
+    const keep = (b: Buffer) => (this.log = (this.log + b.toString()).slice(-20_000));
+    proc.stdout!.on('data', keep);
+    proc.stderr!.on('data', keep);
+  }
+
+  static async start(databaseUrl: string): Promise<Server> {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const proc = spawn(process.execPath, [...nodeArgs, MAIN_JS], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'production',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        PUBLIC_URL: baseUrl,
+        DATABASE_URL: databaseUrl,
+        ADMIN_CLIENT_ID: ADMIN_ID,
+        ADMIN_CLIENT_SECRET: ADMIN_SECRET,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const server = new Server(proc, baseUrl);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${server.log}`);
+      try {
+        const r = await fetch(`${baseUrl}/health`);
+        if (r.ok) return server;
+      } catch {
+        /* not listening yet */
+      }
+      if (Date.now() > deadline) throw new Error(`server did not become healthy in 60 s:\n${server.log}`);
+      await sleep(100);
+    }
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  get output(): string {
+    return this.log;
+  }
+
+  /** Resident set size in MiB, from /proc (Linux). */
+  rssMb(): number {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
+      return m ? Number(m[1]) / 1024 : NaN;
+    } catch {
+      return NaN;
+    }
+  }
+
+  /** CPU seconds (user + system) the server process has used so far, from /proc/<pid>/stat (Linux). */
+  cpuSeconds(): { user: number; system: number } {
+    try {
+      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // utime, stime in USER_HZ (100 on Linux)
+    } catch {
+      return { user: NaN, system: NaN };
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
+    this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Peak RSS of the server, overall and since the last reset. */
+class RssSampler {
+  peak = 0;
+  phasePeak = 0;
+  private timer: NodeJS.Timeout;
+  constructor(private readonly server: Server) {
+    this.timer = setInterval(() => this.sample(), 100);
+    this.sample();
+  }
+  sample(): number {
+    const v = this.server.rssMb();
+    if (v > this.peak) this.peak = v;
+    if (v > this.phasePeak) this.phasePeak = v;
+    return v;
+  }
+  resetPhase(): void {
+    this.phasePeak = 0;
+    this.sample();
+  }
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+async function call(server: Server, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any; text: string }> {
+  const res = await fetch(server.baseUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, accept: 'application/scim+json', ...(body ? { 'content-type': 'application/scim+json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, body: parsed, text };
+}
+
+async function getToken(server: Server): Promise<string> {
+  const res = await fetch(`${server.baseUrl}/oauth2/v1/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic ' + Buffer.from(`${ADMIN_ID}:${ADMIN_SECRET}`).toString('base64') },
+    body: 'grant_type=client_credentials&scope=urn:opc:idm:__myscopes__',
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${text}`);
+  return JSON.parse(text).access_token;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Seeding.
+
+const BOOLEAN_COLUMNS = new Set(['active', 'is_primary']);
+
+function normalise(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) out[k] = BOOLEAN_COLUMNS.has(k) && typeof v === 'number' ? v === 1 : v; // SQLite booleans are 0/1
+  return out;
+}
+
+/** Creates the first users through the API and checks the generator would have stored exactly the same rows. */
+async function verifyGenerator(db: BenchDb, server: Server, token: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < SAMPLE_USERS; i++) {
+    const p = person(i);
+    const res = await call(server, 'POST', '/admin/v1/Users', token, createBody(p));
+    if (res.status !== 201) throw new Error(`sample create failed: ${res.status} ${res.text}`);
+    ids.push(res.body.id);
+    const [stored] = await db.query<Record<string, unknown>>('SELECT * FROM users WHERE id = ?', [res.body.id]);
+    if (i === 0) storedTemplate = String(stored.data);
+    const storedValues = await db.query<Record<string, unknown>>('SELECT * FROM user_attribute_values WHERE user_id = ? ORDER BY id', [res.body.id]);
+    const mine = rowsFor(p, String(stored.id), String(stored.created));
+    const s = normalise(stored);
+    const problems: string[] = [];
+    for (const c of USER_COLUMNS) {
+      const expected = c === 'last_modified' ? s.created : mine.user[c];
+      if (s[c] !== expected) problems.push(`users.${c}: API stored ${JSON.stringify(s[c])}, generator writes ${JSON.stringify(expected)}`);
+    }
+    if (!/^[0-9a-f]{32}$/.test(String(stored.id))) problems.push(`users.id has an unexpected shape: ${stored.id}`);
+    if (Object.keys(stored).length !== USER_COLUMNS.length) problems.push(`users has columns the generator does not know: ${Object.keys(stored).join(', ')}`);
+    if (storedValues.length !== mine.values.length) problems.push(`user_attribute_values: API stored ${storedValues.length} rows, generator writes ${mine.values.length}`);
+    storedValues.forEach((v, k) => {
+      const sv = normalise(v);
+      for (const c of VALUE_COLUMNS) {
+        if (sv[c] !== mine.values[k]?.[c]) problems.push(`user_attribute_values.${c}: API stored ${JSON.stringify(sv[c])}, generator writes ${JSON.stringify(mine.values[k]?.[c])}`);
+      }
+    });
+    if (problems.length) throw new Error(`The seed generator no longer mirrors UsersService; fix rowsFor()/documentFor():\n  ${problems.join('\n  ')}`);
+  }
+  return ids;
+}
+
+async function seed(db: BenchDb, dialect: Dialect, from: number, to: number): Promise<string[]> {
+  const ids: string[] = [];
+  const batch = 10_000;
+  await db.query(dialect === 'sqlite' ? 'BEGIN IMMEDIATE' : 'BEGIN');
+  try {
+    for (let start = from; start < to; start += batch) {
+      const users: UserRow[] = [];
+      const values: ValueRow[] = [];
+      const now = new Date().toISOString();
+      for (let i = start; i < Math.min(to, start + batch); i++) {
+        const id = randomUUID().replace(/-/g, '');
+        const r = rowsFor(person(i), id, now);
+        users.push(r.user);
+        values.push(...r.values);
+        ids.push(id);
+      }
+      await insertRows(db, dialect, 'users', USER_COLUMNS, users);
+      await insertRows(db, dialect, 'user_attribute_values', VALUE_COLUMNS, values);
+    }
+    await db.query('COMMIT');
+  } catch (e) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+  if (dialect === 'postgres') await db.query('ANALYZE');
+  return ids;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Load phases.
+
+interface PhaseResult {
+  phase: string;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  mismatches: number;
+  rssPeakMb: number;
+  /** CPU used during the phase, in % of one core: the server (100 = its event loop is saturated) and this load generator. */
+  serverCpuPct: number;
+  /** The part of serverCpuPct spent in the kernel (sockets, file I/O). */
+  serverSysPct: number;
+  /** Server CPU time per successful request: less sensitive than req/s to other load on the machine. */
+  serverCpuMsPerReq: number;
+  loadgenCpuPct: number;
+  /** Whole machine, in % of all cores (includes PostgreSQL backends and anything else running). */
+  machineCpuPct: number;
+  autocannon: { reqPerSecAvg: number; p50Ms: number; p99Ms: number };
+}
+
+interface PhaseSpec {
+  name: string;
+  request: autocannon.Request;
+  /** True when a 2xx response body is what the phase expects. */
+  check?: (body: string) => boolean;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+async function runCannon(server: Server, spec: PhaseSpec, duration: number, headers: Record<string, string>) {
+  const times: number[] = [];
+  let mismatches = 0;
+  const request: autocannon.Request = { ...spec.request };
+  if (spec.check) {
+    const check = spec.check;
+    request.onResponse = (status, body) => {
+      if (status >= 200 && status < 300 && !check(body)) mismatches++;
+    };
+  }
+  const instance = autocannon({ url: server.baseUrl, connections: CONNECTIONS, duration, timeout: 30, headers, requests: [request] });
+  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+    if (status >= 200 && status < 300) times.push(ms);
+  });
+  const result = await instance;
+  times.sort((a, b) => a - b);
+  return { result, times, mismatches };
+}
+
+async function runPhase(server: Server, rss: RssSampler, spec: PhaseSpec, token: string): Promise<PhaseResult> {
+  const headers = { authorization: `Bearer ${token}`, accept: 'application/scim+json' };
+  await runCannon(server, spec, WARMUP, headers);
+  rss.resetPhase();
+  const cpu0 = server.cpuSeconds();
+  const own0 = process.cpuUsage();
+  const m0 = machineCpu();
+  const t0 = process.hrtime.bigint();
+  const { result, times, mismatches } = await runCannon(server, spec, DURATION, headers);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const own = process.cpuUsage(own0);
+  const cpu1 = server.cpuSeconds();
+  const m1 = machineCpu();
+  rss.sample();
+  const r: PhaseResult = {
+    phase: spec.name,
+    reqPerSec: round(times.length / result.duration, 0),
+    p50Ms: round(percentile(times, 50), 2),
+    p99Ms: round(percentile(times, 99), 2),
+    requests: times.length,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    mismatches,
+    rssPeakMb: round(rss.phasePeak, 0),
+    serverCpuPct: round((100 * (cpu1.user + cpu1.system - cpu0.user - cpu0.system)) / wall, 0),
+    serverSysPct: round((100 * (cpu1.system - cpu0.system)) / wall, 0),
+    serverCpuMsPerReq: round((1000 * (cpu1.user + cpu1.system - cpu0.user - cpu0.system)) / Math.max(1, times.length), 3),
+    loadgenCpuPct: round((own.user + own.system) / 1e4 / wall, 0),
+    machineCpuPct: round((100 * (m1.busy - m0.busy)) / (m1.total - m0.total), 0),
+    autocannon: { reqPerSecAvg: round(result.requests.average, 0), p50Ms: result.latency.p50, p99Ms: result.latency.p99 },
+  };
+  if (r.non2xx || r.errors) {
+    const codes = Object.entries(result.statusCodeStats).map(([c, v]) => `${c}×${v.count}`).join(' ');
+    console.warn(`  ! ${spec.name}: ${r.non2xx} non-2xx (${codes}), ${r.errors} errors`);
+  }
+  console.log(`  ${spec.name.padEnd(8)} ${String(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  RSS ${r.rssPeakMb} MB  CPU server ${r.serverCpuPct}% (sys ${r.serverSysPct}%, ${r.serverCpuMsPerReq} ms/req) load generator ${r.loadgenCpuPct}%, machine ${r.machineCpuPct}% of ${cpus().length} cores`);
+  return r;
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function phases(ids: string[], dialect: Dialect): PhaseSpec[] {
+  const anyIndex = () => Math.floor(Math.random() * USERS);
+  const runTag = `${dialect}${Date.now().toString(36)}`;
+  let created = 0;
+  return [
+    { name: 'ceiling', request: { method: 'GET', path: '/admin/v1/ServiceProviderConfig' } },
+    {
+      name: 'eq',
+      request: {
+        method: 'GET',
+        setupRequest: (req) => ({ ...req, path: `/admin/v1/Users?filter=${encodeURIComponent(`userName eq "${person(anyIndex()).userName}"`)}` }),
+      },
+      check: (body) => /"totalResults":1[,}]/.test(body),
+    },
+    {
+      name: 'sw+sort',
+      request: {
+        method: 'GET',
+        setupRequest: (req) => {
+          const r = Math.random;
+          const prefix = cap(pick(SYLLABLES, r) + pick(SYLLABLES, r));
+          return { ...req, path: `/admin/v1/Users?filter=${encodeURIComponent(`name.familyName sw "${prefix}"`)}&sortBy=name.familyName&count=100` };
+        },
+      },
+      check: (body) => /"totalResults":[1-9]/.test(body),
+    },
+    {
+      name: 'create',
+      request: {
+        method: 'POST',
+        path: '/admin/v1/Users',
+        setupRequest: (req) => {
+          const p = person(USERS + created);
+          p.userName = `new.${runTag}.${created++}@example.com`;
+          return { ...req, headers: { ...req.headers, 'content-type': 'application/scim+json' }, body: JSON.stringify(createBody(p)) };
+        },
+      },
+    },
+    {
+      name: 'patch',
+      request: {
+        method: 'PATCH',
+        setupRequest: (req) => ({
+          ...req,
+          path: `/admin/v1/Users/${ids[anyIndex()]}`,
+          headers: { ...req.headers, 'content-type': 'application/scim+json' },
+          body: JSON.stringify({ schemas: [PATCH_SCHEMA], Operations: [{ op: 'replace', path: 'displayName', value: `Renamed ${Math.random().toString(36).slice(2, 10)}` }] }),
+        }),
+      },
+    },
+  ];
+}
+
+interface DialectResult {
+  dialect: Dialect;
+  users: number;
+  seedSeconds: number;
+  rssIdleMb: number;
+  rssAfterSeedMb: number;
+  rssPeakMb: number;
+  phases: PhaseResult[];
+}
+
+async function benchDialect(dialect: Dialect): Promise<DialectResult> {
+  console.log(`\n== ${dialect} ==`);
+  const db = await freshDatabase(dialect);
+  let server: Server | undefined;
+  let rss: RssSampler | undefined;
+  try {
+    server = await Server.start(db.url);
+    rss = new RssSampler(server);
+    await sleep(500);
+    const rssIdleMb = round(rss.sample(), 0);
+    const token = await getToken(server);
+
+    const t0 = Date.now();
+    const sampleIds = await verifyGenerator(db, server, token);
+    const seededIds = await seed(db, dialect, SAMPLE_USERS, USERS);
+    await db.close();
+    const ids = [...sampleIds, ...seededIds];
+    const seedSeconds = round((Date.now() - t0) / 1000, 1);
+    const check = await call(server, 'GET', `/admin/v1/Users?count=0`, token);
+    if (check.body?.totalResults !== USERS) throw new Error(`expected ${USERS} users after seeding, the API reports ${check.text}`);
+    const rssAfterSeedMb = round(rss.sample(), 0);
+    console.log(`  seeded ${USERS} users in ${seedSeconds} s (first ${SAMPLE_USERS} through the API, verified), RSS idle ${rssIdleMb} MB`);
+
+    const results: PhaseResult[] = [];
+    for (const spec of phases(ids, dialect).filter((s) => !ONLY_PHASES || ONLY_PHASES.includes(s.name))) results.push(await runPhase(server, rss, spec, token));
+    return { dialect, users: USERS, seedSeconds, rssIdleMb, rssAfterSeedMb, rssPeakMb: round(rss.peak, 0), phases: results };
+  } catch (e) {
+    if (server) console.error(`server output:\n${server.output}`);
+    throw e;
+  } finally {
+    rss?.stop();
+    await server?.stop();
+    await db.close().catch(() => undefined);
+    if (process.env.BENCH_KEEP_DB) console.log(`  kept the database for inspection: ${db.url}`);
+    else await db.drop().catch((e) => console.warn(`could not drop the ${dialect} database: ${e}`));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+interface TargetCheck {
+  dialect: Dialect;
+  target: string;
+  value: string;
+  met: boolean;
+}
+
+function checkTargets(r: DialectResult): TargetCheck[] {
+  const ph = (n: string) => r.phases.find((p) => p.phase === n)!;
+  const eq = ph('eq');
+  const ceiling = ph('ceiling');
+  const create = ph('create');
+  const clean = (p: PhaseResult) => p.non2xx === 0 && p.errors === 0 && p.mismatches === 0;
+  return [
+    { dialect: r.dialect, target: `userName eq p50 < ${TARGETS.eqP50Ms} ms`, value: `${eq.p50Ms} ms`, met: eq.p50Ms < TARGETS.eqP50Ms && clean(eq) },
+    { dialect: r.dialect, target: `creates >= ${TARGETS.createsPerSec}/s`, value: `${create.reqPerSec}/s`, met: create.reqPerSec >= TARGETS.createsPerSec && clean(create) },
+    { dialect: r.dialect, target: `server RSS < ${TARGETS.rssMb} MB`, value: `${r.rssPeakMb} MB`, met: r.rssPeakMb < TARGETS.rssMb },
+    {
+      dialect: r.dialect,
+      target: `eq throughput >= ${TARGETS.eqShareOfCeiling * 100}% of ceiling`,
+      value: `${round((100 * eq.reqPerSec) / ceiling.reqPerSec, 0)}% (${eq.reqPerSec}/${ceiling.reqPerSec})`,
+      met: eq.reqPerSec >= TARGETS.eqShareOfCeiling * ceiling.reqPerSec,
+    },
+  ];
+}
+
+function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r: string[]) => '| ' + r.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
+  return [line(cells[0]), '|' + widths.map((w, i) => (i < 2 ? ':' + '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...cells.slice(1).map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run "npm run build" first (npm run bench:scim does)`);
+  const started = Date.now();
+  console.log(`SCIM bench: ${USERS} users, ${CONNECTIONS} connections, ${DURATION} s per phase (+${WARMUP} s warm-up), ${cpus().length} CPUs, node ${process.version}`);
+  const results: DialectResult[] = [];
+  for (const d of DIALECTS) results.push(await benchDialect(d));
+
+  const rows = results.flatMap((r) =>
+    r.phases.map((p) => [r.dialect, p.phase, p.reqPerSec, p.p50Ms.toFixed(2), p.p99Ms.toFixed(2), p.requests, p.non2xx + p.errors + p.mismatches, p.rssPeakMb, p.serverCpuPct, p.serverCpuMsPerReq.toFixed(2), p.loadgenCpuPct, p.machineCpuPct]),
+  );
+  console.log('\n' + table(['dialect', 'phase', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'failed', 'RSS peak MB', 'server CPU %', 'server CPU ms/req', 'loadgen CPU %', 'machine CPU %'], rows));
+  const targets = ONLY_PHASES ? [] : results.flatMap(checkTargets);
+  console.log('\n' + table(['dialect', 'target', 'measured', 'met'], targets.map((t) => [t.dialect, t.target, t.value, t.met ? 'yes' : 'NO'])));
+
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    /* not a git checkout */
+  }
+  const date = new Date().toISOString().slice(0, 10);
+  const out = {
+    date: new Date().toISOString(),
+    commit,
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version },
+    settings: { users: USERS, connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, server: 'node dist/apps/admin-api/src/main.js (child process, 127.0.0.1)' },
+    targets: TARGETS,
+    results,
+    targetChecks: targets,
+    benchSeconds: round((Date.now() - started) / 1000, 0),
+  };
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const file = join(ROOT, 'bench/results', `scim-${date}.json`);
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  console.log(`\nwrote ${file} (bench took ${out.benchSeconds} s)`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

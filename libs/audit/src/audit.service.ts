@@ -1,0 +1,127 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { Principal } from '@app/auth';
+import { Database, newId, nowIso } from '@app/persistence';
+import { Doc, ListQuery, listResponse, Projection, PublicUrl, ResolvedPath, runListQuery, ScimAttribute, ScimResourceType, SqlExpr, SqlMapping } from '@app/scim';
+import { AuditEventEntity } from './audit.entity';
+import { AUDIT_EVENT_RESOURCE_TYPE } from './audit.schema';
+
+export interface AuditChange {
+  attribute: string;
+  oldValue?: unknown;
+  newValue?: unknown;
+}
+
+export interface AuditRecord {
+  eventId: string;
+  outcome: 'success' | 'failure';
+  actor?: Principal | { kind: 'user' | 'anonymous'; id?: string; name?: string };
+  resourceType?: string;
+  resourceId?: string;
+  resourceName?: string;
+  reason?: string;
+  message?: string;
+  correlationId?: string;
+  changes?: AuditChange[];
+  details?: Record<string, unknown>;
+}
+
+const COLUMNS: Record<string, SqlExpr> = {
+  id: { expr: 'r.id' },
+  timestamp: { expr: 'r.timestamp' },
+  eventId: { expr: 'r.event_id' },
+  outcome: { expr: 'r.outcome' },
+  actorId: { expr: 'r.actor_id' },
+  adminResourceType: { expr: 'r.resource_type' },
+  adminResourceId: { expr: 'r.resource_id' },
+  correlationId: { expr: 'r.correlation_id' },
+};
+
+const MAPPING: SqlMapping = { documentColumn: 'r.data', column: (p: ResolvedPath) => COLUMNS[p.canonical] };
+
+const ACTOR_TYPES = { client: 'Client', provisioningToken: 'ProvisioningToken', user: 'User', anonymous: 'Anonymous' } as const;
+
+/** Values never recorded: write-only / never-returned attributes (passwords, secrets). */
+function isSecret(a: ScimAttribute | undefined): boolean {
+  return !!a && (a.mutability === 'writeOnly' || a.returned === 'never');
+}
+
+/**
+ * Differences between two representations, attribute by attribute (extensions one level down),
+ * with secrets left out. Used for "what changed" in audit events.
+ */
+export function diffResources(rt: ScimResourceType, before: Doc | undefined, after: Doc | undefined): AuditChange[] {
+  const out: AuditChange[] = [];
+  const walk = (attrs: ScimAttribute[], b: Doc | undefined, a: Doc | undefined, prefix: string) => {
+    for (const attribute of attrs) {
+      if (isSecret(attribute)) continue;
+      const ov = b?.[attribute.name];
+      const nv = a?.[attribute.name];
+      if (JSON.stringify(ov) !== JSON.stringify(nv)) out.push({ attribute: prefix + attribute.name, oldValue: ov, newValue: nv });
+    }
+  };
+  walk([{ name: 'externalId' } as ScimAttribute, ...rt.schema.attributes], before, after, '');
+  for (const ext of rt.schemaExtensions) walk(ext.schema.attributes, before?.[ext.schema.id] as Doc, after?.[ext.schema.id] as Doc, `${ext.schema.id}:`);
+  return out;
+}
+
+/** Audit trail: recorded in the caller's transaction, so a change and its record commit or roll back together. */
+@Injectable()
+export class AuditService {
+  private readonly logger = new Logger('Audit');
+
+  constructor(
+    private readonly db: Database,
+    private readonly urls: PublicUrl,
+  ) {}
+
+  async record(m: EntityManager, r: AuditRecord): Promise<void> {
+    const id = newId();
+    const timestamp = nowIso();
+    const actor = r.actor;
+    const body: Doc = {
+      schemas: [AUDIT_EVENT_RESOURCE_TYPE.schema.id],
+      timestamp,
+      eventId: r.eventId,
+      outcome: r.outcome,
+      ...(r.reason ? { reason: r.reason } : {}),
+      ...(r.message ? { message: r.message } : {}),
+      ...(actor?.id ? { actorId: actor.id } : {}),
+      ...(actor?.name ? { actorName: actor.name } : {}),
+      actorType: ACTOR_TYPES[actor?.kind ?? 'anonymous'],
+      ...(r.resourceType ? { adminResourceType: r.resourceType } : {}),
+      ...(r.resourceId ? { adminResourceId: r.resourceId } : {}),
+      ...(r.resourceName ? { adminResourceName: r.resourceName } : {}),
+      ...(r.correlationId ? { correlationId: r.correlationId } : {}),
+      ...(r.changes?.length
+        ? { changes: r.changes.map((c) => ({ attribute: c.attribute, oldValue: JSON.stringify(c.oldValue ?? null), newValue: JSON.stringify(c.newValue ?? null) })) }
+        : {}),
+      ...(r.details ? { details: JSON.stringify(r.details) } : {}),
+    };
+    await m.insert(AuditEventEntity, {
+      id,
+      timestamp,
+      eventId: r.eventId,
+      outcome: r.outcome,
+      actorId: actor?.id ?? null,
+      resourceType: r.resourceType ?? null,
+      resourceId: r.resourceId ?? null,
+      correlationId: r.correlationId ?? null,
+      data: JSON.stringify(body),
+    });
+    this.logger.log(`${r.eventId} ${r.outcome}${r.reason ? ` reason=${r.reason}` : ''} actor=${actor?.id ?? '-'} resource=${r.resourceType ?? '-'}/${r.resourceId ?? '-'} correlation=${r.correlationId ?? '-'}`);
+  }
+
+  async list(query: ListQuery): Promise<Doc> {
+    const projection = new Projection(AUDIT_EVENT_RESOURCE_TYPE, query);
+    return this.db.read(async (m) => {
+      // Newest first unless the client sorts.
+      const q = query.sortBy ? query : { ...query, sortBy: 'timestamp', sortOrder: 'descending' as const };
+      const { rows, total } = await runListQuery(m.createQueryBuilder(AuditEventEntity, 'r'), AUDIT_EVENT_RESOURCE_TYPE, MAPPING, this.db.dialect, q, 'r.id');
+      const resources = rows.map((row) =>
+        projection.apply({ ...JSON.parse(row.data), id: row.id, meta: { resourceType: 'AuditEvent', created: row.timestamp, lastModified: row.timestamp, location: this.urls.resource('/AuditEvents', row.id) } }),
+      );
+      return listResponse(resources, total, query.startIndex);
+    });
+  }
+}

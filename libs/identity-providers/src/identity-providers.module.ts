@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { GroupReferences, GroupsModule } from '@app/groups';
+import { JitConfigurationModule } from '@app/jit';
+import { ScimRegistry } from '@app/scim';
+import { IDENTITY_PROVIDER_RESOURCE_TYPE } from './identity-provider.schema';
+import { IdentityProvidersController } from './identity-providers.controller';
+import { IdentityProvidersService } from './identity-providers.service';
+
+@Module({
+  imports: [GroupsModule, JitConfigurationModule],
+  controllers: [IdentityProvidersController],
+  providers: [IdentityProvidersService],
+  exports: [IdentityProvidersService],
+})
+export class IdentityProvidersModule {
+  constructor(registry: ScimRegistry, references: GroupReferences, idps: IdentityProvidersService) {
+    registry.register(IDENTITY_PROVIDER_RESOURCE_TYPE);
+    // Deleting a group that a JIT mapping points at is refused, or cleans the mapping up with forceDelete.
+    references.register({
+      referencesTo: async (m, groupId) => (await idps.referencesTo(m, groupId)).map((r) => `identity provider "${r.row.partnerName}" (${r.where.join(', ')})`),
+      removeReferencesTo: (m, groupId) => idps.removeGroupReferences(m, groupId, {}),
+    });
+  }
+}

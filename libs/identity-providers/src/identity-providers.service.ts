@@ -1,0 +1,358 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager, In } from 'typeorm';
+import { AuditService, diffResources } from '@app/audit';
+import { GroupEntity } from '@app/groups';
+import { Actor, applyJitSettingsRules, MappedAttributesService, referencedGroupIds } from '@app/jit';
+import { Database, isUniqueViolation, newId, nowIso } from '@app/persistence';
+import {
+  applyPatch,
+  checkIfMatch,
+  checkImmutable,
+  checkRequired,
+  Doc,
+  DocumentRepository,
+  etagFor,
+  ListQuery,
+  listResponse,
+  normalizeResource,
+  parsePatchRequest,
+  Projection,
+  ProjectionRequest,
+  PublicUrl,
+  ResolvedPath,
+  ScimError,
+  SqlExpr,
+  SqlMapping,
+} from '@app/scim';
+import { CertificateError, parseCertificate } from './certificates';
+import { IdentityProviderEntity } from './identity-provider.entity';
+import { IDENTITY_PROVIDER_RESOURCE_TYPE, NAME_ID_FORMATS } from './identity-provider.schema';
+import { MetadataError, parseIdpMetadata } from './idp-metadata';
+
+const rt = IDENTITY_PROVIDER_RESOURCE_TYPE;
+const MAX_WRITE_ATTEMPTS = 5;
+
+const COLUMNS: Record<string, SqlExpr> = {
+  id: { expr: 'r.id' },
+  partnerName: { expr: 'r.partner_name_lower', lowered: true },
+  partnerProviderId: { expr: 'r.partner_provider_id' },
+  type: { expr: 'r.type' },
+  enabled: { expr: 'r.enabled' },
+  'meta.created': { expr: 'r.created' },
+  'meta.lastModified': { expr: 'r.last_modified' },
+};
+const MAPPING: SqlMapping = { documentColumn: 'r.data', column: (p: ResolvedPath) => COLUMNS[p.canonical] };
+
+/** Attributes that metadata import may fill, with where they come from. */
+const FROM_METADATA = ['partnerProviderId', 'idpSsoUrl', 'signingCertificate', 'encryptionCertificate', 'logoutRequestUrl', 'logoutResponseUrl'] as const;
+
+const USER_LOOKUP_ATTRIBUTES = ['userName', 'emails.value', 'externalId'];
+
+export interface IdentityProviderResult {
+  body: Doc;
+  version: number;
+  location: string;
+}
+
+function canonicalEnum(doc: Doc, name: string, allowed: string[]): void {
+  const v = doc[name];
+  if (v === undefined) return;
+  const found = allowed.find((a) => a.toLowerCase() === String(v).toLowerCase());
+  if (!found) throw ScimError.badRequest('invalidValue', `${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
+  doc[name] = found;
+}
+
+function checkUrl(doc: Doc, name: string): void {
+  const v = doc[name];
+  if (v === undefined) return;
+  let ok = false;
+  try {
+    const u = new URL(String(v));
+    ok = u.protocol === 'https:' || u.protocol === 'http:';
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw ScimError.badRequest('invalidValue', `${name} must be an absolute http(s) URL (got ${JSON.stringify(v)})`);
+}
+
+/** The IdentityProviders resource: validation of SAML and JIT settings, metadata import, the linked MappedAttribute. */
+@Injectable()
+export class IdentityProvidersService {
+  private readonly repo: DocumentRepository<IdentityProviderEntity>;
+
+  constructor(
+    private readonly db: Database,
+    private readonly urls: PublicUrl,
+    private readonly audit: AuditService,
+    private readonly mapped: MappedAttributesService,
+  ) {
+    this.repo = new DocumentRepository(IdentityProviderEntity, rt, MAPPING, () => db.dialect);
+  }
+
+  async create(body: unknown, request: ProjectionRequest, actor: Actor): Promise<IdentityProviderResult> {
+    const projection = new Projection(rt, request);
+    const doc = normalizeResource(rt, body);
+    if (doc.jitUserProvAttributes !== undefined) {
+      throw ScimError.badRequest('mutability', 'jitUserProvAttributes is set by the service when the identity provider is created; leave it out');
+    }
+    doc.type ??= 'SAML';
+    this.prepare(doc, new Set(Object.keys(doc)), true, undefined);
+    const id = newId();
+    const now = nowIso();
+    try {
+      return await this.db.transaction(async (m) => {
+        await this.checkGroups(m, doc);
+        const mappedId = await this.mapped.createForIdentityProvider(m, id, actor);
+        doc.jitUserProvAttributes = { value: mappedId, $ref: this.urls.resource('/MappedAttributes', mappedId) };
+        const row = this.toRow(id, doc, 1, now, now);
+        await this.repo.insert(m, row);
+        await this.record(m, 'create', row, undefined, doc, actor);
+        return this.result(m, row, projection);
+      });
+    } catch (e) {
+      throw this.uniqueness(e);
+    }
+  }
+
+  get(id: string, request: ProjectionRequest): Promise<IdentityProviderResult> {
+    const projection = new Projection(rt, request);
+    return this.db.read(async (m) => this.result(m, await this.requireRow(m, id), projection));
+  }
+
+  async list(query: ListQuery): Promise<Doc> {
+    const projection = new Projection(rt, query);
+    return this.db.read(async (m) => {
+      const { rows, total } = await this.repo.list(m, query);
+      const resources: Doc[] = [];
+      for (const r of rows) resources.push((await this.result(m, r, projection)).body);
+      return listResponse(resources, total, query.startIndex);
+    });
+  }
+
+  replace(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor): Promise<IdentityProviderResult> {
+    const incoming = normalizeResource(rt, body);
+    const explicit = new Set(Object.keys(incoming));
+    return this.mutate(id, ifMatch, request, actor, (old) => {
+      const doc = structuredClone(incoming);
+      // Attributes the service owns and clients rarely echo back are kept when a PUT leaves them out.
+      doc.type ??= old.type;
+      doc.jitUserProvAttributes ??= old.jitUserProvAttributes;
+      // `$ref` follows from `value` and the OCI SDK model makes it optional: the same value without it changes nothing.
+      const linked = doc.jitUserProvAttributes as Doc | undefined;
+      if (linked && linked.$ref === undefined && linked.value === (old.jitUserProvAttributes as Doc | undefined)?.value) doc.jitUserProvAttributes = old.jitUserProvAttributes;
+      this.prepare(doc, explicit, doc.metadata !== undefined, old);
+      return doc;
+    });
+  }
+
+  patch(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor): Promise<IdentityProviderResult> {
+    const ops = parsePatchRequest(rt, body);
+    const explicit = new Set(ops.filter((o) => o.path.attribute.name !== 'metadata').map((o) => o.path.attribute.name));
+    return this.mutate(id, ifMatch, request, actor, (old) => {
+      const doc = normalizeResource(rt, applyPatch(old, ops));
+      this.prepare(doc, explicit, doc.metadata !== undefined && doc.metadata !== old.metadata, old);
+      return doc;
+    });
+  }
+
+  async delete(id: string, ifMatch: string | undefined, actor: Actor): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const row = await this.requireRow(m, id);
+      checkIfMatch(ifMatch, row.version);
+      await this.repo.delete(m, id);
+      await this.mapped.deleteForIdentityProvider(m, id, actor);
+      await this.record(m, 'delete', row, JSON.parse(row.data), undefined, actor);
+    });
+  }
+
+  /** Identity providers whose JIT settings point at a group, for the group-deletion check. */
+  async referencesTo(m: EntityManager, groupId: string): Promise<{ row: IdentityProviderEntity; doc: Doc; where: string[] }[]> {
+    // JIT settings are not indexed by group; identity providers are few, so a scan narrowed by LIKE is cheap.
+    const rows = await m.createQueryBuilder(IdentityProviderEntity, 'r').where('r.data LIKE :p', { p: `%${groupId}%` }).getMany();
+    const out = [];
+    for (const row of rows) {
+      const doc = JSON.parse(row.data) as Doc;
+      const where = [...referencedGroupIds(doc).entries()].filter(([gid]) => gid === groupId).map(([, w]) => w);
+      if (where.length) out.push({ row, doc, where });
+    }
+    return out;
+  }
+
+  /** Removes a group from every identity provider's JIT settings (forceDelete of the group). */
+  async removeGroupReferences(m: EntityManager, groupId: string, actor: Actor): Promise<void> {
+    for (const { row, doc: old } of await this.referencesTo(m, groupId)) {
+      const doc = structuredClone(old);
+      doc.jitUserProvGroupMappings = ((doc.jitUserProvGroupMappings as Doc[] | undefined) ?? []).filter((g) => g.value !== groupId);
+      doc.jitUserProvAssignedGroups = ((doc.jitUserProvAssignedGroups as Doc[] | undefined) ?? []).filter((g) => g.value !== groupId);
+      for (const k of ['jitUserProvGroupMappings', 'jitUserProvAssignedGroups']) if (!(doc[k] as unknown[]).length) delete doc[k];
+      // An emptied static list would violate the JIT rules; the list is off once it has no groups.
+      if (!doc.jitUserProvAssignedGroups) doc.jitUserProvGroupStaticListEnabled = false;
+      const next = this.toRow(row.id, doc, row.version + 1, row.created, nowIso());
+      await this.repo.updateIfVersion(m, next, row.version);
+      await this.record(m, 'update', next, old, doc, actor);
+    }
+  }
+
+  /**
+   * Validates and completes a representation: SAML only, metadata import into attributes not given
+   * explicitly, certificates, enumerations, user mapping, and the JIT rules.
+   */
+  private prepare(doc: Doc, explicit: Set<string>, importMetadata: boolean, old: Doc | undefined): void {
+    if (doc.type !== 'SAML') throw ScimError.badRequest('invalidValue', `type must be "SAML": only SAML identity providers are implemented (got ${JSON.stringify(doc.type)})`);
+    if (importMetadata && typeof doc.metadata === 'string') this.importMetadata(doc, explicit);
+    for (const name of ['signingCertificate', 'encryptionCertificate']) {
+      // A certificate already stored is not judged again: an IdP whose certificate expired must stay editable (e.g. to disable it).
+      if (doc[name] === undefined || doc[name] === old?.[name]) continue;
+      try {
+        doc[name] = parseCertificate(String(doc[name])).der;
+      } catch (e) {
+        if (e instanceof CertificateError) throw ScimError.badRequest('invalidValue', `${name}: ${e.message}`);
+        throw e;
+      }
+    }
+    for (const name of ['idpSsoUrl', 'logoutRequestUrl', 'logoutResponseUrl', 'iconUrl']) checkUrl(doc, name);
+    canonicalEnum(doc, 'nameIdFormat', Object.keys(NAME_ID_FORMATS));
+    canonicalEnum(doc, 'authnRequestBinding', ['Redirect', 'Post']);
+    canonicalEnum(doc, 'logoutBinding', ['Redirect', 'Post']);
+    canonicalEnum(doc, 'signatureHashAlgorithm', ['SHA-1', 'SHA-256']);
+    canonicalEnum(doc, 'userMappingMethod', ['NameIDToUserAttribute', 'AssertionAttributeToUserAttribute']);
+    canonicalEnum(doc, 'userMappingStoreAttribute', USER_LOOKUP_ATTRIBUTES);
+    doc.signatureHashAlgorithm ??= 'SHA-256';
+    doc.userMappingMethod ??= 'NameIDToUserAttribute';
+    doc.userMappingStoreAttribute ??= 'userName';
+    if (doc.userMappingMethod === 'AssertionAttributeToUserAttribute' && !doc.assertionAttribute) {
+      throw ScimError.badRequest('invalidValue', 'userMappingMethod AssertionAttributeToUserAttribute needs assertionAttribute (the assertion attribute to match)');
+    }
+    if (doc.enabled === true) {
+      const missing = ['partnerProviderId', 'idpSsoUrl', 'signingCertificate'].filter((n) => !doc[n]);
+      if (missing.length) {
+        throw ScimError.badRequest('invalidValue', `An enabled SAML identity provider needs ${missing.join(', ')} (give them, or the IdP's metadata)`);
+      }
+    }
+    applyJitSettingsRules(doc);
+  }
+
+  private importMetadata(doc: Doc, explicit: Set<string>): void {
+    let md;
+    try {
+      md = parseIdpMetadata(String(doc.metadata));
+    } catch (e) {
+      if (e instanceof MetadataError) throw ScimError.badRequest('invalidValue', `metadata: ${e.message}`);
+      throw e;
+    }
+    const preferred = (list: { binding: string; location: string }[]) =>
+      (list.find((x) => x.binding === (doc.authnRequestBinding ?? 'Redirect')) ?? list[0])?.location;
+    const slo = md.sloUrls.find((x) => x.binding === (doc.logoutBinding ?? 'Redirect')) ?? md.sloUrls[0];
+    const values: Record<(typeof FROM_METADATA)[number], unknown> = {
+      partnerProviderId: md.entityId,
+      idpSsoUrl: preferred(md.ssoUrls),
+      signingCertificate: md.signingCertificates[0],
+      encryptionCertificate: md.encryptionCertificates.find((c) => c !== md.signingCertificates[0]) ?? undefined,
+      logoutRequestUrl: slo?.location,
+      logoutResponseUrl: slo?.responseLocation ?? slo?.location,
+    };
+    for (const name of FROM_METADATA) {
+      if (!explicit.has(name) && values[name] !== undefined) doc[name] = values[name];
+    }
+  }
+
+  private async checkGroups(m: EntityManager, doc: Doc): Promise<void> {
+    const refs = referencedGroupIds(doc);
+    if (!refs.size) return;
+    const found = new Set((await m.find(GroupEntity, { where: { id: In([...refs.keys()]) }, select: ['id'] })).map((g) => g.id));
+    for (const [id, where] of refs) {
+      if (!found.has(id)) throw ScimError.badRequest('invalidValue', `${where}: no group with id "${id}"`, 'error.common.validation.invalidReferenceResource');
+    }
+  }
+
+  private async mutate(id: string, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor, change: (old: Doc) => Doc): Promise<IdentityProviderResult> {
+    const projection = new Projection(rt, request);
+    for (let attempt = 1; ; attempt++) {
+      let outcome: IdentityProviderResult | undefined;
+      try {
+        outcome = await this.db.transaction(async (m) => {
+          const current = await this.requireRow(m, id);
+          checkIfMatch(ifMatch, current.version);
+          const old = JSON.parse(current.data) as Doc;
+          const doc = change(old);
+          checkRequired(rt, doc);
+          checkImmutable(rt, old, doc);
+          await this.checkGroups(m, doc);
+          if (JSON.stringify(doc) === current.data) return this.result(m, current, projection);
+          const row = this.toRow(id, doc, current.version + 1, current.created, nowIso());
+          if (!(await this.repo.updateIfVersion(m, row, current.version))) return undefined;
+          await this.record(m, 'update', row, old, doc, actor);
+          return this.result(m, row, projection);
+        });
+      } catch (e) {
+        throw this.uniqueness(e);
+      }
+      if (outcome) return outcome;
+      if (attempt >= MAX_WRITE_ATTEMPTS) throw new ScimError(409, 'The identity provider is being changed by other requests right now; retry');
+    }
+  }
+
+  private record(m: EntityManager, action: 'create' | 'update' | 'delete', row: IdentityProviderEntity, before: Doc | undefined, after: Doc | undefined, actor: Actor) {
+    return this.audit.record(m, {
+      eventId: `admin.IdentityProvider.${action}`,
+      outcome: 'success',
+      actor: actor.principal,
+      correlationId: actor.correlationId,
+      resourceType: rt.name,
+      resourceId: row.id,
+      resourceName: row.partnerName,
+      changes: diffResources(rt, before, after),
+    });
+  }
+
+  private uniqueness(e: unknown): unknown {
+    if (!isUniqueViolation(e)) return e;
+    const msg = String((e as Error).message ?? '');
+    return ScimError.conflict(
+      /provider_id/.test(msg)
+        ? 'Another identity provider already has this partnerProviderId (IdP entity ID)'
+        : 'Another identity provider already has this partnerName (names are unique, ignoring case)',
+    );
+  }
+
+  private toRow(id: string, doc: Doc, version: number, created: string, lastModified: string): IdentityProviderEntity {
+    return {
+      id,
+      partnerName: doc.partnerName as string,
+      partnerNameLower: (doc.partnerName as string).toLowerCase(),
+      partnerProviderId: (doc.partnerProviderId as string | undefined) ?? null,
+      type: doc.type as string,
+      enabled: doc.enabled === true,
+      data: JSON.stringify(doc),
+      version,
+      created,
+      lastModified,
+    };
+  }
+
+  private async requireRow(m: EntityManager, id: string): Promise<IdentityProviderEntity> {
+    const row = await this.repo.findById(m, id);
+    if (!row) throw ScimError.notFound(`No identity provider with id "${id}"`);
+    return row;
+  }
+
+  private async result(m: EntityManager, row: IdentityProviderEntity, projection: Projection): Promise<IdentityProviderResult> {
+    const doc = JSON.parse(row.data) as Doc;
+    const location = this.urls.resource(rt.endpoint, row.id);
+    const groupIds = [...referencedGroupIds(doc).keys()];
+    if (groupIds.length) {
+      const names = new Map((await m.find(GroupEntity, { where: { id: In(groupIds) }, select: ['id', 'displayName'] })).map((g) => [g.id, g.displayName]));
+      for (const key of ['jitUserProvGroupMappings', 'jitUserProvAssignedGroups']) {
+        doc[key] = ((doc[key] as Doc[] | undefined) ?? []).map((g) => ({ ...g, $ref: this.urls.resource('/Groups', String(g.value)), display: names.get(String(g.value)) }));
+        if (!(doc[key] as Doc[]).length) delete doc[key];
+      }
+    }
+    const full: Doc = {
+      ...doc,
+      id: row.id,
+      tenantProviderId: `${this.urls.base}/fed`,
+      meta: { resourceType: rt.name, created: row.created, lastModified: row.lastModified, location, version: etagFor(row.version) },
+    };
+    return { body: projection.apply(full), version: row.version, location };
+  }
+}

@@ -1,0 +1,6 @@
+export * from './identity-provider.schema';
+export * from './identity-provider.entity';
+export * from './identity-providers.service';
+export * from './identity-providers.module';
+export * from './idp-metadata';
+export * from './certificates';

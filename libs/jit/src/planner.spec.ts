@@ -1,0 +1,172 @@
+import { compileAttributeMappings } from './attribute-mappings';
+import { GroupAssignmentMethod, GroupMappingMode } from './jit-settings';
+import { ExistingUser, GroupDirectory, JitConfig, JitPlan, plan, RejectReason, VerifiedAssertion } from './planner';
+
+const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const ORACLE = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User';
+
+const groups: GroupDirectory = {
+  byId: new Map([
+    ['g-admins', 'Admins'],
+    ['g-old', 'Old'],
+    ['g-manual', 'Manual'],
+    ['g-static', 'Everyone'],
+  ]),
+  byName: new Map([
+    ['admins', 'g-admins'],
+    ['old', 'g-old'],
+    ['manual', 'g-manual'],
+    ['everyone', 'g-static'],
+  ]),
+};
+
+function config(o: { jit: boolean; create: boolean; update: boolean; mode: GroupMappingMode; method: GroupAssignmentMethod; ignoreAbsent: boolean }): JitConfig {
+  return {
+    idpId: 'idp-1',
+    idpName: 'Okta',
+    idpEnabled: true,
+    enabled: o.jit,
+    createUser: o.create,
+    updateUser: o.update,
+    lookup: { method: 'NameIDToUserAttribute', storeAttribute: 'userName' },
+    mappings: compileAttributeMappings([
+      { idcsAttributeName: 'userName', managedObjectAttributeName: '$(assertion.fed.nameidvalue)' },
+      { idcsAttributeName: 'name.givenName', managedObjectAttributeName: '$(assertion.firstName)' },
+      { idcsAttributeName: 'name.familyName', managedObjectAttributeName: '$(assertion.familyName)' },
+      { idcsAttributeName: 'emails[primary eq true and type eq "work"].value', managedObjectAttributeName: '$(assertion.email)' },
+    ]),
+    groups: {
+      fromAssertion: true,
+      attributeName: 'groups',
+      mode: o.mode,
+      explicit: new Map([
+        ['Admins', 'g-admins'],
+        ['Old', 'g-old'],
+      ]),
+      staticList: false,
+      staticGroupIds: [],
+      method: o.method,
+      ignoreAbsent: o.ignoreAbsent,
+    },
+  };
+}
+
+type UserState = 'found' | 'notFound' | 'inactive';
+type AttributeState = 'present' | 'changed' | 'empty' | 'absent';
+
+function assertion(attr: AttributeState): VerifiedAssertion {
+  const attributes: Record<string, string[]> = { familyName: ['Doe'], email: ['jdoe@example.com'], groups: ['Admins, Ghost'] };
+  if (attr === 'present') attributes.firstName = ['Jane'];
+  if (attr === 'changed') attributes.firstName = ['Janet'];
+  if (attr === 'empty') attributes.firstName = [''];
+  return { nameId: 'jdoe@example.com', issuer: 'http://idp', attributes };
+}
+
+function existing(state: UserState): ExistingUser | undefined {
+  if (state === 'notFound') return undefined;
+  return {
+    id: 'u-1',
+    active: state === 'found',
+    doc: {
+      schemas: [USER_SCHEMA],
+      userName: 'jdoe@example.com',
+      name: { givenName: 'Jane', familyName: 'Doe' },
+      emails: [{ value: 'jdoe@example.com', type: 'work', primary: true }],
+      active: state === 'found',
+    },
+    groupIds: ['g-manual', 'g-old'],
+  };
+}
+
+const bools = [true, false];
+const matrix: [boolean, boolean, boolean, UserState, AttributeState, GroupMappingMode, GroupAssignmentMethod, boolean][] = [];
+for (const jit of bools)
+  for (const create of bools)
+    for (const update of bools)
+      for (const user of ['found', 'notFound', 'inactive'] as UserState[])
+        for (const attr of ['present', 'changed', 'empty', 'absent'] as AttributeState[])
+          for (const mode of [GroupMappingMode.Explicit, GroupMappingMode.Implicit])
+            for (const method of [GroupAssignmentMethod.Overwrite, GroupAssignmentMethod.Merge])
+              for (const ignoreAbsent of bools) matrix.push([jit, create, update, user, attr, mode, method, ignoreAbsent]);
+
+/** What the IDCS rules say should happen, stated rule by rule. */
+function expected(jit: boolean, create: boolean, update: boolean, user: UserState, attr: AttributeState, mode: GroupMappingMode, method: GroupAssignmentMethod, ignoreAbsent: boolean) {
+  if (user === 'inactive') return { kind: 'reject', reason: RejectReason.UserInactive };
+  if (user === 'found' && !(jit && update)) return { kind: 'signIn' };
+  if (user === 'notFound' && !(jit && create)) return { kind: 'reject', reason: RejectReason.UserNotFound };
+  // "Ghost" is asserted but exists nowhere: fail the whole sign-in, or skip it.
+  if (user === 'notFound' && (attr === 'empty' || attr === 'absent')) return { kind: 'reject', reason: RejectReason.MandatoryUserAttributeMissing };
+  if (!ignoreAbsent) return { kind: 'reject', reason: RejectReason.AbsentGroup };
+  const givenName = { present: 'Jane', changed: 'Janet', empty: undefined, absent: 'Jane' }[attr];
+  if (user === 'notFound') return { kind: 'create', givenName, join: ['g-admins'], leave: [] as string[] };
+  const leave = method === GroupAssignmentMethod.Overwrite ? ['g-manual', 'g-old'] : mode === GroupMappingMode.Explicit ? ['g-old'] : [];
+  const changed = attr === 'changed' || attr === 'empty';
+  return { kind: 'update', givenName, join: ['g-admins'], leave, changes: changed ? [{ attribute: 'name.givenName', oldValue: 'Jane', newValue: givenName }] : [] };
+}
+
+function summary(p: JitPlan) {
+  switch (p.kind) {
+    case 'reject':
+      return { kind: p.kind, reason: p.reason };
+    case 'signIn':
+      return { kind: p.kind };
+    case 'create':
+      return { kind: p.kind, givenName: (p.user.name as Record<string, unknown>)?.givenName, join: p.join, leave: [] as string[] };
+    case 'update':
+      return { kind: p.kind, givenName: (p.user.name as Record<string, unknown>)?.givenName, join: p.join, leave: p.leave, changes: p.changes };
+  }
+}
+
+describe(plan.name, () => {
+  it.each(matrix)('jit=%s create=%s update=%s user=%s firstName=%s mode=%s method=%s ignoreAbsent=%s', (jit, create, update, user, attr, mode, method, ignoreAbsent) => {
+    const p = plan(config({ jit, create, update, mode, method, ignoreAbsent }), assertion(attr), existing(user), groups);
+    expect(summary(p)).toEqual(expected(jit, create, update, user, attr, mode, method, ignoreAbsent));
+  });
+
+  it('should mark new users as federated, created by SAML JIT, synced from the IdP', () => {
+    const p = plan(config({ jit: true, create: true, update: true, mode: GroupMappingMode.Explicit, method: GroupAssignmentMethod.Merge, ignoreAbsent: true }), assertion('present'), undefined, groups);
+    expect(p.kind).toBe('create');
+    if (p.kind !== 'create') return;
+    expect(p.user).toMatchObject({
+      userName: 'jdoe@example.com',
+      active: true,
+      emails: [{ primary: true, type: 'work', value: 'jdoe@example.com' }],
+      [ORACLE]: { isFederatedUser: true, creationMechanism: 'samljit', syncedFromApp: { value: 'idp-1', type: 'IdentityProvider' } },
+    });
+    expect(p.skipped).toEqual([{ value: 'Ghost', source: 'assertion', why: 'no jitUserProvGroupMappings entry for it' }]);
+  });
+
+  it('should reject a disabled IdP, an empty NameID and a transient NameID for a new user', () => {
+    const c = config({ jit: true, create: true, update: true, mode: GroupMappingMode.Explicit, method: GroupAssignmentMethod.Merge, ignoreAbsent: true });
+    expect(summary(plan({ ...c, idpEnabled: false }, assertion('present'), undefined, groups))).toEqual({ kind: 'reject', reason: RejectReason.IdpDisabled });
+    expect(summary(plan(c, { ...assertion('present'), nameId: ' ' }, undefined, groups))).toEqual({ kind: 'reject', reason: RejectReason.EmptyNameId });
+    expect(summary(plan(c, { ...assertion('present'), nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient' }, undefined, groups))).toEqual({
+      kind: 'reject',
+      reason: RejectReason.TransientNameId,
+    });
+  });
+
+  it('should honour required mappings, appliesToActions, the last mapping winning, and conversion failures', () => {
+    const c = config({ jit: true, create: true, update: true, mode: GroupMappingMode.Explicit, method: GroupAssignmentMethod.Merge, ignoreAbsent: true });
+    const withMappings = (extra: Record<string, unknown>[]) => ({ ...c, mappings: compileAttributeMappings([...c.mappings.map((m) => ({ idcsAttributeName: m.target, managedObjectAttributeName: srcOf(m.target) })), ...extra]) });
+    const srcOf = (t: string) => ({ userName: '$(assertion.fed.nameidvalue)', 'name.givenName': '$(assertion.firstName)', 'name.familyName': '$(assertion.familyName)' })[t] ?? '$(assertion.email)';
+    expect(summary(plan(withMappings([{ idcsAttributeName: 'title', managedObjectAttributeName: '$(assertion.title)', required: true }]), assertion('present'), undefined, groups))).toEqual({
+      kind: 'reject',
+      reason: RejectReason.RequiredAttributeMissing,
+    });
+    const onlyCreate = plan(withMappings([{ idcsAttributeName: 'title', managedObjectAttributeName: '"Newcomer"', appliesToActions: ['create'] }]), assertion('present'), existing('found'), groups);
+    expect(onlyCreate.kind === 'update' && onlyCreate.user.title).toBeUndefined();
+    const lastWins = plan(withMappings([{ idcsAttributeName: 'name.givenName', managedObjectAttributeName: '#upper($(assertion.firstName))' }]), assertion('changed'), existing('found'), groups);
+    expect(lastWins.kind === 'update' && lastWins.user.name).toEqual({ givenName: 'JANET', familyName: 'Doe' });
+    const badBoolean = plan(withMappings([{ idcsAttributeName: 'active', managedObjectAttributeName: '"maybe"' }]), assertion('present'), existing('found'), groups);
+    expect(summary(badBoolean)).toEqual({ kind: 'reject', reason: RejectReason.AttributeConversionFailed });
+  });
+
+  it('should leave memberships alone when no group source is configured, and add static groups', () => {
+    const c = config({ jit: true, create: true, update: true, mode: GroupMappingMode.Explicit, method: GroupAssignmentMethod.Overwrite, ignoreAbsent: true });
+    const none = plan({ ...c, groups: { ...c.groups, fromAssertion: false } }, assertion('present'), existing('found'), groups);
+    expect(none.kind === 'update' && [none.join, none.leave]).toEqual([[], []]);
+    const withStatic = plan({ ...c, groups: { ...c.groups, staticList: true, staticGroupIds: ['g-static'] } }, assertion('present'), existing('found'), groups);
+    expect(withStatic.kind === 'update' && [withStatic.join, withStatic.leave]).toEqual([['g-admins', 'g-static'], ['g-manual', 'g-old']]);
+  });
+});

@@ -1,0 +1,174 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import * as x509 from '@peculiar/x509';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { sign, verify, X509Certificate } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { DataSource } from 'typeorm';
+import { AUTH_ENTITIES, SigningKeyEntity } from '@app/auth';
+import type { AppConfig } from '@app/config';
+import { Database, openDataSource } from '@app/persistence';
+import { SP_KEY_ID, SP_KEY_PURPOSE, SpKeyService } from './sp-keys.service';
+
+const CONFIG = { publicUrl: 'https://id.example.com:8443' } as AppConfig;
+const YEAR_MS = 365.25 * 86400_000;
+
+// Each test generates real 3072-bit RSA keys, which takes a second or more on a busy machine.
+jest.setTimeout(60_000);
+
+let dir: string;
+let sources: DataSource[];
+let logged: string[];
+
+/** A server instance's view of the store: its own connection to the shared SQLite file. */
+async function instance(): Promise<{ db: Database; service: SpKeyService }> {
+  const ds = await openDataSource({ type: 'sqlite', path: join(dir, 'identity.sqlite') }, AUTH_ENTITIES);
+  sources.push(ds);
+  const db = new Database(ds);
+  return { db, service: new SpKeyService(db, CONFIG) };
+}
+
+async function rows(db: Database): Promise<SigningKeyEntity[]> {
+  return db.read((m) => m.find(SigningKeyEntity, { where: { purpose: SP_KEY_PURPOSE } }));
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sp-keys-'));
+  sources = [];
+  logged = [];
+  for (const level of ['log', 'warn', 'error', 'debug', 'verbose'] as const) {
+    jest.spyOn(Logger.prototype, level).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(' ')));
+  }
+});
+
+afterEach(async () => {
+  // Whatever a test did, nothing it logged may contain private key material.
+  for (const line of logged) expect(line).not.toMatch(/PRIVATE KEY|MII[EG][a-zA-Z0-9+/]{40}/);
+  jest.restoreAllMocks();
+  for (const ds of sources) await ds.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe(SpKeyService.name, () => {
+  describe('credentials', () => {
+    it('should generate the key and certificate on first use and store them as JSON in signing_keys', async () => {
+      const { db, service } = await instance();
+
+      const creds = await service.credentials();
+
+      const stored = await rows(db);
+      expect(stored).toHaveLength(1);
+      expect(stored[0]).toMatchObject({ kid: SP_KEY_ID, purpose: SP_KEY_PURPOSE });
+      expect(JSON.parse(stored[0].secret)).toEqual({ privateKeyPem: creds.privateKeyPem(), certificatePem: creds.certificatePem });
+      expect(creds.privateKeyPem()).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+      expect(logged).toEqual([expect.stringMatching(/^Generated the SAML SP signing certificate saml-sp-1 \(CN=id\.example\.com, SHA-256 [0-9A-F:]{95}, valid until 20\d\d-/)]);
+    });
+
+    it('should issue a ten-year, self-signed RSA SHA-256 certificate for the PUBLIC_URL host that matches the key', async () => {
+      const { service } = await instance();
+      const before = Date.now();
+
+      const creds = await service.credentials();
+      const cert = new X509Certificate(creds.certificatePem);
+
+      expect(cert.subject).toBe('CN=id.example.com');
+      expect(cert.issuer).toBe(cert.subject);
+      expect(cert.verify(cert.publicKey)).toBe(true);
+      expect(cert.ca).toBe(false);
+      expect(cert.publicKey.asymmetricKeyType).toBe('rsa');
+      expect(cert.publicKey.asymmetricKeyDetails?.modulusLength).toBe(3072);
+      expect(new x509.X509Certificate(creds.certificatePem).signatureAlgorithm).toMatchObject({ name: 'RSASSA-PKCS1-v1_5', hash: { name: 'SHA-256' } });
+      const lifetime = new Date(cert.validTo).getTime() - new Date(cert.validFrom).getTime();
+      expect(lifetime / YEAR_MS).toBeCloseTo(10, 1);
+      expect(new Date(cert.validFrom).getTime()).toBeLessThanOrEqual(before);
+      expect(cert.checkPrivateKey(creds.privateKey())).toBe(true);
+      const signature = sign('sha256', Buffer.from('AuthnRequest'), creds.privateKey());
+      expect(verify('sha256', Buffer.from('AuthnRequest'), cert.publicKey, signature)).toBe(true);
+      expect(creds.certificateDer).toBe(cert.raw.toString('base64'));
+    });
+
+    it('should return the stored credential after a restart instead of generating another', async () => {
+      const first = await (await instance()).service.credentials();
+
+      const { db, service } = await instance();
+      const again = await service.credentials();
+
+      expect(again.certificatePem).toBe(first.certificatePem);
+      expect(again.privateKeyPem()).toBe(first.privateKeyPem());
+      expect(await rows(db)).toHaveLength(1);
+    });
+
+    it('should give every instance the same credential when they race to create it', async () => {
+      const a = await instance();
+      const b = await instance();
+      const c = await instance();
+
+      const all = await Promise.all([a.service.credentials(), b.service.credentials(), c.service.credentials()]);
+
+      expect(new Set(all.map((x) => x.certificatePem)).size).toBe(1);
+      expect(await rows(a.db)).toHaveLength(1);
+      expect(JSON.parse((await rows(a.db))[0].secret).certificatePem).toBe(all[0].certificatePem);
+    });
+
+    it('should generate once for concurrent callers in one instance and then answer from memory', async () => {
+      const { db, service } = await instance();
+      const reads = jest.spyOn(db, 'read');
+      const writes = jest.spyOn(db, 'transaction');
+
+      const [x, y] = await Promise.all([service.credentials(), service.credentials()]);
+      const z = await service.credentials();
+
+      expect(y).toBe(x);
+      expect(z).toBe(x);
+      expect(reads).toHaveBeenCalledTimes(1);
+      expect(writes).toHaveBeenCalledTimes(1);
+    });
+
+    const damaged: [string, () => string, RegExp][] = [
+      ['a secret that is not JSON', () => 'not json', /not JSON/],
+      ['JSON without the certificate', () => JSON.stringify({ privateKeyPem: '-----BEGIN PRIVATE KEY-----' }), /certificatePem is missing/],
+      ['PEM that does not parse', () => JSON.stringify({ privateKeyPem: 'x', certificatePem: 'y' }), /does not parse/],
+    ];
+
+    it.each(damaged)('should refuse a stored row with %s, and leave it alone', async (_case, secret, message) => {
+      const { db, service } = await instance();
+      await db.transaction((m) => m.insert(SigningKeyEntity, { kid: SP_KEY_ID, purpose: SP_KEY_PURPOSE, secret: secret(), created: new Date().toISOString() }));
+
+      await expect(service.credentials()).rejects.toThrow(message);
+
+      expect((await rows(db))[0].secret).toBe(secret());
+    });
+
+    it('should refuse a stored certificate that does not belong to the stored key', async () => {
+      const one = await (await instance()).service.credentials();
+      const other = await (async () => {
+        const keep = dir;
+        dir = mkdtempSync(join(tmpdir(), 'sp-keys-'));
+        try {
+          return await (await instance()).service.credentials();
+        } finally {
+          dir = keep;
+        }
+      })();
+      const { db, service } = await instance();
+      await db.transaction((m) => m.update(SigningKeyEntity, { kid: SP_KEY_ID }, { secret: JSON.stringify({ privateKeyPem: one.privateKeyPem(), certificatePem: other.certificatePem }) }));
+
+      await expect(service.credentials()).rejects.toThrow(/does not belong to the private key/);
+    });
+  });
+
+  describe('SpCredentials', () => {
+    it('should keep the private key out of JSON, util.inspect and its enumerable properties', async () => {
+      const creds = await (await instance()).service.credentials();
+      const keyBody = creds.privateKeyPem().split('\n')[1];
+
+      for (const shown of [JSON.stringify(creds), inspect(creds, { showHidden: true, depth: 5 }), `${JSON.stringify(Object.entries(creds))}`]) {
+        expect(shown).not.toContain('PRIVATE KEY');
+        expect(shown).not.toContain(keyBody);
+      }
+      expect(JSON.parse(JSON.stringify(creds))).toEqual({ keyId: SP_KEY_ID, certificatePem: creds.certificatePem });
+    });
+  });
+});

@@ -27,7 +27,6 @@ import { GroupReferences } from './group-references';
 import { GroupsRepository, membersCollection } from './groups.repository';
 
 const rt = GROUP_RESOURCE_TYPE;
-const MAX_WRITE_ATTEMPTS = 5;
 /** IDCS returns at most this many members in one response; larger groups must page their members. */
 export const MAX_MEMBERS_PER_RESPONSE = 10_000;
 
@@ -217,26 +216,21 @@ export class GroupsService {
     change: (m: EntityManager, old: Doc) => Promise<{ doc: Doc; membersChanged: boolean }>,
   ): Promise<GroupResult> {
     const projection = new Projection(rt, request);
-    for (let attempt = 1; ; attempt++) {
-      let outcome: GroupResult | undefined;
-      try {
-        outcome = await this.db.transaction(async (m) => {
-          const current = await this.requireRow(m, id);
-          checkIfMatch(ifMatch, current.version);
-          const old = JSON.parse(current.data) as Doc;
-          const { doc, membersChanged } = await change(m, old);
-          checkRequired(rt, doc);
-          checkImmutable(rt, old, doc);
-          if (!membersChanged && JSON.stringify(doc) === current.data) return this.result(m, current, old, projection, request);
-          const row = this.toRow(id, doc, current.version + 1, current.created, nowIso());
-          if (!(await this.groups.updateIfVersion(m, row, current.version))) return undefined;
-          return this.result(m, row, doc, projection, request);
-        });
-      } catch (e) {
-        throw this.uniqueness(e, {});
-      }
-      if (outcome) return outcome;
-      if (attempt >= MAX_WRITE_ATTEMPTS) throw new ScimError(409, 'The group is being changed by other requests right now; retry');
+    try {
+      return await this.db.transactionRetryingConflicts(async (m) => {
+        const current = await this.requireRow(m, id);
+        checkIfMatch(ifMatch, current.version);
+        const old = JSON.parse(current.data) as Doc;
+        const { doc, membersChanged } = await change(m, old);
+        checkRequired(rt, doc);
+        checkImmutable(rt, old, doc);
+        if (!membersChanged && JSON.stringify(doc) === current.data) return this.result(m, current, old, projection, request);
+        const row = this.toRow(id, doc, current.version + 1, current.created, nowIso());
+        if (!(await this.groups.updateIfVersion(m, row, current.version))) return undefined;
+        return this.result(m, row, doc, projection, request);
+      }, () => new ScimError(409, 'The group is being changed by other requests right now; retry'));
+    } catch (e) {
+      throw this.uniqueness(e, {});
     }
   }
 

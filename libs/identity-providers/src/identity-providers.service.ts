@@ -30,7 +30,6 @@ import { IDENTITY_PROVIDER_RESOURCE_TYPE, NAME_ID_FORMATS } from './identity-pro
 import { MetadataError, parseIdpMetadata } from './idp-metadata';
 
 const rt = IDENTITY_PROVIDER_RESOURCE_TYPE;
-const MAX_WRITE_ATTEMPTS = 5;
 
 const COLUMNS: Record<string, SqlExpr> = {
   id: { expr: 'r.id' },
@@ -267,28 +266,23 @@ export class IdentityProvidersService {
 
   private async mutate(id: string, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor, change: (old: Doc) => Doc): Promise<IdentityProviderResult> {
     const projection = new Projection(rt, request);
-    for (let attempt = 1; ; attempt++) {
-      let outcome: IdentityProviderResult | undefined;
-      try {
-        outcome = await this.db.transaction(async (m) => {
-          const current = await this.requireRow(m, id);
-          checkIfMatch(ifMatch, current.version);
-          const old = JSON.parse(current.data) as Doc;
-          const doc = change(old);
-          checkRequired(rt, doc);
-          checkImmutable(rt, old, doc);
-          await this.checkGroups(m, doc);
-          if (JSON.stringify(doc) === current.data) return this.result(m, current, projection);
-          const row = this.toRow(id, doc, current.version + 1, current.created, nowIso());
-          if (!(await this.repo.updateIfVersion(m, row, current.version))) return undefined;
-          await this.record(m, 'update', row, old, doc, actor);
-          return this.result(m, row, projection);
-        });
-      } catch (e) {
-        throw this.uniqueness(e);
-      }
-      if (outcome) return outcome;
-      if (attempt >= MAX_WRITE_ATTEMPTS) throw new ScimError(409, 'The identity provider is being changed by other requests right now; retry');
+    try {
+      return await this.db.transactionRetryingConflicts(async (m) => {
+        const current = await this.requireRow(m, id);
+        checkIfMatch(ifMatch, current.version);
+        const old = JSON.parse(current.data) as Doc;
+        const doc = change(old);
+        checkRequired(rt, doc);
+        checkImmutable(rt, old, doc);
+        await this.checkGroups(m, doc);
+        if (JSON.stringify(doc) === current.data) return this.result(m, current, projection);
+        const row = this.toRow(id, doc, current.version + 1, current.created, nowIso());
+        if (!(await this.repo.updateIfVersion(m, row, current.version))) return undefined;
+        await this.record(m, 'update', row, old, doc, actor);
+        return this.result(m, row, projection);
+      }, () => new ScimError(409, 'The identity provider is being changed by other requests right now; retry'));
+    } catch (e) {
+      throw this.uniqueness(e);
     }
   }
 

@@ -28,7 +28,6 @@ import { MappedAttributeEntity } from './mapped-attribute.entity';
 import { DEFAULT_JIT_MAPPINGS, MAPPED_ATTRIBUTE_RESOURCE_TYPE, MAPPED_ATTRIBUTE_SCHEMA_ID } from './mapped-attribute.schema';
 
 const rt = MAPPED_ATTRIBUTE_RESOURCE_TYPE;
-const MAX_WRITE_ATTEMPTS = 5;
 
 const COLUMNS: Record<string, SqlExpr> = {
   id: { expr: 'r.id' },
@@ -134,8 +133,7 @@ export class MappedAttributesService {
 
   private async mutate(id: string, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor, change: (old: Doc) => Doc): Promise<MappedAttributeResult> {
     const projection = new Projection(rt, request);
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await this.db.transaction(async (m) => {
+    return this.db.transactionRetryingConflicts(async (m) => {
         const current = await this.requireRow(m, id);
         checkIfMatch(ifMatch, current.version);
         const old = JSON.parse(current.data) as Doc;
@@ -159,10 +157,7 @@ export class MappedAttributesService {
           changes: diffResources(rt, old, doc),
         });
         return this.result(row, projection);
-      });
-      if (outcome) return outcome;
-      if (attempt >= MAX_WRITE_ATTEMPTS) throw new ScimError(409, 'The mapping is being changed by other requests right now; retry');
-    }
+    }, () => new ScimError(409, 'The mapping is being changed by other requests right now; retry'));
   }
 
   private async requireRow(m: EntityManager, id: string): Promise<MappedAttributeEntity> {

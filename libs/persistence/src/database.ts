@@ -24,6 +24,18 @@ export class Database implements OnApplicationShutdown {
     return this.dataSource.transaction(fn);
   }
 
+  /**
+   * Optimistic read-modify-write: runs `fn` in a transaction, and again while it returns undefined, which it
+   * does when its version-checked UPDATE met a newer version written by another request or instance.
+   */
+  async transactionRetryingConflicts<T>(fn: (m: EntityManager) => Promise<T | undefined>, exhausted: () => Error, attempts = 5): Promise<T> {
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const outcome = await this.transaction(fn);
+      if (outcome !== undefined) return outcome;
+    }
+    throw exhausted();
+  }
+
   /** Runs read-only work; on SQLite it waits for writers so it never sees a half-done transaction. */
   read<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     if (this.dialect === 'sqlite') return this.mutex.run(() => fn(this.dataSource.manager));

@@ -25,7 +25,6 @@ import { ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE } from './user.schema';
 import { UsersRepository } from './users.repository';
 
 const rt = USER_RESOURCE_TYPE;
-const MAX_WRITE_ATTEMPTS = 5;
 /** Sizes of the columns that index user attributes (initial-schema migration). */
 const INDEXED_LENGTH = 1024;
 const TYPE_LENGTH = 64;
@@ -140,33 +139,28 @@ export class UsersService {
     projection: Projection,
     change: (old: Doc) => { doc: Doc; passwordHash?: string | null },
   ): Promise<UserResult> {
-    for (let attempt = 1; ; attempt++) {
-      let outcome: UserResult | undefined;
-      try {
-        outcome = await this.db.transaction(async (m) => {
-          const current = await this.requireRow(m, id);
-          checkIfMatch(ifMatch, current.version);
-          const old = JSON.parse(current.data) as Doc;
-          const { doc, passwordHash } = change(old);
-          checkRequired(rt, doc);
-          checkImmutable(rt, old, doc);
-          if (sameRepresentation(doc, old) && passwordHash === undefined) {
-            return this.result(current, old, await this.groupsIfWanted(m, [id], projection), projection);
-          }
-          const row = this.toRow(id, doc, current.version + 1, current.created, nowIso());
-          row.passwordHash = passwordHash as string | null;
-          if (passwordHash === undefined) delete (row as Partial<UserEntity>).passwordHash;
-          const written = await this.users.updateIfVersion(m, row, current.version, this.indexRows(doc)).catch((e) => {
-            throw this.uniqueness(e, doc);
-          });
-          if (!written) return undefined;
-          return this.result(row, doc, await this.groupsIfWanted(m, [id], projection), projection);
+    try {
+      return await this.db.transactionRetryingConflicts(async (m) => {
+        const current = await this.requireRow(m, id);
+        checkIfMatch(ifMatch, current.version);
+        const old = JSON.parse(current.data) as Doc;
+        const { doc, passwordHash } = change(old);
+        checkRequired(rt, doc);
+        checkImmutable(rt, old, doc);
+        if (sameRepresentation(doc, old) && passwordHash === undefined) {
+          return this.result(current, old, await this.groupsIfWanted(m, [id], projection), projection);
+        }
+        const row = this.toRow(id, doc, current.version + 1, current.created, nowIso());
+        row.passwordHash = passwordHash as string | null;
+        if (passwordHash === undefined) delete (row as Partial<UserEntity>).passwordHash;
+        const written = await this.users.updateIfVersion(m, row, current.version, this.indexRows(doc)).catch((e) => {
+          throw this.uniqueness(e, doc);
         });
-      } catch (e) {
-        throw this.uniqueness(e, {});
-      }
-      if (outcome) return outcome;
-      if (attempt >= MAX_WRITE_ATTEMPTS) throw new ScimError(409, 'The user is being changed by other requests right now; retry');
+        if (!written) return undefined;
+        return this.result(row, doc, await this.groupsIfWanted(m, [id], projection), projection);
+      }, () => new ScimError(409, 'The user is being changed by other requests right now; retry'));
+    } catch (e) {
+      throw this.uniqueness(e, {});
     }
   }
 

@@ -7,12 +7,12 @@ import { GROUP_ENTITIES, GroupsModule } from '@app/groups';
 import { IdentityProviderEntity, IdentityProvidersModule } from '@app/identity-providers';
 import { JitConfigurationModule, MappedAttributeEntity } from '@app/jit';
 import { PersistenceModule } from '@app/persistence';
-import { SamlModule } from '@app/saml';
+import { SAML_ENTITIES, SamlModule } from '@app/saml';
 import { ScimExceptionFilter, ScimModule } from '@app/scim';
 import { USER_ENTITIES, UsersModule } from '@app/users';
 import { HealthController } from './health.controller';
 
-export const ENTITIES = [...AUTH_ENTITIES, ...USER_ENTITIES, ...GROUP_ENTITIES, AuditEventEntity, MappedAttributeEntity, IdentityProviderEntity];
+export const ENTITIES = [...AUTH_ENTITIES, ...USER_ENTITIES, ...GROUP_ENTITIES, AuditEventEntity, MappedAttributeEntity, IdentityProviderEntity, ...SAML_ENTITIES];
 
 @Module({})
 export class AppModule {

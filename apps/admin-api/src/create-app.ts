@@ -11,6 +11,7 @@ import {
   scimJsonBody,
   ScimRegistry,
 } from '@app/scim';
+import { samlFormBody } from '@app/saml';
 import { AppModule } from './app.module';
 import { opcRequestId } from './request-id';
 
@@ -58,6 +59,7 @@ export async function createApp(config: AppConfig, options: { logger?: false | L
   app.use(opcRequestId());
   app.use('/admin', scimJsonBody());
   app.use('/oauth2', express.urlencoded({ extended: false, limit: '16kb' }));
+  app.use('/fed', samlFormBody());
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { ScimError } from '@app/scim';
 import { AccessTokens } from './access-tokens';
 import { PROVISIONING_TOKEN_PREFIX, ProvisioningTokens } from './provisioning-tokens.service';
-import { ACCESS_POLICY, AccessPolicy, Principal, PUBLIC_ROUTE } from './roles';
+import { ACCESS_POLICY, AccessPolicy, Principal, PUBLIC_ROUTE, SESSION_ROUTE } from './roles';
 
 export type AuthenticatedRequest = Request & { principal?: Principal };
 
@@ -27,6 +27,8 @@ export class AdminAuthGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    // End-user routes authenticate the session cookie in their handler; an admin token means nothing there.
+    if (this.reflector.getAllAndOverride<boolean>(SESSION_ROUTE, targets)) return true;
     const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
     const res = ctx.switchToHttp().getResponse<Response>();
     const policy = this.reflector.getAllAndOverride<AccessPolicy | undefined>(ACCESS_POLICY, targets);

@@ -37,6 +37,12 @@ export const PUBLIC_ROUTE = 'public-route';
 export const RequireAccess = (policy: AccessPolicy) => SetMetadata(ACCESS_POLICY, policy);
 /** A route outside the admin API that needs no token (token endpoint, health). */
 export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
+export const SESSION_ROUTE = 'session-route';
+/**
+ * A route for the signed-in end user (e.g. /admin/v1/Me): the guard lets it through without an admin token,
+ * and the handler itself must authenticate the browser session.
+ */
+export const SessionAuthenticated = () => SetMetadata(SESSION_ROUTE, true);
 
 /** Who made the request, as the guard established it. */
 export interface Principal {

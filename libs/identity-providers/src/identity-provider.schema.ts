@@ -62,6 +62,10 @@ export const IDENTITY_PROVIDER_RESOURCE_TYPE: ScimResourceType = {
       b('requireForceAuthn', 'Ask the IdP to re-authenticate the user (ForceAuthn)'),
       b('requiresEncryptedAssertion', 'Reject assertions that are not encrypted'),
       b('samlHoKRequired', 'Holder-of-key subject confirmation required'),
+      // Not in IDCS: IdP-initiated (unsolicited) responses cannot be bound to a request we sent, so they are off unless an administrator opts in.
+      b('allowUnsolicitedResponses', 'Accept IdP-initiated (unsolicited) responses, which answer no AuthnRequest of ours; default false'),
+      // Not in IDCS: most IdPs sign only the assertion (always required); this also requires the Response to be signed.
+      b('requireSignedResponse', 'Also require the Response element to be signed (the assertion must always be signed); default false'),
       s('requestedAuthenticationContext', 'Authentication context classes to request', { multiValued: true, caseExact: true }),
       s('userMappingMethod', 'How a signed-in user is found', {
         canonicalValues: ['NameIDToUserAttribute', 'AssertionAttributeToUserAttribute'],

@@ -1,15 +1,21 @@
 import { Module } from '@nestjs/common';
+import { JitConfigurationModule } from '@app/jit';
+import { UsersModule } from '@app/users';
+import { SamlLoginService } from './saml-login.service';
+import { SessionsService } from './sessions.service';
+import { MeController, SsoController } from './sso.controller';
 import { SpKeyService } from './sp-keys.service';
 import { SpMetadataController } from './sp-metadata.controller';
 import { SpMetadataService } from './sp-metadata.service';
 
 /**
  * Our SAML service provider. Needs the global Database and APP_CONFIG providers, and `signing_keys`
- * (SigningKeyEntity, part of AUTH_ENTITIES) among the registered entities.
+ * (SigningKeyEntity, part of AUTH_ENTITIES) and SAML_ENTITIES among the registered entities.
  */
 @Module({
-  controllers: [SpMetadataController],
-  providers: [SpKeyService, SpMetadataService],
-  exports: [SpKeyService, SpMetadataService],
+  imports: [JitConfigurationModule, UsersModule],
+  controllers: [SpMetadataController, SsoController, MeController],
+  providers: [SpKeyService, SpMetadataService, SamlLoginService, SessionsService],
+  exports: [SpKeyService, SpMetadataService, SessionsService],
 })
 export class SamlModule {}

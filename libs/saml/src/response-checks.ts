@@ -1,0 +1,175 @@
+import { DOMParser, Element, Document } from '@xmldom/xmldom';
+import { SsoReason, SsoRejection } from './sso-rejection';
+
+const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
+const SAML = 'urn:oasis:names:tc:SAML:2.0:assertion';
+const DS = 'http://www.w3.org/2000/09/xmldsig#';
+const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
+
+const STRONG_SIGNATURES = ['http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512'];
+const STRONG_DIGESTS = ['http://www.w3.org/2001/04/xmlenc#sha256', 'http://www.w3.org/2001/04/xmlenc#sha512'];
+const SHA1_SIGNATURE = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
+const SHA1_DIGEST = 'http://www.w3.org/2000/09/xmldsig#sha1';
+
+const reject = (reason: string, detail: string) => new SsoRejection(reason, detail);
+
+/** Parses XML strictly (any parser warning or error refuses the document); xmldom never expands entities. */
+export function parseXml(xml: string): Document {
+  const doc = new DOMParser({
+    onError: (level: string, message: string) => {
+      throw reject(SsoReason.ResponseMalformed, `XML ${level}: ${message}`);
+    },
+  }).parseFromString(xml, 'text/xml');
+  if (!doc.documentElement) throw reject(SsoReason.ResponseMalformed, 'no document element');
+  return doc;
+}
+
+function children(parent: Element, ns: string, name: string): Element[] {
+  const out: Element[] = [];
+  for (let n = parent.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType === 1 && (n as Element).namespaceURI === ns && (n as Element).localName === name) out.push(n as Element);
+  }
+  return out;
+}
+
+function text(el: Element | undefined): string | undefined {
+  return el ? (el.textContent ?? '').trim() : undefined;
+}
+
+/** Decodes the posted SAMLResponse; refuses anything but base64 of a `samlp:Response` without a DOCTYPE. */
+export function decodeResponse(samlResponse: unknown): { xml: string; doc: Document; response: Element } {
+  if (typeof samlResponse !== 'string' || samlResponse.length === 0) throw reject(SsoReason.ResponseMissing, 'no SAMLResponse form field');
+  if (!/^[A-Za-z0-9+/=\s]+$/.test(samlResponse)) throw reject(SsoReason.ResponseMalformed, 'SAMLResponse is not base64');
+  const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
+  // xmldom does not expand entities, but a DTD has no business in a SAML message and is the start of every XXE
+  // and entity-expansion attack: refuse it before any parser sees it.
+  if (/<!DOCTYPE/i.test(xml)) throw reject(SsoReason.Doctype, 'the decoded response contains a DOCTYPE');
+  const doc = parseXml(xml);
+  const response = doc.documentElement!;
+  if (response.namespaceURI !== SAMLP || response.localName !== 'Response') throw reject(SsoReason.ResponseMalformed, `root element is ${response.localName}, not samlp:Response`);
+  return { xml, doc, response };
+}
+
+/**
+ * The issuer the response claims, unverified: used only to pick which IdP's configuration (and certificate)
+ * validates it. Response/Issuer is optional in SAML; the assertion's is not, unless it is encrypted.
+ */
+export function claimedIssuer(response: Element): string | undefined {
+  const own = text(children(response, SAML, 'Issuer')[0]);
+  if (own) return own;
+  const assertion = children(response, SAML, 'Assertion')[0];
+  return assertion ? text(children(assertion, SAML, 'Issuer')[0]) : undefined;
+}
+
+/** Per-IdP policy the structural checks need. */
+export interface ResponsePolicy {
+  acsUrl: string;
+  allowSha1: boolean;
+  requiresEncryptedAssertion: boolean;
+}
+
+/** Checks made on the unverified response before any cryptography, in node-saml's spirit: cheap and structural first. */
+export function checkResponseStructure(response: Element, policy: ResponsePolicy): { inResponseTo?: string } {
+  const destination = response.getAttribute('Destination');
+  // Destination is optional in an unsigned-by-binding POST, but when present it must name us (node-saml#437).
+  if (destination && destination !== policy.acsUrl) throw reject(SsoReason.DestinationMismatch, `Destination is ${destination}, expected ${policy.acsUrl}`);
+  const status = children(response, SAMLP, 'Status')[0];
+  const code = status ? children(status, SAMLP, 'StatusCode')[0]?.getAttribute('Value') : undefined;
+  // node-saml ignores the status when an assertion is present; a non-Success answer is a failed login, whatever it carries.
+  if (code !== SUCCESS) throw reject(SsoReason.StatusNotSuccess, `StatusCode is ${code ?? 'missing'}`);
+  if (policy.requiresEncryptedAssertion && children(response, SAML, 'Assertion').length > 0) {
+    throw reject(SsoReason.AssertionNotEncrypted, 'the IdP is configured to encrypt assertions, and this one is in the clear');
+  }
+  checkAlgorithms(response, policy.allowSha1);
+  const inResponseTo = response.getAttribute('InResponseTo') || undefined;
+  return { inResponseTo };
+}
+
+/**
+ * Every SignatureMethod and DigestMethod in `root` must be SHA-256 or stronger (SHA-1 only for an IdP set to
+ * SHA-1); HMAC never, as a shared-secret "signature" made with our public certificate would verify.
+ */
+export function checkAlgorithms(root: Element, allowSha1: boolean): void {
+  const signatures = allowSha1 ? [...STRONG_SIGNATURES, SHA1_SIGNATURE] : STRONG_SIGNATURES;
+  const digests = allowSha1 ? [...STRONG_DIGESTS, SHA1_DIGEST] : STRONG_DIGESTS;
+  for (const el of Array.from(root.getElementsByTagNameNS(DS, 'SignatureMethod'))) {
+    const alg = el.getAttribute('Algorithm') ?? '';
+    if (!signatures.includes(alg)) throw reject(SsoReason.AlgorithmNotAllowed, `SignatureMethod ${alg} is not allowed`);
+  }
+  for (const el of Array.from(root.getElementsByTagNameNS(DS, 'DigestMethod'))) {
+    const alg = el.getAttribute('Algorithm') ?? '';
+    if (!digests.includes(alg)) throw reject(SsoReason.AlgorithmNotAllowed, `DigestMethod ${alg} is not allowed`);
+  }
+}
+
+/** What we take from a verified assertion. */
+export interface VerifiedAssertion {
+  id: string;
+  issuer: string;
+  nameId: string;
+  nameIdFormat?: string;
+  /** SubjectConfirmationData@InResponseTo of the accepted bearer confirmation. */
+  inResponseTo?: string;
+  /** Until when the assertion could be presented (latest NotOnOrAfter): how long its id must be remembered. */
+  notOnOrAfter: Date;
+  attributes: Record<string, string[]>;
+}
+
+/** Checks of the verified assertion that node-saml 5.1 does not make (saml-sp-security.md, "NOT done"). */
+export function checkVerifiedAssertion(assertionXml: string, expected: { issuer: string; acsUrl: string; now: Date; skewMs: number }): VerifiedAssertion {
+  const assertion = parseXml(assertionXml).documentElement!;
+  if (assertion.namespaceURI !== SAML || assertion.localName !== 'Assertion') throw reject(SsoReason.ResponseMalformed, 'the verified content is not an Assertion');
+  const issuer = text(children(assertion, SAML, 'Issuer')[0]);
+  if (issuer !== expected.issuer) throw reject(SsoReason.IssuerMismatch, `assertion Issuer ${issuer ?? '(none)'} is not the IdP's ${expected.issuer}`);
+  const id = assertion.getAttribute('ID');
+  if (!id) throw reject(SsoReason.AssertionIdMissing, 'the assertion has no ID, so it cannot be protected against replay');
+
+  const subject = children(assertion, SAML, 'Subject')[0];
+  const bearer = subject ? children(subject, SAML, 'SubjectConfirmation').filter((c) => c.getAttribute('Method') === BEARER) : [];
+  if (!bearer.length) throw reject(SsoReason.NoBearerConfirmation, 'no bearer SubjectConfirmation');
+  let accepted: Element | undefined;
+  let why: SsoRejection | undefined;
+  for (const confirmation of bearer) {
+    const data = children(confirmation, SAML, 'SubjectConfirmationData')[0];
+    const recipient = data?.getAttribute('Recipient');
+    const notOnOrAfter = data?.getAttribute('NotOnOrAfter');
+    const notBefore = data?.getAttribute('NotBefore');
+    if (recipient !== expected.acsUrl) {
+      why ??= reject(SsoReason.RecipientMismatch, `Recipient is ${recipient || '(none)'}, expected ${expected.acsUrl}`);
+    } else if (!notOnOrAfter || !(Date.parse(notOnOrAfter) > expected.now.getTime() - expected.skewMs)) {
+      why = reject(SsoReason.ConfirmationExpired, `SubjectConfirmationData NotOnOrAfter is ${notOnOrAfter || 'missing'}`);
+    } else if (notBefore && !(Date.parse(notBefore) <= expected.now.getTime() + expected.skewMs)) {
+      why = reject(SsoReason.NotYetValid, `SubjectConfirmationData NotBefore is ${notBefore}`);
+    } else {
+      accepted = data;
+      break;
+    }
+  }
+  if (!accepted) throw why!;
+
+  const nameIdEl = subject ? children(subject, SAML, 'NameID')[0] : undefined;
+  // textContent joins every text node, so a comment inside the NameID cannot truncate it.
+  const nameId = nameIdEl?.textContent ?? '';
+  if (!nameId.trim()) throw reject(SsoReason.NameIdMissing, 'the assertion has no (or an empty) NameID');
+
+  const conditions = children(assertion, SAML, 'Conditions')[0];
+  const limits = [accepted.getAttribute('NotOnOrAfter'), conditions?.getAttribute('NotOnOrAfter')].filter((v): v is string => !!v).map((v) => Date.parse(v));
+  const attributes: Record<string, string[]> = {};
+  for (const statement of children(assertion, SAML, 'AttributeStatement')) {
+    for (const attribute of children(statement, SAML, 'Attribute')) {
+      const name = attribute.getAttribute('Name');
+      if (!name) continue;
+      (attributes[name] ??= []).push(...children(attribute, SAML, 'AttributeValue').map((v) => v.textContent ?? ''));
+    }
+  }
+  return {
+    id,
+    issuer,
+    nameId,
+    nameIdFormat: nameIdEl?.getAttribute('Format') || undefined,
+    inResponseTo: accepted.getAttribute('InResponseTo') || undefined,
+    notOnOrAfter: new Date(Math.max(...limits) + expected.skewMs),
+    attributes,
+  };
+}

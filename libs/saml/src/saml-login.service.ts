@@ -1,0 +1,333 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { Profile, SAML, ValidateInResponseTo } from '@node-saml/node-saml';
+import { decryptXml } from '@node-saml/node-saml/lib/xml';
+import { Brackets } from 'typeorm';
+import { AuditService } from '@app/audit';
+import { certificateDer, IdentityProviderEntity, NAME_ID_FORMATS } from '@app/identity-providers';
+import * as jitLibrary from '@app/jit';
+import { Database, isUniqueViolation, nowIso } from '@app/persistence';
+import { RequestIdStore } from './request-id-store';
+import { checkAlgorithms, checkResponseStructure, checkVerifiedAssertion, claimedIssuer, decodeResponse, parseXml, VerifiedAssertion } from './response-checks';
+import { SamlAssertionIdEntity, SamlRequestIdEntity } from './saml-login.entities';
+import { SessionsService } from './sessions.service';
+import { SpKeyService } from './sp-keys.service';
+import { SpMetadataService } from './sp-metadata.service';
+import { SsoReason, SsoRejection } from './sso-rejection';
+
+const SAML_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
+
+/**
+ * Tolerated clock difference with IdPs. node-saml's default is 0, which fails logins whenever the IdP's clock is
+ * a second ahead; a minute is what most SPs allow and keeps the replay window short.
+ */
+export const CLOCK_SKEW_MS = 60_000;
+/** How long an AuthnRequest may wait for its answer: long enough for a password reset or an MFA enrolment. */
+export const REQUEST_ID_TTL_MS = 15 * 60 * 1000;
+
+/** The parts of a stored IdentityProvider that sign-in uses. */
+interface IdpSettings {
+  id: string;
+  version: number;
+  partnerName: string;
+  entityId: string;
+  enabled: boolean;
+  binding: 'Redirect' | 'Post';
+  allowSha1: boolean;
+  requiresEncryptedAssertion: boolean;
+  allowUnsolicitedResponses: boolean;
+}
+
+interface IdpConfig {
+  idp: IdpSettings;
+  saml: SAML;
+  requestIds: RequestIdStore;
+}
+
+/**
+ * The contract of `JitLoginService.signIn` in '@app/jit' (being written concurrently). Until that class is
+ * exported, it is looked up at run time and sign-in fails with SAML_JIT_UNAVAILABLE; once it is, replace the
+ * lookup by constructor injection of JitLoginService.
+ */
+export interface JitSignIn {
+  signIn(input: {
+    idpId: string;
+    assertion: { nameId: string; nameIdFormat?: string; issuer: string; attributes: Record<string, string[]> };
+    correlationId: string;
+  }): Promise<{ ok: true; userId: string; outcome: unknown; plan: unknown } | { ok: false; reason: string; detail: string }>;
+}
+
+/** Where to send the browser to start an SP-initiated sign-in. */
+export type AuthnRequestDelivery = { kind: 'redirect'; url: string } | { kind: 'form'; html: string };
+
+/** A successful sign-in. */
+export interface SignedIn {
+  sessionToken: string;
+  userId: string;
+  relayState?: string;
+}
+
+/**
+ * `RelayState` is followed only when it is a path on our own origin: it starts with exactly one "/", has no
+ * backslash (browsers read "/\evil.example" as "//evil.example"), no control characters (browsers drop tabs and
+ * newlines, turning "/\t/evil.example" into "//evil.example") and resolves to our origin.
+ */
+export function safeRelayState(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2048) return undefined;
+  if (!value.startsWith('/') || value.startsWith('//') || value.includes('\\') || /[\x00-\x20\x7f]/.test(value)) return undefined;
+  try {
+    return new URL(value, 'http://relay.invalid').origin === 'http://relay.invalid' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function pem(der: string): string {
+  return `-----BEGIN CERTIFICATE-----\n${der.replace(/(.{64})/g, '$1\n').trim()}\n-----END CERTIFICATE-----\n`;
+}
+
+/** node-saml's error messages, mapped to our reason codes (anything else is SAML_VALIDATION_FAILED). */
+const NODE_SAML_ERRORS: [RegExp, string][] = [
+  [/InResponseTo is missing/i, SsoReason.UnsolicitedNotAllowed],
+  [/InResponseTo is not valid|SubjectInResponseTo is not valid/i, SsoReason.InResponseToUnknown],
+  [/InResponseTo does not match/i, SsoReason.InResponseToMismatch],
+  [/signature/i, SsoReason.InvalidSignature],
+  [/not yet valid/i, SsoReason.NotYetValid],
+  [/expired/i, SsoReason.Expired],
+  [/audience|AudienceRestriction/i, SsoReason.AudienceMismatch],
+  [/subject confirmation/i, SsoReason.ConfirmationExpired],
+];
+
+/**
+ * Our SAML SP at sign-in time: AuthnRequests (SP-initiated), the assertion consumer service with every check of
+ * saml-sp-security.md, then JIT provisioning and the browser session.
+ */
+@Injectable()
+export class SamlLoginService {
+  private readonly logger = new Logger('SamlLogin');
+  /** node-saml instances per IdP, keyed by IdP id and replaced when its version changes. */
+  private readonly configs = new Map<string, { version: number; config: Promise<IdpConfig> }>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly keys: SpKeyService,
+    private readonly sp: SpMetadataService,
+    private readonly audit: AuditService,
+    private readonly sessions: SessionsService,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  private jit(idp: IdpSettings): JitSignIn {
+    const token = (jitLibrary as Record<string, unknown>).JitLoginService as (abstract new (...args: never[]) => JitSignIn) | undefined;
+    if (!token) throw new SsoRejection(SsoReason.JitUnavailable, "'@app/jit' does not export JitLoginService yet", idp, 503);
+    return this.moduleRef.get(token, { strict: false });
+  }
+
+  /** Builds the AuthnRequest for the IdP named by id or partnerName, stores its id, and says how to deliver it. */
+  async initiate(idpRef: string, relayState: string | undefined): Promise<AuthnRequestDelivery> {
+    const row = await this.db.read((m) =>
+      m
+        .createQueryBuilder(IdentityProviderEntity, 'r')
+        .where(new Brackets((w) => w.where('r.id = :ref', { ref: idpRef }).orWhere('r.partner_name_lower = :lower', { lower: idpRef.toLowerCase() })))
+        .getOne(),
+    );
+    if (!row) throw new SsoRejection(SsoReason.UnknownIssuer, `no identity provider with id or partnerName "${idpRef}"`, undefined, 404);
+    const { idp, saml } = await this.configFor(row);
+    if (!idp.enabled) throw new SsoRejection(SsoReason.IdpDisabled, 'the identity provider is disabled', idp, 403);
+    const relay = safeRelayState(relayState) ?? '';
+    if (idp.binding === 'Post') return { kind: 'form', html: await saml.getAuthorizeFormAsync(relay) };
+    return { kind: 'redirect', url: await saml.getAuthorizeUrlAsync(relay, undefined, {}) };
+  }
+
+  /**
+   * The assertion consumer service. Checks run in a fixed order: decoding and structure, then which IdP, then
+   * node-saml's cryptographic validation against that IdP's certificate only, then what node-saml leaves to us on
+   * the verified assertion, then the single-use claims (assertion id, InResponseTo), then JIT and the session.
+   * A rejection before JIT is audited here; JIT audits its own outcome.
+   */
+  async consume(body: Record<string, unknown>, correlationId: string): Promise<SignedIn> {
+    let idp: IdpSettings | undefined;
+    let assertion: VerifiedAssertion;
+    try {
+      ({ idp, assertion } = await this.validate(body));
+    } catch (e) {
+      const rejection = e instanceof SsoRejection ? e : new SsoRejection(SsoReason.ValidationFailed, String((e as Error)?.message ?? e), idp);
+      await this.recordFailure(rejection, idp ?? rejection.idp, correlationId);
+      throw rejection;
+    }
+    const result = await this.jit(idp).signIn({
+      idpId: idp.id,
+      assertion: { nameId: assertion.nameId, nameIdFormat: assertion.nameIdFormat, issuer: assertion.issuer, attributes: assertion.attributes },
+      correlationId,
+    });
+    if (!result.ok) throw new SsoRejection(result.reason, result.detail, idp, 403);
+    const sessionToken = await this.sessions.create(result.userId, idp.id);
+    return { sessionToken, userId: result.userId, relayState: safeRelayState(body.RelayState) };
+  }
+
+  private async validate(body: Record<string, unknown>): Promise<{ idp: IdpSettings; assertion: VerifiedAssertion }> {
+    const { response } = decodeResponse(body.SAMLResponse);
+    const issuer = claimedIssuer(response);
+    if (!issuer) throw new SsoRejection(SsoReason.UnknownIssuer, 'the response names no Issuer');
+    // The claimed issuer only selects which IdP's configuration and certificate judge the response.
+    const row = await this.db.read((m) => m.findOneBy(IdentityProviderEntity, { partnerProviderId: issuer }));
+    if (!row) throw new SsoRejection(SsoReason.UnknownIssuer, `no identity provider with partnerProviderId "${issuer.slice(0, 300)}"`);
+    const { idp, saml, requestIds } = await this.configFor(row);
+    const fail = (reason: string, detail: string) => new SsoRejection(reason, detail, idp);
+    if (!idp.enabled) throw fail(SsoReason.IdpDisabled, 'the identity provider is disabled');
+
+    const structure = (() => {
+      try {
+        return checkResponseStructure(response, { acsUrl: this.sp.endpoints.acsUrl, allowSha1: idp.allowSha1, requiresEncryptedAssertion: idp.requiresEncryptedAssertion });
+      } catch (e) {
+        throw e instanceof SsoRejection ? fail(e.reason, e.detail) : e;
+      }
+    })();
+    if (!structure.inResponseTo && !idp.allowUnsolicitedResponses) throw fail(SsoReason.UnsolicitedNotAllowed, 'unsolicited response from an IdP that does not allow them');
+    if (structure.inResponseTo && !(await requestIds.getAsync(structure.inResponseTo))) {
+      throw fail(SsoReason.InResponseToUnknown, `InResponseTo ${structure.inResponseTo.slice(0, 200)} is not an outstanding request to this IdP`);
+    }
+
+    // The signature inside an encrypted assertion was invisible to the structural check: decrypt and look.
+    const encrypted = Array.from(response.getElementsByTagNameNS(SAML_NS, 'EncryptedAssertion'));
+    for (const el of encrypted) {
+      let decrypted: string;
+      try {
+        decrypted = await decryptXml(el.toString(), (await this.keys.credentials()).privateKeyPem());
+      } catch (e) {
+        throw fail(SsoReason.ValidationFailed, `the encrypted assertion does not decrypt with our key: ${(e as Error).message}`);
+      }
+      try {
+        checkAlgorithms(parseXml(decrypted).documentElement!, idp.allowSha1);
+      } catch (e) {
+        throw e instanceof SsoRejection ? fail(e.reason, e.detail) : e;
+      }
+    }
+
+    let profile: Profile | null;
+    try {
+      ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: body.SAMLResponse as string }));
+    } catch (e) {
+      const message = String((e as Error)?.message ?? e);
+      const reason = NODE_SAML_ERRORS.find(([pattern]) => pattern.test(message))?.[1] ?? SsoReason.ValidationFailed;
+      throw fail(reason, `node-saml: ${message}`);
+    }
+    const assertionXml = profile?.getAssertionXml?.();
+    if (!assertionXml) throw fail(SsoReason.ValidationFailed, 'node-saml returned no assertion');
+
+    let assertion: VerifiedAssertion;
+    try {
+      assertion = checkVerifiedAssertion(assertionXml, { issuer: idp.entityId, acsUrl: this.sp.endpoints.acsUrl, now: new Date(), skewMs: CLOCK_SKEW_MS });
+    } catch (e) {
+      throw e instanceof SsoRejection ? fail(e.reason, e.detail) : e;
+    }
+    const inResponseTo = structure.inResponseTo ?? assertion.inResponseTo;
+    if (structure.inResponseTo && assertion.inResponseTo && assertion.inResponseTo !== structure.inResponseTo) {
+      throw fail(SsoReason.InResponseToMismatch, 'SubjectConfirmationData InResponseTo differs from the Response');
+    }
+    if (!inResponseTo && !idp.allowUnsolicitedResponses) throw fail(SsoReason.UnsolicitedNotAllowed, 'unsolicited response from an IdP that does not allow them');
+    await this.claim(idp, assertion, inResponseTo);
+    return { idp, assertion };
+  }
+
+  /**
+   * Single use, across instances: the assertion id is claimed by inserting it (the primary key makes a second
+   * insert fail) and the AuthnRequest id is consumed by one DELETE whose row count names the one winner.
+   */
+  private async claim(idp: IdpSettings, assertion: VerifiedAssertion, inResponseTo: string | undefined): Promise<void> {
+    const fail = (reason: string, detail: string) => new SsoRejection(reason, detail, idp);
+    const now = nowIso();
+    try {
+      await this.db.transaction(async (m) => {
+        await m.createQueryBuilder().delete().from(SamlAssertionIdEntity).where('expires_at < :now', { now }).execute();
+        await m.insert(SamlAssertionIdEntity, { idpId: idp.id, assertionId: assertion.id, expiresAt: assertion.notOnOrAfter.toISOString() });
+        if (inResponseTo) {
+          const consumed = await m
+            .createQueryBuilder()
+            .delete()
+            .from(SamlRequestIdEntity)
+            .where('id = :id AND idp_id = :idp AND expires_at > :now', { id: inResponseTo, idp: idp.id, now })
+            .execute();
+          if (consumed.affected !== 1) throw fail(SsoReason.InResponseToReused, `InResponseTo ${inResponseTo.slice(0, 200)} was already used (or expired) meanwhile`);
+        }
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw fail(SsoReason.AssertionReplayed, `assertion ${assertion.id.slice(0, 200)} was already used`);
+      throw e;
+    }
+  }
+
+  private async recordFailure(rejection: SsoRejection, idp: { id: string; partnerName: string } | undefined, correlationId: string): Promise<void> {
+    this.logger.warn(`SSO sign-in refused: reason=${rejection.reason} idp=${idp?.id ?? '-'} correlation=${correlationId} detail=${rejection.detail}`);
+    await this.db.transaction((m) =>
+      this.audit.record(m, {
+        eventId: 'sso.login',
+        outcome: 'failure',
+        reason: rejection.reason,
+        correlationId,
+        ...(idp ? { resourceType: 'IdentityProvider', resourceId: idp.id, resourceName: idp.partnerName } : {}),
+        message: rejection.detail.slice(0, 1000),
+      }),
+    );
+  }
+
+  /** The node-saml configuration of an IdP at the version read, built once per version. */
+  private configFor(row: IdentityProviderEntity): Promise<IdpConfig> {
+    const cached = this.configs.get(row.id);
+    if (cached && cached.version === row.version) return cached.config;
+    const config = this.buildConfig(row);
+    this.configs.set(row.id, { version: row.version, config });
+    config.catch(() => this.configs.delete(row.id));
+    return config;
+  }
+
+  private async buildConfig(row: IdentityProviderEntity): Promise<IdpConfig> {
+    const doc = JSON.parse(row.data) as Record<string, unknown>;
+    const idp: IdpSettings = {
+      id: row.id,
+      version: row.version,
+      partnerName: row.partnerName,
+      entityId: row.partnerProviderId ?? '',
+      enabled: row.enabled,
+      binding: doc.authnRequestBinding === 'Post' ? 'Post' : 'Redirect',
+      allowSha1: doc.signatureHashAlgorithm === 'SHA-1',
+      requiresEncryptedAssertion: doc.requiresEncryptedAssertion === true,
+      allowUnsolicitedResponses: doc.allowUnsolicitedResponses === true,
+    };
+    if (!doc.signingCertificate || !doc.idpSsoUrl || !row.partnerProviderId) {
+      throw new SsoRejection(SsoReason.IdpUnavailable, 'the identity provider lacks partnerProviderId, idpSsoUrl or signingCertificate', idp);
+    }
+    const credentials = await this.keys.credentials();
+    const endpoints = this.sp.endpoints;
+    const requestIds = new RequestIdStore(this.db, row.id, REQUEST_ID_TTL_MS);
+    const nameIdFormat = NAME_ID_FORMATS[String(doc.nameIdFormat ?? '')] || null;
+    const authnContext = Array.isArray(doc.requestedAuthenticationContext) ? (doc.requestedAuthenticationContext as string[]) : [];
+    const hash = idp.allowSha1 ? 'sha1' : 'sha256';
+    const saml = new SAML({
+      issuer: endpoints.entityId,
+      callbackUrl: endpoints.acsUrl,
+      audience: endpoints.entityId,
+      entryPoint: String(doc.idpSsoUrl),
+      // Only this IdP's certificate: a response is never checked against another IdP's key.
+      idpCert: pem(certificateDer(String(doc.signingCertificate))),
+      // Always signed (our metadata says AuthnRequestsSigned="true"): IdPs that do not check ignore the signature.
+      privateKey: credentials.privateKeyPem(),
+      publicCert: doc.includeSigningCertInSignature === true ? credentials.certificatePem : undefined,
+      signatureAlgorithm: hash,
+      digestAlgorithm: hash,
+      decryptionPvk: credentials.privateKeyPem(),
+      authnRequestBinding: idp.binding === 'Post' ? 'HTTP-POST' : 'HTTP-Redirect',
+      forceAuthn: doc.requireForceAuthn === true,
+      identifierFormat: nameIdFormat,
+      disableRequestedAuthnContext: authnContext.length === 0,
+      authnContext,
+      acceptedClockSkewMs: CLOCK_SKEW_MS,
+      wantAssertionsSigned: true,
+      wantAuthnResponseSigned: doc.requireSignedResponse === true,
+      validateInResponseTo: idp.allowUnsolicitedResponses ? ValidateInResponseTo.ifPresent : ValidateInResponseTo.always,
+      requestIdExpirationPeriodMs: REQUEST_ID_TTL_MS,
+      cacheProvider: requestIds,
+    });
+    return { idp, saml, requestIds };
+  }
+}

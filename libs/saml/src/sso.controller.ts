@@ -1,0 +1,143 @@
+import { Controller, Get, Header, Logger, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { Public, SessionAuthenticated } from '@app/auth';
+import { Doc, ScimError } from '@app/scim';
+import { UsersService } from '@app/users';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { Inject } from '@nestjs/common';
+import { SamlLoginService } from './saml-login.service';
+import { SESSION_COOKIE, sessionCookie, SESSION_TTL_MS, SessionsService } from './sessions.service';
+import { escapeHtml, htmlPage, sendHtml, signInFailedPage } from './sso-pages';
+import { SsoRejection } from './sso-rejection';
+
+const correlationIdOf = (res: Response) => String(res.getHeader('opc-request-id') ?? '');
+
+/** The browser side of SAML sign-in (IDCS paths): start, assertion consumer service, logout, and the profile page. */
+@ApiTags('SAML')
+@Public()
+@Controller()
+export class SsoController {
+  private readonly logger = new Logger('SamlLogin');
+  private readonly secureCookie: boolean;
+
+  constructor(
+    private readonly login: SamlLoginService,
+    private readonly sessions: SessionsService,
+    private readonly users: UsersService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.secureCookie = config.publicUrl.startsWith('https:');
+  }
+
+  @Get('fed/v1/sp/initiatesso')
+  @ApiOperation({
+    summary: 'Start an SP-initiated SAML sign-in',
+    description:
+      'Sends the browser to the identity provider with a signed AuthnRequest, by redirect or auto-submitting form (the IdP\'s ' +
+      'authnRequestBinding). RelayState is kept only when it is a path on this server.',
+  })
+  @ApiQuery({ name: 'idp', description: 'Id or partnerName of the identity provider', required: true })
+  @ApiQuery({ name: 'RelayState', description: 'Path on this server to return to after sign-in', required: false })
+  @ApiResponse({ status: 302, description: 'Redirect to the IdP (HTTP-Redirect binding)' })
+  @ApiOkResponse({ description: 'Auto-submitting form to the IdP (HTTP-POST binding)', content: { 'text/html': { schema: { type: 'string' } } } })
+  async initiate(@Query('idp') idp: unknown, @Query('RelayState') relayState: unknown, @Res() res: Response): Promise<void> {
+    try {
+      if (typeof idp !== 'string' || !idp) throw new SsoRejection('SAML_IDP_MISSING', 'the idp query parameter is missing', undefined, 400);
+      const delivery = await this.login.initiate(idp, typeof relayState === 'string' ? relayState : undefined);
+      res.set('Cache-Control', 'no-store');
+      if (delivery.kind === 'redirect') return res.redirect(302, delivery.url);
+      sendHtml(res, 200, delivery.html);
+    } catch (e) {
+      this.fail(res, e);
+    }
+  }
+
+  @Post('fed/v1/sp/sso')
+  @ApiOperation({
+    summary: 'SAML assertion consumer service (HTTP-POST)',
+    description: 'Receives the SAMLResponse, validates it, provisions the user (JIT) and starts a session; then 303 to RelayState or /myprofile.',
+  })
+  @ApiResponse({ status: 303, description: 'Signed in: session cookie set' })
+  @ApiResponse({ status: 401, description: 'Sign-in failed (generic HTML page with a correlation id)' })
+  async acs(@Req() req: Request, @Res() res: Response): Promise<void> {
+    try {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const signedIn = await this.login.consume(body, correlationIdOf(res));
+      res.cookie(SESSION_COOKIE, signedIn.sessionToken, { httpOnly: true, sameSite: 'lax', secure: this.secureCookie, path: '/', maxAge: SESSION_TTL_MS });
+      res.set('Cache-Control', 'no-store').redirect(303, signedIn.relayState ?? '/myprofile');
+    } catch (e) {
+      this.fail(res, e);
+    }
+  }
+
+  @Get('fed/v1/sp/slo')
+  @ApiOperation({ summary: 'Sign out', description: 'Ends the browser session and redirects to /.' })
+  @ApiResponse({ status: 303, description: 'Signed out' })
+  async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.sessions.end(sessionCookie(req.headers.cookie));
+    res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure: this.secureCookie, path: '/' });
+    res.set('Cache-Control', 'no-store').redirect(303, '/');
+  }
+
+  @Get('myprofile')
+  @ApiOperation({ summary: "The signed-in user's profile page", description: 'User name, name, primary email and groups of the session user (HTML).' })
+  @ApiProduces('text/html')
+  @ApiOkResponse({ description: 'The profile page', content: { 'text/html': { schema: { type: 'string' } } } })
+  @ApiResponse({ status: 401, description: 'Not signed in' })
+  async profile(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const session = await this.sessions.find(sessionCookie(req.headers.cookie));
+    const user = session ? await this.users.get(session.userId, {}).then((r) => r.body, () => undefined) : undefined;
+    if (!user) {
+      sendHtml(res, 401, htmlPage('Not signed in', '<p>You are not signed in. Ask your administrator for the sign-in link of your identity provider.</p>'));
+      return;
+    }
+    sendHtml(res, 200, profilePage(user));
+  }
+
+  private fail(res: Response, e: unknown): void {
+    const correlationId = correlationIdOf(res);
+    if (e instanceof SsoRejection) {
+      this.logger.warn(`SSO refused: reason=${e.reason} idp=${e.idp?.id ?? '-'} correlation=${correlationId} detail=${e.detail}`);
+      sendHtml(res, e.status, signInFailedPage(correlationId));
+      return;
+    }
+    this.logger.error(`SSO failed unexpectedly: correlation=${correlationId} ${(e as Error)?.stack ?? e}`);
+    sendHtml(res, 500, signInFailedPage(correlationId));
+  }
+}
+
+function profilePage(user: Doc): string {
+  const name = (user.name ?? {}) as Doc;
+  const emails = (user.emails ?? []) as Doc[];
+  const email = (emails.find((e) => e.primary === true) ?? emails[0])?.value;
+  const groups = ((user.groups ?? []) as Doc[]).map((g) => `<li>${escapeHtml(g.display)}</li>`).join('');
+  const row = (id: string, label: string, value: unknown) => `<tr><th>${label}</th><td id="${id}">${escapeHtml(value)}</td></tr>`;
+  return htmlPage(
+    'My profile',
+    `<table>${row('userName', 'User name', user.userName)}${row('givenName', 'Given name', name.givenName)}${row('familyName', 'Family name', name.familyName)}${row('email', 'Email', email)}</table>\n` +
+      `<h2>Groups</h2><ul id="groups">${groups}</ul>\n<p><a href="/fed/v1/sp/slo">Sign out</a></p>`,
+  );
+}
+
+/** `GET /admin/v1/Me`: the signed-in user as a SCIM User, authenticated by the session cookie. */
+@ApiTags('Me')
+@SessionAuthenticated()
+@Controller('admin/v1/Me')
+export class MeController {
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly users: UsersService,
+  ) {}
+
+  @Get()
+  @Header('Content-Type', 'application/scim+json')
+  @ApiOperation({ summary: 'Get the signed-in user', description: 'The User of the browser session (cookie idd_session), as SCIM.' })
+  @ApiOkResponse({ description: 'The user', content: { 'application/scim+json': { schema: { $ref: '#/components/schemas/User' } } } })
+  @ApiResponse({ status: 401, description: 'No session', content: { 'application/scim+json': { schema: { $ref: '#/components/schemas/ScimError' } } } })
+  async me(@Req() req: Request): Promise<Doc> {
+    const session = await this.sessions.find(sessionCookie(req.headers.cookie));
+    if (!session) throw new ScimError(401, 'Sign in first: this endpoint needs the session cookie of a SAML sign-in');
+    return (await this.users.get(session.userId, {})).body;
+  }
+}

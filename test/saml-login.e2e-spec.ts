@@ -1,0 +1,407 @@
+import { randomUUID } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
+import * as samlify from 'samlify';
+import * as jitLibrary from '@app/jit';
+import { SsoReason } from '@app/saml';
+import { makeKeyPair, TestKeyPair } from './support/certs';
+import { ApiResponse, dbQuery, E2E_DB, expectStatus, GROUP_SCHEMA, TestServer } from './support/server';
+
+samlify.setSchemaValidator({ validate: async () => 'not needed: samlify only writes responses here' });
+
+const MA_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:MappedAttribute';
+const IDP_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:IdentityProvider';
+const IDP_ENTITY_ID = 'https://idp.samlify.test/metadata';
+const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
+const HOUR = 3600_000;
+
+// Successful sign-ins go through JitLoginService (libs/jit, written concurrently). Until '@app/jit' exports it, the
+// cases that need a sign-in to succeed are skipped, visibly, rather than faked with a stand-in.
+const itWithJit = 'JitLoginService' in jitLibrary ? it : it.skip;
+
+/** Tags of samlify's default login response template that a case may override; undefined drops an attribute. */
+interface ResponseTags {
+  ID?: string;
+  AssertionID?: string | undefined;
+  Destination?: string | undefined;
+  Issuer?: string;
+  AssertionIssuer?: string;
+  Audience?: string;
+  SubjectRecipient?: string;
+  InResponseTo?: string | undefined;
+  ConditionsNotBefore?: string;
+  ConditionsNotOnOrAfter?: string;
+  SubjectConfirmationDataNotOnOrAfter?: string;
+  IssueInstant?: string;
+  NameID?: string;
+  StatusCode?: string;
+}
+
+describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
+  let s: TestServer;
+  let idpKeys: TestKeyPair;
+  let otherKeys: TestKeyPair;
+  let sp: ReturnType<typeof samlify.ServiceProvider>;
+  let idpId: string;
+  let acsUrl: string;
+  let entityId: string;
+
+  const idpEntity = (keys: TestKeyPair) =>
+    samlify.IdentityProvider({
+      entityID: IDP_ENTITY_ID,
+      signingCert: keys.certificatePem,
+      privateKey: keys.privateKeyPem,
+      nameIDFormat: [EMAIL_FORMAT],
+      singleSignOnService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: 'https://idp.samlify.test/sso' }],
+    });
+
+  const attributeStatement = (attrs: Record<string, string[]>) =>
+    `<saml:AttributeStatement>${Object.entries(attrs)
+      .map(([name, values]) => `<saml:Attribute Name="${name}">${values.map((v) => `<saml:AttributeValue xsi:type="xs:string">${v}</saml:AttributeValue>`).join('')}</saml:Attribute>`)
+      .join('')}</saml:AttributeStatement>`;
+
+  /** The response XML, before signing: samlify's default template with our values. */
+  function responseXml(tags: ResponseTags, attrs: Record<string, string[]>): string {
+    const now = new Date();
+    const values: Record<string, string | undefined> = {
+      ID: `_${randomUUID()}`,
+      AssertionID: `_${randomUUID()}`,
+      Destination: acsUrl,
+      Issuer: IDP_ENTITY_ID,
+      Audience: entityId,
+      SubjectRecipient: acsUrl,
+      IssueInstant: now.toISOString(),
+      ConditionsNotBefore: new Date(now.getTime() - 1000).toISOString(),
+      ConditionsNotOnOrAfter: new Date(now.getTime() + 5 * 60_000).toISOString(),
+      SubjectConfirmationDataNotOnOrAfter: new Date(now.getTime() + 5 * 60_000).toISOString(),
+      NameIDFormat: EMAIL_FORMAT,
+      NameID: 'jit.user@example.com',
+      StatusCode: 'urn:oasis:names:tc:SAML:2.0:status:Success',
+      AuthnStatement: '',
+      ...tags,
+    };
+    let template = samlify.SamlLib.defaultLoginResponseTemplate.context.replace('{AttributeStatement}', attributeStatement(attrs));
+    if (tags.AssertionIssuer) template = template.replace('<saml:Issuer>{Issuer}</saml:Issuer><saml:Subject>', '<saml:Issuer>{AssertionIssuer}</saml:Issuer><saml:Subject>');
+    if ('InResponseTo' in tags && tags.InResponseTo === undefined) template = template.replace(/ InResponseTo="\{InResponseTo\}"/g, '');
+    if ('Destination' in tags && tags.Destination === undefined) template = template.replace(' Destination="{Destination}"', '');
+    if ('AssertionID' in tags && tags.AssertionID === undefined) template = template.replace(' ID="{AssertionID}"', '');
+    return samlify.SamlLib.replaceTagsByValue(template, values as Record<string, string>);
+  }
+
+  const ATTRS = { firstName: ['Jit'], familyName: ['User'], email: ['jit.user@example.com'], groups: ['Admins'] };
+
+  /** A base64 SAMLResponse whose assertion is signed by `keys` (the IdP's unless a case says otherwise). */
+  async function signedResponse(tags: ResponseTags = {}, opts: { keys?: TestKeyPair; attrs?: Record<string, string[]> } = {}): Promise<string> {
+    const xml = responseXml(tags, opts.attrs ?? ATTRS);
+    const { context } = await idpEntity(opts.keys ?? idpKeys).createLoginResponse(sp, { extract: {} } as never, 'post', {}, () => ({ id: 'unused', context: xml }));
+    return context;
+  }
+
+  /** Posts to the ACS like the browser's auto-submitted form, without following the redirect. */
+  async function post(samlResponse: string, relayState?: string): Promise<ApiResponse> {
+    const res = await fetch(`${s.baseUrl}/fed/v1/sp/sso`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ SAMLResponse: samlResponse, ...(relayState ? { RelayState: relayState } : {}) }).toString(),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text, text };
+  }
+
+  /** Starts an SP-initiated sign-in and returns the AuthnRequest id the IdP would answer. */
+  async function initiate(relayState?: string): Promise<{ id: string; location: URL }> {
+    const res = await fetch(`${s.baseUrl}/fed/v1/sp/initiatesso?idp=${idpId}${relayState ? `&RelayState=${encodeURIComponent(relayState)}` : ''}`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.get('location')!);
+    const xml = inflateRawSync(Buffer.from(location.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
+    return { id: /<samlp:AuthnRequest[^>]* ID="([^"]+)"/.exec(xml)![1], location };
+  }
+
+  const userCount = async () => (await s.api('GET', '/admin/v1/Users?count=0')).body.totalResults as number;
+
+  async function auditReason(res: ApiResponse): Promise<string | undefined> {
+    const correlation = /id="correlation-id">([^<]+)</.exec(res.text)?.[1];
+    expect(correlation).toBeTruthy();
+    const events = await s.api('GET', `/admin/v1/AuditEvents?filter=${encodeURIComponent(`correlationId eq "${correlation}"`)}`);
+    return events.body.Resources?.[0]?.reason;
+  }
+
+  /** Posts a response that must be refused: generic page, reason only in the audit trail, no user written. */
+  async function expectRefused(samlResponse: string, reason: string): Promise<void> {
+    const before = await userCount();
+    const res = await post(samlResponse);
+    expect([401, 403]).toContain(res.status);
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect(res.text).toContain('Sign-in failed');
+    expect(res.text).not.toContain(reason);
+    expect(await auditReason(res)).toBe(reason);
+    expect(await userCount()).toBe(before);
+  }
+
+  async function setIdp(values: Record<string, unknown>): Promise<void> {
+    const ops = Object.entries(values).map(([path, value]) => ({ op: 'replace', path, value }));
+    expectStatus(await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: ops }), 200);
+  }
+
+  beforeAll(async () => {
+    [idpKeys, otherKeys] = await Promise.all([makeKeyPair('samlify-idp'), makeKeyPair('attacker')]);
+    s = await TestServer.start();
+    const metadata = await s.raw('GET', '/fed/v1/metadata');
+    sp = samlify.ServiceProvider({ metadata: metadata.text });
+    entityId = `${s.publicUrl}/fed`;
+    acsUrl = `${s.publicUrl}/fed/v1/sp/sso`;
+    const admins = await s.api('POST', '/admin/v1/Groups', { schemas: [GROUP_SCHEMA], displayName: 'OCI Admins' });
+    const created = await s.api('POST', '/admin/v1/IdentityProviders', {
+      schemas: [IDP_SCHEMA],
+      partnerName: 'samlify',
+      enabled: true,
+      partnerProviderId: IDP_ENTITY_ID,
+      idpSsoUrl: 'https://idp.samlify.test/sso',
+      signingCertificate: idpKeys.certificateB64,
+      nameIdFormat: 'saml-emailaddress',
+      authnRequestBinding: 'Redirect',
+      jitUserProvEnabled: true,
+      jitUserProvCreateUserEnabled: true,
+      jitUserProvAttributeUpdateEnabled: true,
+      jitUserProvGroupAssertionAttributeEnabled: true,
+      jitUserProvGroupSAMLAttributeName: 'groups',
+      jitUserProvGroupMappingMode: 'explicit',
+      jitUserProvGroupMappings: [{ idpGroup: 'Admins', value: admins.body.id }],
+      jitUserProvGroupAssignmentMethod: 'Merge',
+    });
+    expectStatus(created, 201);
+    idpId = created.body.id;
+    expectStatus(
+      await s.api('PUT', `/admin/v1/MappedAttributes/${created.body.jitUserProvAttributes.value}`, {
+        schemas: [MA_SCHEMA],
+        idcsResourceType: 'User',
+        direction: 'inbound',
+        attributeMappings: [
+          { idcsAttributeName: 'userName', managedObjectAttributeName: '$(assertion.fed.nameidvalue)' },
+          { idcsAttributeName: 'name.givenName', managedObjectAttributeName: '$(assertion.firstName)' },
+          { idcsAttributeName: 'name.familyName', managedObjectAttributeName: '$(assertion.familyName)' },
+          { idcsAttributeName: 'emails[primary eq true and type eq "work"].value', managedObjectAttributeName: '$(assertion.email)' },
+        ],
+      }),
+      200,
+    );
+  });
+
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  describe('GET /fed/v1/sp/initiatesso', () => {
+    it('should redirect to the IdP with a signed AuthnRequest whose id is stored in the database', async () => {
+      const { id, location } = await initiate('/myprofile');
+
+      expect(`${location.origin}${location.pathname}`).toBe('https://idp.samlify.test/sso');
+      expect(location.searchParams.get('SigAlg')).toBe('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+      expect(location.searchParams.get('Signature')).toBeTruthy();
+      expect(location.searchParams.get('RelayState')).toBe('/myprofile');
+      const rows = await dbQuery(s, 'SELECT idp_id FROM saml_request_ids WHERE id = $1', [id]);
+      expect(rows).toEqual([{ idp_id: idpId }]);
+    });
+
+    it.each(['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)', '/\t/evil.example'])('should not pass on the RelayState %j', async (relay) => {
+      const { location } = await initiate(relay);
+
+      expect(location.searchParams.get('RelayState')).toBeNull();
+    });
+  });
+
+  describe('POST /fed/v1/sp/sso', () => {
+    itWithJit('should sign in a new user SP-initiated: 303 to /myprofile with a session cookie, then /myprofile and /admin/v1/Me show the user', async () => {
+      const { id } = await initiate();
+      const before = await userCount();
+
+      const res = await post(await signedResponse({ InResponseTo: id }));
+
+      expect(res.status).toBe(303);
+      expect(res.headers.get('location')).toBe('/myprofile');
+      const setCookie = res.headers.get('set-cookie')!;
+      expect(setCookie).toMatch(/^idd_session=[A-Za-z0-9_-]{43};/);
+      expect(setCookie).toMatch(/HttpOnly/);
+      expect(setCookie).toMatch(/SameSite=Lax/);
+      expect(setCookie).toMatch(/Path=\//);
+      expect(setCookie).not.toMatch(/Secure/); // PUBLIC_URL is http here
+      expect(await userCount()).toBe(before + 1);
+      expect(await dbQuery(s, 'SELECT id FROM saml_request_ids WHERE id = $1', [id])).toEqual([]);
+      const cookie = setCookie.split(';')[0];
+
+      const profile = await s.raw('GET', '/myprofile', { headers: { cookie } });
+      expectStatus(profile, 200);
+      expect(profile.text).toContain('<td id="userName">jit.user@example.com</td>');
+      expect(profile.text).toContain('<td id="givenName">Jit</td>');
+      expect(profile.text).toContain('<td id="familyName">User</td>');
+      expect(profile.text).toContain('<li>OCI Admins</li>');
+
+      const me = await s.api('GET', '/admin/v1/Me', undefined, { token: null, headers: { cookie } });
+      expectStatus(me, 200);
+      expect(me.body).toMatchObject({ userName: 'jit.user@example.com', name: { givenName: 'Jit', familyName: 'User' } });
+
+      const logout = await fetch(`${s.baseUrl}/fed/v1/sp/slo`, { headers: { cookie }, redirect: 'manual' });
+      expect(logout.status).toBe(303);
+      expect(logout.headers.get('location')).toBe('/');
+      expect((await s.raw('GET', '/myprofile', { headers: { cookie } })).status).toBe(401);
+      expect((await s.api('GET', '/admin/v1/Me', undefined, { token: null, headers: { cookie } })).status).toBe(401);
+    });
+
+    itWithJit('should follow a RelayState that is a path on our origin, and ignore one that is not', async () => {
+      const ok = await post(await signedResponse({ InResponseTo: (await initiate()).id }), '/myprofile?tab=groups');
+      expect(ok.status).toBe(303);
+      expect(ok.headers.get('location')).toBe('/myprofile?tab=groups');
+
+      const open = await post(await signedResponse({ InResponseTo: (await initiate()).id }), 'https://evil.example/phish');
+      expect(open.status).toBe(303);
+      expect(open.headers.get('location')).toBe('/myprofile');
+    });
+
+    it('should refuse an unsolicited response from an IdP that does not allow them', async () => {
+      await expectRefused(await signedResponse({ InResponseTo: undefined }), SsoReason.UnsolicitedNotAllowed);
+    });
+
+    itWithJit('should accept an unsolicited response from an IdP that allows them', async () => {
+      await setIdp({ allowUnsolicitedResponses: true });
+      try {
+        const res = await post(await signedResponse({ InResponseTo: undefined }));
+        expect(res.status).toBe(303);
+      } finally {
+        await setIdp({ allowUnsolicitedResponses: false });
+      }
+    });
+
+    itWithJit('should refuse a replayed assertion', async () => {
+      const response = await signedResponse({ InResponseTo: undefined });
+      await setIdp({ allowUnsolicitedResponses: true });
+      try {
+        expect((await post(response)).status).toBe(303);
+        await expectRefused(response, SsoReason.AssertionReplayed);
+      } finally {
+        await setIdp({ allowUnsolicitedResponses: false });
+      }
+    });
+
+    itWithJit('should refuse a second response to the same AuthnRequest', async () => {
+      const { id } = await initiate();
+      expect((await post(await signedResponse({ InResponseTo: id }))).status).toBe(303);
+
+      await expectRefused(await signedResponse({ InResponseTo: id }), SsoReason.InResponseToUnknown);
+    });
+
+    itWithJit('should let exactly one of two racing responses to the same AuthnRequest through', async () => {
+      const { id } = await initiate();
+      const [a, b] = await Promise.all([signedResponse({ InResponseTo: id }), signedResponse({ InResponseTo: id })]);
+
+      const statuses = (await Promise.all([post(a), post(b)])).map((r) => r.status).sort();
+
+      expect(statuses).toEqual([303, 401]);
+    });
+
+    const now = Date.now();
+    const cases: [string, () => Promise<string>, string][] = [
+      ['an unknown InResponseTo', () => signedResponse({ InResponseTo: '_never-sent' }), SsoReason.InResponseToUnknown],
+      ['an InResponseTo altered from one we sent', async () => signedResponse({ InResponseTo: `${(await initiate()).id}x` }), SsoReason.InResponseToUnknown],
+      ['a wrong assertion issuer', async () => signedResponse({ InResponseTo: (await initiate()).id, AssertionIssuer: 'https://other-idp.test' }), SsoReason.IssuerMismatch],
+      ['an unknown issuer', async () => signedResponse({ InResponseTo: (await initiate()).id, Issuer: 'https://unknown-idp.test' }), SsoReason.UnknownIssuer],
+      ['a wrong audience', async () => signedResponse({ InResponseTo: (await initiate()).id, Audience: 'https://other-sp.test/fed' }), SsoReason.AudienceMismatch],
+      ['a wrong recipient', async () => signedResponse({ InResponseTo: (await initiate()).id, SubjectRecipient: 'https://other-sp.test/acs' }), SsoReason.RecipientMismatch],
+      ['a wrong destination', async () => signedResponse({ InResponseTo: (await initiate()).id, Destination: 'https://other-sp.test/acs' }), SsoReason.DestinationMismatch],
+      [
+        'an expired assertion',
+        async () =>
+          signedResponse({
+            InResponseTo: (await initiate()).id,
+            IssueInstant: new Date(now - 2 * HOUR).toISOString(),
+            ConditionsNotBefore: new Date(now - 2 * HOUR).toISOString(),
+            ConditionsNotOnOrAfter: new Date(now - HOUR).toISOString(),
+            SubjectConfirmationDataNotOnOrAfter: new Date(now - HOUR).toISOString(),
+          }),
+        SsoReason.ConfirmationExpired,
+      ],
+      [
+        'an assertion whose Conditions expired',
+        async () =>
+          signedResponse({
+            InResponseTo: (await initiate()).id,
+            ConditionsNotBefore: new Date(now - 2 * HOUR).toISOString(),
+            ConditionsNotOnOrAfter: new Date(now - HOUR).toISOString(),
+          }),
+        SsoReason.Expired,
+      ],
+      [
+        'an assertion not yet valid',
+        async () =>
+          signedResponse({
+            InResponseTo: (await initiate()).id,
+            ConditionsNotBefore: new Date(now + HOUR).toISOString(),
+            ConditionsNotOnOrAfter: new Date(now + 2 * HOUR).toISOString(),
+          }),
+        SsoReason.NotYetValid,
+      ],
+      ['an assertion without an ID', async () => signedResponse({ InResponseTo: (await initiate()).id, AssertionID: undefined }), SsoReason.AssertionIdMissing],
+      ['a non-Success status', async () => signedResponse({ InResponseTo: (await initiate()).id, StatusCode: 'urn:oasis:names:tc:SAML:2.0:status:Responder' }), SsoReason.StatusNotSuccess],
+      ['an unsigned response', async () => Buffer.from(responseXml({ InResponseTo: (await initiate()).id }, ATTRS)).toString('base64'), SsoReason.InvalidSignature],
+      ['a response signed with another key', async () => signedResponse({ InResponseTo: (await initiate()).id }, { keys: otherKeys }), SsoReason.InvalidSignature],
+      [
+        'a DOCTYPE',
+        async () => {
+          const xml = Buffer.from(await signedResponse({ InResponseTo: (await initiate()).id }), 'base64').toString('utf8');
+          return Buffer.from(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x "y">]>${xml}`).toString('base64');
+        },
+        SsoReason.Doctype,
+      ],
+      ['a SAMLResponse that is not base64', async () => '%%%not base64%%%', SsoReason.ResponseMalformed],
+    ];
+
+    it.each(cases)('should refuse %s, write nothing and tell the browser only that sign-in failed', async (_case, build, reason) => {
+      await expectRefused(await build(), reason);
+    });
+
+    it('should refuse a response from a disabled IdP', async () => {
+      const { id } = await initiate();
+      await setIdp({ enabled: false });
+      try {
+        await expectRefused(await signedResponse({ InResponseTo: id }), SsoReason.IdpDisabled);
+      } finally {
+        await setIdp({ enabled: true });
+      }
+    });
+
+    it('should refuse a plain assertion from an IdP that must encrypt', async () => {
+      const { id } = await initiate();
+      await setIdp({ requiresEncryptedAssertion: true });
+      try {
+        await expectRefused(await signedResponse({ InResponseTo: id }), SsoReason.AssertionNotEncrypted);
+      } finally {
+        await setIdp({ requiresEncryptedAssertion: false });
+      }
+    });
+
+    it('should refuse a body over the size cap with the generic page', async () => {
+      const before = await userCount();
+
+      const res = await post('A'.repeat(300 * 1024));
+
+      expect(res.status).toBe(413);
+      expect(res.text).toContain('Sign-in failed');
+      expect(await userCount()).toBe(before);
+    });
+  });
+
+  describe('GET /myprofile', () => {
+    it('should answer 401 with a sign-in hint without a session', async () => {
+      const res = await s.raw('GET', '/myprofile', { headers: { cookie: 'idd_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } });
+
+      expect(res.status).toBe(401);
+      expect(res.text).toContain('not signed in');
+    });
+  });
+
+  describe('GET /admin/v1/Me', () => {
+    it('should answer 401 without a session, even with an admin token', async () => {
+      expect((await s.api('GET', '/admin/v1/Me')).status).toBe(401);
+      expect((await s.api('GET', '/admin/v1/Me', undefined, { token: null })).status).toBe(401);
+    });
+  });
+});

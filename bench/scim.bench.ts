@@ -13,8 +13,11 @@
  *   create    POST /admin/v1/Users (unique userName, no password)
  *   patch     PATCH /admin/v1/Users/<random existing id> (replace displayName)
  *
- * and samples the server's RSS (VmRSS in /proc/<pid>/status) every 100 ms. It prints a table, checks the
- * targets, and writes bench/results/scim-<YYYY-MM-DD>.json (small, meant to be committed).
+ * The phases run interleaved in BENCH_ROUNDS slices (default 2 × 5 s each), so that other load on a shared
+ * machine weighs on all phases alike. It samples the server's RSS (VmRSS in /proc/<pid>/status) every 100 ms
+ * and the CPU time of the server, of itself and of the whole machine (/proc), prints a table, checks the
+ * targets, and writes bench/results/scim-<YYYY-MM-DD>.json (small, meant to be committed; runs with any
+ * BENCH_* override write to the temporary directory instead).
  *
  * Load generator: autocannon, because it is maintained (Fastify/NearForm), has a programmatic API with
  * per-request `setupRequest` (so every request can carry a different user name / id), keeps connections
@@ -31,12 +34,13 @@
  * PostgreSQL gets ANALYZE after seeding (autovacuum would have done it on any long-lived database);
  * SQLite gets nothing, as the server never runs ANALYZE there either.
  *
- * Environment knobs: BENCH_USERS, BENCH_DURATION (s), BENCH_DIALECTS ("sqlite,postgres"),
+ * Environment knobs: BENCH_USERS, BENCH_DURATION (s), BENCH_ROUNDS, BENCH_DIALECTS ("sqlite,postgres"),
  * BENCH_PG_URL (admin URL used to create/drop the database; default postgres://postgres@127.0.0.1:5432/postgres),
  * and for profiling BENCH_PHASES ("ceiling,eq,...": run only these; targets are then not checked) and
  * BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), and
  * BENCH_KEEP_DB=1 (keep the seeded databases, e.g. to EXPLAIN the server's queries; drop them yourself), and
  * BENCH_SERVER_MAIN (another build's main.js, e.g. a copy of dist from before a change, to compare).
+ * The whole run takes about 2.5 minutes.
  */
 import autocannon from 'autocannon';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -55,6 +59,7 @@ const MAIN_JS = resolve(ROOT, process.env.BENCH_SERVER_MAIN ?? 'dist/apps/admin-
 const USERS = Number(process.env.BENCH_USERS ?? 100_000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = 2;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = 16;
 const SAMPLE_USERS = 3;
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',').map((d) => d.trim()) as Dialect[];
@@ -514,7 +519,8 @@ interface PhaseResult {
   loadgenCpuPct: number;
   /** Whole machine, in % of all cores (includes PostgreSQL backends and anything else running). */
   machineCpuPct: number;
-  autocannon: { reqPerSecAvg: number; p50Ms: number; p99Ms: number };
+  /** autocannon's own figures per slice (its latency histogram has 1 ms resolution), to cross-check. */
+  autocannon: { reqPerSecAvg: number; p50Ms: number; p99Ms: number }[];
 }
 
 interface PhaseSpec {
@@ -548,43 +554,95 @@ async function runCannon(server: Server, spec: PhaseSpec, duration: number, head
   return { result, times, mismatches };
 }
 
-async function runPhase(server: Server, rss: RssSampler, spec: PhaseSpec, token: string): Promise<PhaseResult> {
+/** What one phase accumulates over its slices. */
+interface PhaseAcc {
+  times: number[];
+  seconds: number;
+  non2xx: number;
+  errors: number;
+  mismatches: number;
+  codes: Record<string, number>;
+  serverUser: number;
+  serverSystem: number;
+  loadgen: number;
+  machineBusy: number;
+  machineTotal: number;
+  rssPeak: number;
+  slices: { reqPerSecAvg: number; p50Ms: number; p99Ms: number }[];
+}
+
+/**
+ * Runs the phases in ROUNDS interleaved slices (ceiling, eq, …, ceiling, eq, …) after one unrecorded warm-up
+ * each, so that a change in other load on the machine during the run weighs on every phase alike; the
+ * ratios between phases (eq vs ceiling) are then fair even on a shared machine.
+ */
+async function runPhases(server: Server, rss: RssSampler, specs: PhaseSpec[], token: string): Promise<PhaseResult[]> {
   const headers = { authorization: `Bearer ${token}`, accept: 'application/scim+json' };
-  await runCannon(server, spec, WARMUP, headers);
-  rss.resetPhase();
-  const cpu0 = server.cpuSeconds();
-  const own0 = process.cpuUsage();
-  const m0 = machineCpu();
-  const t0 = process.hrtime.bigint();
-  const { result, times, mismatches } = await runCannon(server, spec, DURATION, headers);
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const own = process.cpuUsage(own0);
-  const cpu1 = server.cpuSeconds();
-  const m1 = machineCpu();
-  rss.sample();
-  const r: PhaseResult = {
-    phase: spec.name,
-    reqPerSec: round(times.length / result.duration, 0),
-    p50Ms: round(percentile(times, 50), 2),
-    p99Ms: round(percentile(times, 99), 2),
-    requests: times.length,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    mismatches,
-    rssPeakMb: round(rss.phasePeak, 0),
-    serverCpuPct: round((100 * (cpu1.user + cpu1.system - cpu0.user - cpu0.system)) / wall, 0),
-    serverSysPct: round((100 * (cpu1.system - cpu0.system)) / wall, 0),
-    serverCpuMsPerReq: round((1000 * (cpu1.user + cpu1.system - cpu0.user - cpu0.system)) / Math.max(1, times.length), 3),
-    loadgenCpuPct: round((own.user + own.system) / 1e4 / wall, 0),
-    machineCpuPct: round((100 * (m1.busy - m0.busy)) / (m1.total - m0.total), 0),
-    autocannon: { reqPerSecAvg: round(result.requests.average, 0), p50Ms: result.latency.p50, p99Ms: result.latency.p99 },
-  };
-  if (r.non2xx || r.errors) {
-    const codes = Object.entries(result.statusCodeStats).map(([c, v]) => `${c}×${v.count}`).join(' ');
-    console.warn(`  ! ${spec.name}: ${r.non2xx} non-2xx (${codes}), ${r.errors} errors`);
+  for (const spec of specs) await runCannon(server, spec, WARMUP, headers);
+  const accs = new Map<string, PhaseAcc>();
+  for (let slice = 0; slice < ROUNDS; slice++) {
+    for (const spec of specs) {
+      let acc = accs.get(spec.name);
+      if (!acc) {
+        acc = { times: [], seconds: 0, non2xx: 0, errors: 0, mismatches: 0, codes: {}, serverUser: 0, serverSystem: 0, loadgen: 0, machineBusy: 0, machineTotal: 0, rssPeak: 0, slices: [] };
+        accs.set(spec.name, acc);
+      }
+      rss.resetPhase();
+      const cpu0 = server.cpuSeconds();
+      const own0 = process.cpuUsage();
+      const m0 = machineCpu();
+      const t0 = process.hrtime.bigint();
+      const { result, times, mismatches } = await runCannon(server, spec, DURATION / ROUNDS, headers);
+      acc.seconds += Number(process.hrtime.bigint() - t0) / 1e9;
+      const own = process.cpuUsage(own0);
+      const cpu1 = server.cpuSeconds();
+      const m1 = machineCpu();
+      rss.sample();
+      for (const t of times) acc.times.push(t);
+      acc.non2xx += result.non2xx;
+      acc.errors += result.errors;
+      acc.mismatches += mismatches;
+      for (const [c, v] of Object.entries(result.statusCodeStats)) acc.codes[c] = (acc.codes[c] ?? 0) + v.count;
+      acc.serverUser += cpu1.user - cpu0.user;
+      acc.serverSystem += cpu1.system - cpu0.system;
+      acc.loadgen += (own.user + own.system) / 1e6;
+      acc.machineBusy += m1.busy - m0.busy;
+      acc.machineTotal += m1.total - m0.total;
+      acc.rssPeak = Math.max(acc.rssPeak, rss.phasePeak);
+      acc.slices.push({ reqPerSecAvg: round(result.requests.average, 0), p50Ms: result.latency.p50, p99Ms: result.latency.p99 });
+    }
   }
-  console.log(`  ${spec.name.padEnd(8)} ${String(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  RSS ${r.rssPeakMb} MB  CPU server ${r.serverCpuPct}% (sys ${r.serverSysPct}%, ${r.serverCpuMsPerReq} ms/req) load generator ${r.loadgenCpuPct}%, machine ${r.machineCpuPct}% of ${cpus().length} cores`);
-  return r;
+  return specs.map((spec) => {
+    const a = accs.get(spec.name)!;
+    a.times.sort((x, y) => x - y);
+    const serverCpu = a.serverUser + a.serverSystem;
+    const r: PhaseResult = {
+      phase: spec.name,
+      reqPerSec: round(a.times.length / a.seconds, 0),
+      p50Ms: round(percentile(a.times, 50), 2),
+      p99Ms: round(percentile(a.times, 99), 2),
+      requests: a.times.length,
+      non2xx: a.non2xx,
+      errors: a.errors,
+      mismatches: a.mismatches,
+      rssPeakMb: round(a.rssPeak, 0),
+      serverCpuPct: round((100 * serverCpu) / a.seconds, 0),
+      serverSysPct: round((100 * a.serverSystem) / a.seconds, 0),
+      serverCpuMsPerReq: round((1000 * serverCpu) / Math.max(1, a.times.length), 3),
+      loadgenCpuPct: round((100 * a.loadgen) / a.seconds, 0),
+      machineCpuPct: round((100 * a.machineBusy) / a.machineTotal, 0),
+      autocannon: a.slices,
+    };
+    if (r.non2xx || r.errors || r.mismatches) {
+      const codes = Object.entries(a.codes).map(([c, n]) => `${c}×${n}`).join(' ');
+      console.warn(`  ! ${spec.name}: ${r.non2xx} non-2xx (${codes}), ${r.errors} errors, ${r.mismatches} unexpected bodies`);
+    }
+    console.log(
+      `  ${spec.name.padEnd(8)} ${String(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  RSS ${r.rssPeakMb} MB  ` +
+        `CPU: server ${r.serverCpuPct}% (sys ${r.serverSysPct}%, ${r.serverCpuMsPerReq} ms/req), load generator ${r.loadgenCpuPct}%, machine ${r.machineCpuPct}% of ${cpus().length} cores`,
+    );
+    return r;
+  });
 }
 
 function round(x: number, digits: number): number {
@@ -678,8 +736,7 @@ async function benchDialect(dialect: Dialect): Promise<DialectResult> {
     const rssAfterSeedMb = round(rss.sample(), 0);
     console.log(`  seeded ${USERS} users in ${seedSeconds} s (first ${SAMPLE_USERS} through the API, verified), RSS idle ${rssIdleMb} MB`);
 
-    const results: PhaseResult[] = [];
-    for (const spec of phases(ids, dialect).filter((s) => !ONLY_PHASES || ONLY_PHASES.includes(s.name))) results.push(await runPhase(server, rss, spec, token));
+    const results = await runPhases(server, rss, phases(ids, dialect).filter((s) => !ONLY_PHASES || ONLY_PHASES.includes(s.name)), token);
     return { dialect, users: USERS, seedSeconds, rssIdleMb, rssAfterSeedMb, rssPeakMb: round(rss.peak, 0), phases: results };
   } catch (e) {
     if (server) console.error(`server output:\n${server.output}`);
@@ -753,14 +810,18 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     commit,
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version },
-    settings: { users: USERS, connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, server: 'node dist/apps/admin-api/src/main.js (child process, 127.0.0.1)' },
+    settings: { users: USERS, connections: CONNECTIONS, durationSeconds: DURATION, rounds: ROUNDS, warmupSeconds: WARMUP, server: 'node dist/apps/admin-api/src/main.js (child process, 127.0.0.1)' },
     targets: TARGETS,
     results,
     targetChecks: targets,
     benchSeconds: round((Date.now() - started) / 1000, 0),
   };
-  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  const file = join(ROOT, 'bench/results', `scim-${date}.json`);
+  // Only a standard run goes to bench/results (committed); runs with profiling or reduced settings go to the
+  // temporary directory, so they never replace a comparable result.
+  const standard = !['BENCH_USERS', 'BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_DIALECTS', 'BENCH_PHASES', 'BENCH_SERVER_NODE_ARGS', 'BENCH_SERVER_MAIN'].some((k) => process.env[k]);
+  const dir = standard ? join(ROOT, 'bench/results') : tmpdir();
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `scim-${date}.json`);
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`\nwrote ${file} (bench took ${out.benchSeconds} s)`);
 }

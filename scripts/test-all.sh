@@ -36,6 +36,9 @@ status=0
 log "Type-check"
 npx tsc -p tsconfig.json --noEmit || status=1
 
+log "Build (what npm run quickstart runs)"
+npm run build >/dev/null || { echo "npm run build failed" >&2; status=1; }
+
 log "Unit tests"
 npx jest --config jest.config.js --json --outputFile="$results/unit.json" || status=1
 

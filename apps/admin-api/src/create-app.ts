@@ -54,6 +54,8 @@ export async function createApp(config: AppConfig, options: { logger?: false | L
     logger: options.logger ?? LEVELS[config.logLevel],
   });
   app.disable('x-powered-by');
+  // Resources carry their own ETag (meta.version); hashing every list response as well costs CPU for nothing.
+  app.set('etag', false);
   app.set('trust proxy', false);
   app.set('query parser', 'simple');
   app.use(opcRequestId());

@@ -10,7 +10,7 @@ export interface AppConfig {
   logLevel: 'error' | 'warn' | 'log' | 'debug';
 }
 
-export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'postgres'; url: string };
+export type DatabaseConfig = { type: 'sqlite'; path: string; synchronous?: 'FULL' | 'NORMAL' } | { type: 'postgres'; url: string };
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
@@ -63,6 +63,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
 
   const database = parseDatabaseUrl(env.DATABASE_URL ?? 'sqlite:data/identity.sqlite', problems);
+  const synchronous = (env.SQLITE_SYNCHRONOUS ?? 'NORMAL').toUpperCase();
+  if (synchronous !== 'FULL' && synchronous !== 'NORMAL') problems.push(`SQLITE_SYNCHRONOUS must be FULL or NORMAL (got "${env.SQLITE_SYNCHRONOUS}")`);
+  else if (database.type === 'sqlite' && env.SQLITE_SYNCHRONOUS) database.synchronous = synchronous;
 
   const adminClientId = env.ADMIN_CLIENT_ID || undefined;
   const adminClientSecret = env.ADMIN_CLIENT_SECRET || undefined;

@@ -115,8 +115,8 @@ export class SpKeyService {
   }
 
   private async generate(): Promise<StoredSpKey> {
-    const crypto = webcrypto as unknown as Crypto;
-    const keys = (await crypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+    // Node's WebCrypto types, not the DOM's: the server build has no DOM library.
+    const keys = (await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const notBefore = new Date(Date.now() - BACKDATE_MS);
     const notAfter = new Date(notBefore);
     notAfter.setUTCFullYear(notAfter.getUTCFullYear() + VALIDITY_YEARS);

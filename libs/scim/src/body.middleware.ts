@@ -52,6 +52,8 @@ export function scimJsonBody(): RequestHandler {
         return send(res, new ScimError(415, `Content-Type must be application/scim+json or application/json (got "${type || 'none'}")`));
       }
     }
+    // Only writes and searches carry a body; GET and DELETE skip the parser altogether.
+    if (!['POST', 'PUT', 'PATCH'].includes(req.method)) return next();
     parse(req, res, (err?: unknown) => {
       if (!err) {
         const unusable = unusableBody(req.body);

@@ -7,3 +7,4 @@ export * from './mapped-attributes.service';
 export * from './mapped-attributes.controller';
 export * from './jit.module';
 export * from './planner';
+export * from './jit-login.service';

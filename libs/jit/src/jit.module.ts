@@ -1,14 +1,18 @@
 import { Module } from '@nestjs/common';
+import { GroupsModule } from '@app/groups';
 import { ScimRegistry } from '@app/scim';
+import { UsersModule } from '@app/users';
+import { JitLoginService } from './jit-login.service';
 import { MAPPED_ATTRIBUTE_RESOURCE_TYPE } from './mapped-attribute.schema';
 import { MappedAttributesController } from './mapped-attributes.controller';
 import { MappedAttributesService } from './mapped-attributes.service';
 
 /** JIT configuration: the jitUserProv* rules, the MappedAttributes resource and (later) the JIT planner. */
 @Module({
+  imports: [UsersModule, GroupsModule],
   controllers: [MappedAttributesController],
-  providers: [MappedAttributesService],
-  exports: [MappedAttributesService],
+  providers: [MappedAttributesService, JitLoginService],
+  exports: [MappedAttributesService, JitLoginService],
 })
 export class JitConfigurationModule {
   constructor(registry: ScimRegistry) {

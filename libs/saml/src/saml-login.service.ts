@@ -1,11 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { Profile, SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml';
 import { Brackets } from 'typeorm';
 import { AuditService } from '@app/audit';
 import { certificateDer, IdentityProviderEntity, NAME_ID_FORMATS } from '@app/identity-providers';
-import * as jitLibrary from '@app/jit';
+import { JitLoginService } from '@app/jit';
 import { Database, isUniqueViolation, nowIso } from '@app/persistence';
 import { RequestIdStore } from './request-id-store';
 import { checkAlgorithms, checkResponseStructure, checkVerifiedAssertion, claimedIssuer, decodeResponse, parseXml, VerifiedAssertion } from './response-checks';
@@ -42,19 +41,6 @@ interface IdpConfig {
   idp: IdpSettings;
   saml: SAML;
   requestIds: RequestIdStore;
-}
-
-/**
- * The contract of `JitLoginService.signIn` in '@app/jit' (being written concurrently). Until that class is
- * exported, it is looked up at run time and sign-in fails with SAML_JIT_UNAVAILABLE; once it is, replace the
- * lookup by constructor injection of JitLoginService.
- */
-export interface JitSignIn {
-  signIn(input: {
-    idpId: string;
-    assertion: { nameId: string; nameIdFormat?: string; issuer: string; attributes: Record<string, string[]> };
-    correlationId: string;
-  }): Promise<{ ok: true; userId: string; outcome: unknown; plan: unknown } | { ok: false; reason: string; detail: string }>;
 }
 
 /** Where to send the browser to start an SP-initiated sign-in. */
@@ -114,14 +100,8 @@ export class SamlLoginService {
     private readonly sp: SpMetadataService,
     private readonly audit: AuditService,
     private readonly sessions: SessionsService,
-    private readonly moduleRef: ModuleRef,
+    private readonly jit: JitLoginService,
   ) {}
-
-  private jit(idp: IdpSettings): JitSignIn {
-    const token = (jitLibrary as Record<string, unknown>).JitLoginService as (abstract new (...args: never[]) => JitSignIn) | undefined;
-    if (!token) throw new SsoRejection(SsoReason.JitUnavailable, "'@app/jit' does not export JitLoginService yet", idp, 503);
-    return this.moduleRef.get(token, { strict: false });
-  }
 
   /** Builds the AuthnRequest for the IdP named by id or partnerName, stores its id, and says how to deliver it. */
   async initiate(idpRef: string, relayState: string | undefined): Promise<AuthnRequestDelivery> {
@@ -155,7 +135,7 @@ export class SamlLoginService {
       await this.recordFailure(rejection, idp ?? rejection.idp, correlationId);
       throw rejection;
     }
-    const result = await this.jit(idp).signIn({
+    const result = await this.jit.signIn({
       idpId: idp.id,
       assertion: { nameId: assertion.nameId, nameIdFormat: assertion.nameIdFormat, issuer: assertion.issuer, attributes: assertion.attributes },
       correlationId,

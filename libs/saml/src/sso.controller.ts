@@ -87,7 +87,7 @@ export class SsoController {
   @ApiResponse({ status: 401, description: 'Not signed in' })
   async profile(@Req() req: Request, @Res() res: Response): Promise<void> {
     const session = await this.sessions.find(sessionCookie(req.headers.cookie));
-    const user = session ? await this.users.get(session.userId, {}).then((r) => r.body, () => undefined) : undefined;
+    const user = session ? await this.users.get(session.userId, { attributeSets: ['all'] }) /* groups are returned on request only */.then((r) => r.body, () => undefined) : undefined;
     if (!user) {
       sendHtml(res, 401, htmlPage('Not signed in', '<p>You are not signed in. Ask your administrator for the sign-in link of your identity provider.</p>'));
       return;

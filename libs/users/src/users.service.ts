@@ -192,7 +192,8 @@ export class UsersService {
     return ScimError.conflict(`A user with userName${name} already exists (user names are unique, ignoring case)`);
   }
 
-  private toRow(id: string, doc: Doc, version: number, created: string, lastModified: string): UserEntity {
+  /** The row (indexed columns + JSON document) for a representation; also used by JIT, which writes users too. */
+  toRow(id: string, doc: Doc, version: number, created: string, lastModified: string): UserEntity {
     const name = (doc.name as Doc | undefined) ?? {};
     const userName = doc.userName as string;
     return {
@@ -212,7 +213,8 @@ export class UsersService {
     };
   }
 
-  private indexRows(doc: Doc): IndexRow[] {
+  /** Index rows of the multi-valued attributes (emails, phoneNumbers). */
+  indexRows(doc: Doc): IndexRow[] {
     const rows: IndexRow[] = [];
     for (const attribute of ['emails', 'phoneNumbers']) {
       for (const item of (doc[attribute] as Doc[] | undefined) ?? []) {

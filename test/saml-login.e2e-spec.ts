@@ -402,4 +402,93 @@ describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
       expect((await s.api('GET', '/admin/v1/Me', undefined, { token: null })).status).toBe(401);
     });
   });
+
+  describe('JIT at sign-in (the OCI + Okta tutorial, seeds/000)', () => {
+    let ociAdministrators: string;
+    let ociAdmins: string;
+
+    beforeAll(async () => {
+      ociAdministrators = (await s.api('POST', '/admin/v1/Groups', { schemas: [GROUP_SCHEMA], displayName: 'OCI Administrators' })).body.id;
+      ociAdmins = (await s.api('GET', `/admin/v1/Groups?filter=${encodeURIComponent('displayName eq "OCI Admins"')}`)).body.Resources[0].id;
+    });
+
+    afterEach(async () => {
+      await setIdp({ jitUserProvCreateUserEnabled: true, jitUserProvAttributeUpdateEnabled: true, jitUserProvGroupMappings: [{ idpGroup: 'Admins', value: ociAdmins }] });
+    });
+
+    async function signIn(nameId: string, attrs: Record<string, string[]>): Promise<ApiResponse> {
+      return post(await signedResponse({ NameID: nameId, InResponseTo: (await initiate()).id }, { attrs }));
+    }
+
+    async function userNamed(userName: string): Promise<Record<string, any> | undefined> {
+      const res = await s.api('GET', `/admin/v1/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}&attributes=userName,name,emails,groups,urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User:isFederatedUser,urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User:creationMechanism`);
+      return res.body.Resources[0];
+    }
+
+    it('should create the new user with its properties and mapped groups, then update changed attributes at the next sign-in', async () => {
+      await setIdp({ jitUserProvGroupMappings: [{ idpGroup: 'Administrators', value: ociAdministrators }, { idpGroup: 'Admins', value: ociAdmins }], jitUserProvIgnoreErrorOnAbsentGroups: true });
+      const first = await signIn('tutorial.user@example.com', { firstName: ['Tutorial'], familyName: ['User'], email: ['tutorial.user@example.com'], groups: ['Administrators, Admins'] });
+      expect(first.status).toBe(303);
+      const created = await userNamed('tutorial.user@example.com');
+      expect(created).toMatchObject({
+        name: { givenName: 'Tutorial', familyName: 'User' },
+        emails: [{ value: 'tutorial.user@example.com', type: 'work', primary: true }],
+        'urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User': { isFederatedUser: true, creationMechanism: 'samljit' },
+      });
+      expect(created!.groups.map((g: { display: string }) => g.display).sort()).toEqual(['OCI Administrators', 'OCI Admins']);
+
+      const second = await signIn('tutorial.user@example.com', { firstName: ['Tutorial-Renamed'], familyName: ['Person'], email: ['tutorial.person@example.com'], groups: ['Admins'] });
+      expect(second.status).toBe(303);
+      const updated = await userNamed('tutorial.user@example.com');
+      expect(updated).toMatchObject({ id: created!.id, name: { givenName: 'Tutorial-Renamed', familyName: 'Person' }, emails: [{ value: 'tutorial.person@example.com', primary: true }] });
+      // Merge keeps other memberships, but explicitly mapped groups follow the assertion.
+      expect(updated!.groups.map((g: { display: string }) => g.display)).toEqual(['OCI Admins']);
+      const events = await s.api('GET', `/admin/v1/AuditEvents?filter=${encodeURIComponent(`eventId eq "sso.login" and actorId eq "${created!.id}"`)}&sortBy=timestamp`);
+      const update = events.body.Resources.at(-1);
+      expect(update.changes).toEqual(expect.arrayContaining([{ attribute: 'name.givenName', oldValue: '"Tutorial"', newValue: '"Tutorial-Renamed"' }]));
+      expect(JSON.parse(update.details)).toMatchObject({ jit: 'userUpdated', groupsLeft: [{ id: ociAdministrators, displayName: 'OCI Administrators' }] });
+    });
+
+    it('should sign an existing user in unchanged when attribute update is off', async () => {
+      await signIn('unchanged.user@example.com', { firstName: ['Before'], familyName: ['User'], email: ['unchanged.user@example.com'], groups: [] });
+      const before = await userNamed('unchanged.user@example.com');
+      await setIdp({ jitUserProvAttributeUpdateEnabled: false });
+      const res = await signIn('unchanged.user@example.com', { firstName: ['After'], familyName: ['User'], email: ['unchanged.user@example.com'], groups: ['Admins'] });
+      expect(res.status).toBe(303);
+      const after = await userNamed('unchanged.user@example.com');
+      expect(after).toEqual(before);
+    });
+
+    it('should refuse an unknown user when JIT creation is off, and write nothing', async () => {
+      await setIdp({ jitUserProvCreateUserEnabled: false });
+      const before = await userCount();
+      const res = await signIn('nobody.yet@example.com', { firstName: ['No'], familyName: ['Body'], email: ['nobody.yet@example.com'] });
+      expect(res.status).toBe(403);
+      expect(res.text).not.toContain('user_not_found');
+      expect(await auditReason(res)).toBe('user_not_found');
+      expect(await userCount()).toBe(before);
+    });
+
+    it('should fail the whole sign-in on an absent group when told to, writing nothing', async () => {
+      await setIdp({ jitUserProvIgnoreErrorOnAbsentGroups: false });
+      const before = await userCount();
+      const res = await signIn('absent.group@example.com', { firstName: ['A'], familyName: ['G'], email: ['absent.group@example.com'], groups: ['Admins', 'NoSuchGroup'] });
+      expect(res.status).toBe(403);
+      expect(await auditReason(res)).toBe('absent_group');
+      expect(await userCount()).toBe(before);
+      await setIdp({ jitUserProvIgnoreErrorOnAbsentGroups: true });
+    });
+
+    it('should produce exactly one user from simultaneous first sign-ins of the same new user', async () => {
+      const requests = await Promise.all(Array.from({ length: 6 }, () => initiate()));
+      const responses = await Promise.all(
+        requests.map((r) => signedResponse({ NameID: 'racing.user@example.com', InResponseTo: r.id }, { attrs: { firstName: ['Race'], familyName: ['User'], email: ['racing.user@example.com'], groups: ['Admins'] } })),
+      );
+      const results = await Promise.all(responses.map((r) => post(r)));
+      expect(results.map((r) => r.status)).toEqual(results.map(() => 303));
+      const found = await s.api('GET', `/admin/v1/Users?filter=${encodeURIComponent('userName eq "racing.user@example.com"')}&attributes=groups`);
+      expect(found.body.totalResults).toBe(1);
+      expect(found.body.Resources[0].groups.map((g: { value: string }) => g.value)).toEqual([ociAdmins]);
+    });
+  });
 });

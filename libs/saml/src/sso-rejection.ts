@@ -30,7 +30,6 @@ export const SsoReason = {
   AssertionReplayed: 'SAML_ASSERTION_REPLAYED',
   InResponseToReused: 'SAML_IN_RESPONSE_TO_REUSED',
   IdpUnavailable: 'SAML_IDP_UNAVAILABLE',
-  JitUnavailable: 'SAML_JIT_UNAVAILABLE',
 } as const;
 
 export type SsoReasonCode = (typeof SsoReason)[keyof typeof SsoReason];

@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, Headers, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
-import { ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Access, AuthenticatedRequest, RequireAccess } from '@app/auth';
 import { actorOf } from '@app/jit';
@@ -61,6 +61,46 @@ export class IdentityProvidersController {
     const r = await this.idps.patch(id, body, ifMatch, parseProjection(q), actorOf(req));
     setResourceHeaders(res, r.version);
     return r.body;
+  }
+
+  @Post(':id/jitPreview')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Preview what JIT would do at sign-in (writes nothing)',
+    description:
+      'Give a NameID and assertion attributes, or an assertion XML (its signature is not checked here). The answer says which user would be matched, created or why the sign-in would be refused, each attribute change (old → new), and the groups joined, left and skipped.',
+  })
+  @ApiParam({ name: 'id', description: 'IdentityProvider id' })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      properties: {
+        nameId: { type: 'string', example: 'jdoe@example.com' },
+        nameIdFormat: { type: 'string', example: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' },
+        attributes: { type: 'object', additionalProperties: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] }, example: { firstName: 'Jane', familyName: 'Doe', email: 'jdoe@example.com', groups: ['Admins'] } },
+        assertion: { type: 'string', description: 'Alternatively, a saml:Assertion (or Response) XML' },
+      },
+    },
+  })
+  @ApiResponse({
+    status: 200,
+    description: 'What a sign-in would do',
+    schema: {
+      type: 'object',
+      example: {
+        matchedUser: null,
+        outcome: 'create',
+        attributeChanges: [{ attribute: 'name.givenName', newValue: 'Jane' }],
+        groupsJoined: [{ value: '4bce9b677ab447f18b65ba7bf9a61c21', display: 'OCI Admins' }],
+        groupsLeft: [],
+        groupsSkipped: [],
+      },
+    },
+  })
+  @ApiResponse({ status: 400, description: 'Bad preview input', content: { 'application/scim+json': { schema: { $ref: '#/components/schemas/ScimError' } } } })
+  @ApiResponse({ status: 404, description: 'No such identity provider' })
+  jitPreview(@Param('id') id: string, @Body() body: unknown): Promise<Doc> {
+    return this.idps.jitPreview(id, body);
   }
 
   @Delete(':id')

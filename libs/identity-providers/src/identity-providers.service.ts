@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager, In } from 'typeorm';
 import { AuditService, diffResources } from '@app/audit';
 import { GroupEntity } from '@app/groups';
-import { Actor, applyJitSettingsRules, MappedAttributesService, referencedGroupIds } from '@app/jit';
+import { Actor, applyJitSettingsRules, assertionFromXml, JitLoginService, MappedAttributesService, referencedGroupIds, VerifiedAssertion } from '@app/jit';
 import { Database, isUniqueViolation, newId, nowIso } from '@app/persistence';
 import {
   applyPatch,
@@ -84,6 +84,7 @@ export class IdentityProvidersService {
     private readonly urls: PublicUrl,
     private readonly audit: AuditService,
     private readonly mapped: MappedAttributesService,
+    private readonly jit: JitLoginService,
   ) {
     this.repo = new DocumentRepository(IdentityProviderEntity, rt, MAPPING, () => db.dialect);
   }
@@ -162,6 +163,45 @@ export class IdentityProvidersService {
       await this.mapped.deleteForIdentityProvider(m, id, actor);
       await this.record(m, 'delete', row, JSON.parse(row.data), undefined, actor);
     });
+  }
+
+  /**
+   * What a sign-in with this NameID and these attributes (or this assertion XML, unverified) would do with the
+   * current configuration: the user matched, created or the rejection, attribute changes and group moves.
+   * Writes nothing.
+   */
+  async jitPreview(id: string, body: unknown): Promise<Doc> {
+    const b = (body && typeof body === 'object' ? body : {}) as Doc;
+    let assertion: VerifiedAssertion;
+    if (typeof b.assertion === 'string') assertion = assertionFromXml(b.assertion);
+    else {
+      if (typeof b.nameId !== 'string') throw ScimError.badRequest('invalidValue', 'Give "nameId" (and optionally "attributes"), or "assertion" holding the assertion XML');
+      const attributes: Record<string, string[]> = {};
+      const raw = b.attributes ?? {};
+      if (typeof raw !== 'object' || Array.isArray(raw)) throw ScimError.badRequest('invalidValue', '"attributes" must be an object of attribute name to value or values');
+      for (const [name, v] of Object.entries(raw as Doc)) {
+        const values = Array.isArray(v) ? v : [v];
+        if (values.some((x) => typeof x !== 'string')) throw ScimError.badRequest('invalidValue', `attributes["${name}"] must be a string or an array of strings`);
+        attributes[name] = values as string[];
+      }
+      if (b.nameIdFormat !== undefined && typeof b.nameIdFormat !== 'string') throw ScimError.badRequest('invalidValue', '"nameIdFormat" must be a string');
+      assertion = { nameId: b.nameId, nameIdFormat: b.nameIdFormat as string | undefined, issuer: '', attributes };
+    }
+    const row = await this.db.read((m) => this.requireRow(m, id));
+    assertion.issuer ||= row.partnerProviderId ?? '';
+    const { plan, user, groupNames } = await this.jit.preview(id, assertion);
+    const groups = (ids: string[]) => ids.map((g) => ({ value: g, display: groupNames.get(g) }));
+    const base = { matchedUser: user ?? null };
+    switch (plan.kind) {
+      case 'reject':
+        return { ...base, outcome: 'reject', reason: plan.reason, detail: plan.detail };
+      case 'signIn':
+        return { ...base, outcome: 'signIn', attributeChanges: [], groupsJoined: [], groupsLeft: [], groupsSkipped: [] };
+      case 'create':
+        return { ...base, outcome: 'create', newUser: plan.user, attributeChanges: plan.changes, groupsJoined: groups(plan.join), groupsLeft: [], groupsSkipped: plan.skipped };
+      case 'update':
+        return { ...base, outcome: 'update', attributeChanges: plan.changes, groupsJoined: groups(plan.join), groupsLeft: groups(plan.leave), groupsSkipped: plan.skipped };
+    }
   }
 
   /** Identity providers whose JIT settings point at a group, for the group-deletion check. */

@@ -8,3 +8,4 @@ export * from './mapped-attributes.controller';
 export * from './jit.module';
 export * from './planner';
 export * from './jit-login.service';
+export * from './assertion-xml';

@@ -1,97 +1,31 @@
-import { randomUUID } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
-import * as samlify from 'samlify';
 import { SsoReason } from '@app/saml';
 import { makeKeyPair, TestKeyPair } from './support/certs';
+import { IDP_ENTITY_ID, ResponseTags, TestIdp } from './support/saml-idp';
 import { ApiResponse, dbQuery, E2E_DB, expectStatus, GROUP_SCHEMA, TestServer } from './support/server';
 
-samlify.setSchemaValidator({ validate: async () => 'not needed: samlify only writes responses here' });
 
 const MA_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:MappedAttribute';
 const IDP_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:IdentityProvider';
-const IDP_ENTITY_ID = 'https://idp.samlify.test/metadata';
-const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 const HOUR = 3600_000;
 
 // Successful sign-ins go through JitLoginService (libs/jit, written concurrently). Until '@app/jit' exports it, the
 // cases that need a sign-in to succeed are skipped, visibly, rather than faked with a stand-in.
 
-/** Tags of samlify's default login response template that a case may override; undefined drops an attribute. */
-interface ResponseTags {
-  ID?: string;
-  AssertionID?: string | undefined;
-  Destination?: string | undefined;
-  Issuer?: string;
-  AssertionIssuer?: string;
-  Audience?: string;
-  SubjectRecipient?: string;
-  InResponseTo?: string | undefined;
-  ConditionsNotBefore?: string;
-  ConditionsNotOnOrAfter?: string;
-  SubjectConfirmationDataNotOnOrAfter?: string;
-  IssueInstant?: string;
-  NameID?: string;
-  StatusCode?: string;
-}
-
 describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
   let s: TestServer;
   let idpKeys: TestKeyPair;
   let otherKeys: TestKeyPair;
-  let sp: ReturnType<typeof samlify.ServiceProvider>;
+  let idp: TestIdp;
   let idpId: string;
   let acsUrl: string;
   let entityId: string;
-
-  const idpEntity = (keys: TestKeyPair) =>
-    samlify.IdentityProvider({
-      entityID: IDP_ENTITY_ID,
-      signingCert: keys.certificatePem,
-      privateKey: keys.privateKeyPem,
-      nameIDFormat: [EMAIL_FORMAT],
-      singleSignOnService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: 'https://idp.samlify.test/sso' }],
-    });
-
-  const attributeStatement = (attrs: Record<string, string[]>) =>
-    `<saml:AttributeStatement>${Object.entries(attrs)
-      .map(([name, values]) => `<saml:Attribute Name="${name}">${values.map((v) => `<saml:AttributeValue xsi:type="xs:string">${v}</saml:AttributeValue>`).join('')}</saml:Attribute>`)
-      .join('')}</saml:AttributeStatement>`;
-
-  /** The response XML, before signing: samlify's default template with our values. */
-  function responseXml(tags: ResponseTags, attrs: Record<string, string[]>): string {
-    const now = new Date();
-    const values: Record<string, string | undefined> = {
-      ID: `_${randomUUID()}`,
-      AssertionID: `_${randomUUID()}`,
-      Destination: acsUrl,
-      Issuer: IDP_ENTITY_ID,
-      Audience: entityId,
-      SubjectRecipient: acsUrl,
-      IssueInstant: now.toISOString(),
-      ConditionsNotBefore: new Date(now.getTime() - 1000).toISOString(),
-      ConditionsNotOnOrAfter: new Date(now.getTime() + 5 * 60_000).toISOString(),
-      SubjectConfirmationDataNotOnOrAfter: new Date(now.getTime() + 5 * 60_000).toISOString(),
-      NameIDFormat: EMAIL_FORMAT,
-      NameID: 'jit.user@example.com',
-      StatusCode: 'urn:oasis:names:tc:SAML:2.0:status:Success',
-      AuthnStatement: '',
-      ...tags,
-    };
-    let template = samlify.SamlLib.defaultLoginResponseTemplate.context.replace('{AttributeStatement}', attributeStatement(attrs));
-    if (tags.AssertionIssuer) template = template.replace('<saml:Issuer>{Issuer}</saml:Issuer><saml:Subject>', '<saml:Issuer>{AssertionIssuer}</saml:Issuer><saml:Subject>');
-    if ('InResponseTo' in tags && tags.InResponseTo === undefined) template = template.replace(/ InResponseTo="\{InResponseTo\}"/g, '');
-    if ('Destination' in tags && tags.Destination === undefined) template = template.replace(' Destination="{Destination}"', '');
-    if ('AssertionID' in tags && tags.AssertionID === undefined) template = template.replace(' ID="{AssertionID}"', '');
-    return samlify.SamlLib.replaceTagsByValue(template, values as Record<string, string>);
-  }
 
   const ATTRS = { firstName: ['Jit'], familyName: ['User'], email: ['jit.user@example.com'], groups: ['Admins'] };
 
   /** A base64 SAMLResponse whose assertion is signed by `keys` (the IdP's unless a case says otherwise). */
   async function signedResponse(tags: ResponseTags = {}, opts: { keys?: TestKeyPair; attrs?: Record<string, string[]> } = {}): Promise<string> {
-    const xml = responseXml(tags, opts.attrs ?? ATTRS);
-    const { context } = await idpEntity(opts.keys ?? idpKeys).createLoginResponse(sp, { extract: {} } as never, 'post', {}, () => ({ id: 'unused', context: xml }));
-    return context;
+    return idp.signedResponse(tags, opts.attrs ?? ATTRS, opts.keys);
   }
 
   /** Posts to the ACS like the browser's auto-submitted form, without following the redirect. */
@@ -145,9 +79,9 @@ describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
     [idpKeys, otherKeys] = await Promise.all([makeKeyPair('samlify-idp'), makeKeyPair('attacker')]);
     s = await TestServer.start();
     const metadata = await s.raw('GET', '/fed/v1/metadata');
-    sp = samlify.ServiceProvider({ metadata: metadata.text });
     entityId = `${s.publicUrl}/fed`;
     acsUrl = `${s.publicUrl}/fed/v1/sp/sso`;
+    idp = new TestIdp(metadata.text, { entityId, acsUrl }, idpKeys);
     const admins = await s.api('POST', '/admin/v1/Groups', { schemas: [GROUP_SCHEMA], displayName: 'OCI Admins' });
     const created = await s.api('POST', '/admin/v1/IdentityProviders', {
       schemas: [IDP_SCHEMA],
@@ -339,7 +273,7 @@ describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
       ],
       ['an assertion without an ID', async () => signedResponse({ InResponseTo: (await initiate()).id, AssertionID: undefined }), SsoReason.AssertionIdMissing],
       ['a non-Success status', async () => signedResponse({ InResponseTo: (await initiate()).id, StatusCode: 'urn:oasis:names:tc:SAML:2.0:status:Responder' }), SsoReason.StatusNotSuccess],
-      ['an unsigned response', async () => Buffer.from(responseXml({ InResponseTo: (await initiate()).id }, ATTRS)).toString('base64'), SsoReason.InvalidSignature],
+      ['an unsigned response', async () => Buffer.from(idp.responseXml({ InResponseTo: (await initiate()).id }, ATTRS)).toString('base64'), SsoReason.InvalidSignature],
       ['a response signed with another key', async () => signedResponse({ InResponseTo: (await initiate()).id }, { keys: otherKeys }), SsoReason.InvalidSignature],
       [
         'a DOCTYPE',

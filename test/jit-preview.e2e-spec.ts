@@ -1,8 +1,8 @@
 import { makeKeyPair } from './support/certs';
+import { mappedAttributeBody } from './support/jit-fixture';
 import { expectScimError, expectStatus, GROUP_SCHEMA, TestServer, user } from './support/server';
 
 const IDP_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:IdentityProvider';
-const MA_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:MappedAttribute';
 
 /** POST /admin/v1/IdentityProviders/{id}/jitPreview: what a sign-in would do, writing nothing. */
 describe('JIT preview', () => {
@@ -41,17 +41,7 @@ describe('JIT preview', () => {
     expectStatus(idp, 201);
     idpId = idp.body.id;
     expectStatus(
-      await s.api('PUT', `/admin/v1/MappedAttributes/${idp.body.jitUserProvAttributes.value}`, {
-        schemas: [MA_SCHEMA],
-        idcsResourceType: 'User',
-        direction: 'inbound',
-        attributeMappings: [
-          { idcsAttributeName: 'userName', managedObjectAttributeName: '$(assertion.fed.nameidvalue)' },
-          { idcsAttributeName: 'name.givenName', managedObjectAttributeName: '$(assertion.firstName)' },
-          { idcsAttributeName: 'name.familyName', managedObjectAttributeName: '$(assertion.familyName)' },
-          { idcsAttributeName: 'emails[primary eq true and type eq "work"].value', managedObjectAttributeName: '$(assertion.email)' },
-        ],
-      }),
+      await s.api('PUT', `/admin/v1/MappedAttributes/${idp.body.jitUserProvAttributes.value}`, mappedAttributeBody()),
       200,
     );
   });

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeKeyPair } from './support/certs';
+import { mappedAttributeBody } from './support/jit-fixture';
 import { ADMIN_ID, ADMIN_SECRET, E2E_DB, expectStatus, freePort, freshDatabase, GROUP_SCHEMA } from './support/server';
 import { TestIdp } from './support/saml-idp';
 
@@ -75,17 +76,7 @@ async function startProcess(port: number, env: Record<string, string>): Promise<
     });
     expectStatus(idp, 201);
     expectStatus(
-      await api('PUT', `/admin/v1/MappedAttributes/${idp.body.jitUserProvAttributes.value}`, {
-        schemas: ['urn:ietf:params:scim:schemas:oracle:idcs:MappedAttribute'],
-        idcsResourceType: 'User',
-        direction: 'inbound',
-        attributeMappings: [
-          { idcsAttributeName: 'userName', managedObjectAttributeName: '$(assertion.fed.nameidvalue)' },
-          { idcsAttributeName: 'name.givenName', managedObjectAttributeName: '$(assertion.firstName)' },
-          { idcsAttributeName: 'name.familyName', managedObjectAttributeName: '$(assertion.familyName)' },
-          { idcsAttributeName: 'emails[primary eq true and type eq "work"].value', managedObjectAttributeName: '$(assertion.email)' },
-        ],
-      }),
+      await api('PUT', `/admin/v1/MappedAttributes/${idp.body.jitUserProvAttributes.value}`, mappedAttributeBody()),
       200,
     );
 

@@ -1,11 +1,11 @@
 import { inflateRawSync } from 'node:zlib';
 import { SsoReason } from '@app/saml';
 import { makeKeyPair, TestKeyPair } from './support/certs';
+import { mappedAttributeBody } from './support/jit-fixture';
 import { IDP_ENTITY_ID, ResponseTags, TestIdp } from './support/saml-idp';
 import { ApiResponse, dbQuery, E2E_DB, expectStatus, GROUP_SCHEMA, TestServer } from './support/server';
 
 
-const MA_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:MappedAttribute';
 const IDP_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:IdentityProvider';
 const HOUR = 3600_000;
 
@@ -104,17 +104,7 @@ describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
     expectStatus(created, 201);
     idpId = created.body.id;
     expectStatus(
-      await s.api('PUT', `/admin/v1/MappedAttributes/${created.body.jitUserProvAttributes.value}`, {
-        schemas: [MA_SCHEMA],
-        idcsResourceType: 'User',
-        direction: 'inbound',
-        attributeMappings: [
-          { idcsAttributeName: 'userName', managedObjectAttributeName: '$(assertion.fed.nameidvalue)' },
-          { idcsAttributeName: 'name.givenName', managedObjectAttributeName: '$(assertion.firstName)' },
-          { idcsAttributeName: 'name.familyName', managedObjectAttributeName: '$(assertion.familyName)' },
-          { idcsAttributeName: 'emails[primary eq true and type eq "work"].value', managedObjectAttributeName: '$(assertion.email)' },
-        ],
-      }),
+      await s.api('PUT', `/admin/v1/MappedAttributes/${created.body.jitUserProvAttributes.value}`, mappedAttributeBody()),
       200,
     );
   });

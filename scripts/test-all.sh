@@ -32,12 +32,14 @@ ensure_postgres
 
 results=$(mktemp -d)
 status=0
+# Steps that are not jest runs (type-check, build) count as one failed test each when they fail.
+step_failures=0
 
 log "Type-check"
-npx tsc -p tsconfig.json --noEmit || status=1
+npx tsc -p tsconfig.json --noEmit || { status=1; step_failures=$((step_failures + 1)); }
 
 log "Build (what npm run quickstart runs)"
-npm run build >/dev/null || { echo "npm run build failed" >&2; status=1; }
+npm run build >/dev/null || { echo "npm run build failed" >&2; status=1; step_failures=$((step_failures + 1)); }
 
 log "Unit tests"
 npx jest --config jest.config.js --json --outputFile="$results/unit.json" || status=1
@@ -49,13 +51,13 @@ done
 
 node -e '
 const fs = require("fs");
-let passed = 0, failed = 0;
+let passed = 0, failed = Number(process.argv[2]);
 for (const f of fs.readdirSync(process.argv[1])) {
   const r = JSON.parse(fs.readFileSync(process.argv[1] + "/" + f, "utf8"));
   passed += r.numPassedTests;
   failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
 }
 console.log(`\n${passed} passed, ${failed} failed`);
-' "$results"
+' "$results" "$step_failures"
 rm -rf "$results"
 exit $status

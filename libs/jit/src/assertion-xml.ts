@@ -1,4 +1,4 @@
-import { DOMParser } from '@xmldom/xmldom';
+import { Document, DOMParser, Element } from '@xmldom/xmldom';
 import { ScimError } from '@app/scim';
 import { VerifiedAssertion } from './planner';
 
@@ -17,7 +17,7 @@ export function assertionFromXml(xml: string): VerifiedAssertion {
       onError: (level: string, message: string) => {
         throw new Error(`${level}: ${message}`);
       },
-    }).parseFromString(xml, 'text/xml') as unknown as Document;
+    }).parseFromString(xml, 'text/xml');
   } catch (e) {
     throw ScimError.badRequest('invalidValue', `assertion: not well-formed XML (${(e as Error).message.split('\n')[0]})`);
   }

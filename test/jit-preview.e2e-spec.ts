@@ -113,4 +113,28 @@ describe('JIT preview', () => {
     expectScimError(await s.api('POST', '/admin/v1/IdentityProviders/nope/jitPreview', { nameId: 'x' }), 404);
     expectScimError(await preview({ nameId: 'x' }, await s.tokenWithRoles('UserAdministrator')), 403);
   });
+
+  it.each(['Auditor', 'SecurityAdministrator', 'IdentityDomainAdministrator'])('should let the %s preview, since it writes nothing', async (role) => {
+    const token = await s.tokenWithRoles(role);
+    const before = await counts();
+    const res = await preview({ nameId: 'someone@example.com', attributes: { firstName: 'Some', familyName: 'One', email: 'someone@example.com' } }, token);
+    expectStatus(res, 200);
+    expect(res.body.outcome).toBe('create');
+    expect(await counts()).toEqual(before);
+  });
+
+  it('should refuse to guess when several users share the primary email the IdP matches on', async () => {
+    await s.api('POST', '/admin/v1/Users', user('twin1', { emails: [{ value: 'twin@example.com', type: 'work', primary: true }] }));
+    await s.api('POST', '/admin/v1/Users', user('twin2', { emails: [{ value: 'TWIN@example.com', type: 'work', primary: true }] }));
+    await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'userMappingStoreAttribute', value: 'emails.value' }] });
+    try {
+      const before = await counts();
+      const res = await preview({ nameId: 'twin@example.com' });
+      expectStatus(res, 200);
+      expect(res.body).toMatchObject({ outcome: 'reject', reason: 'ambiguous_user', matchedUser: null });
+      expect(await counts()).toEqual(before);
+    } finally {
+      await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'userMappingStoreAttribute', value: 'userName' }] });
+    }
+  });
 });

@@ -25,6 +25,8 @@ const { IdentityDomainAdministrator: IDA, UserAdministrator: UA, SecurityAdminis
 export const Access = {
   usersAndGroups: { read: [IDA, UA, AU, PC], write: [IDA, UA, PC] },
   identityProviders: { read: [IDA, SA, AU], write: [IDA, SA] },
+  /** A POST that only reads (the JIT preview): whoever may read identity providers may call it. */
+  identityProviderPreview: { read: [IDA, SA, AU], write: [IDA, SA, AU] },
   domainAdministration: { read: [IDA, AU], write: [IDA] },
   /** The audit trail is read by auditors and every kind of administrator; nobody writes it through the API. */
   audit: { read: [IDA, SA, UA, AU], write: [] },

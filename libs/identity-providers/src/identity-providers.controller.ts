@@ -64,36 +64,55 @@ export class IdentityProvidersController {
   }
 
   @Post(':id/jitPreview')
+  @RequireAccess(Access.identityProviderPreview) // writes nothing, so the Auditor may use it too
   @HttpCode(200)
   @ApiOperation({
     summary: 'Preview what JIT would do at sign-in (writes nothing)',
     description:
-      'Give a NameID and assertion attributes, or an assertion XML (its signature is not checked here). The answer says which user would be matched, created or why the sign-in would be refused, each attribute change (old → new), and the groups joined, left and skipped.',
+      'Give a NameID and assertion attributes, or an assertion XML (its signature is not checked here). The answer says which user would be matched, created or why the sign-in would be refused, each attribute change (old → new), and the groups joined, left and skipped. Nothing is written, so IdentityDomainAdministrator, SecurityAdministrator and Auditor may call it.',
   })
   @ApiParam({ name: 'id', description: 'IdentityProvider id' })
   @ApiBody({
+    description: 'Either nameId (+ nameIdFormat, attributes), or assertion',
     schema: {
       type: 'object',
       properties: {
-        nameId: { type: 'string', example: 'jdoe@example.com' },
-        nameIdFormat: { type: 'string', example: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' },
-        attributes: { type: 'object', additionalProperties: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] }, example: { firstName: 'Jane', familyName: 'Doe', email: 'jdoe@example.com', groups: ['Admins'] } },
-        assertion: { type: 'string', description: 'Alternatively, a saml:Assertion (or Response) XML' },
+        nameId: { type: 'string', description: 'The NameID the IdP would assert', example: 'jdoe@example.com' },
+        nameIdFormat: { type: 'string', description: 'Its Format (a transient NameID never creates a user)', example: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' },
+        attributes: {
+          type: 'object',
+          description: 'Assertion attributes by Name: one value, or several AttributeValues',
+          additionalProperties: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+          example: { firstName: 'Jane', familyName: 'Doe', email: 'jdoe@example.com', groups: 'Administrators, Admins' },
+        },
+        assertion: { type: 'string', description: 'Alternatively, a saml:Assertion (or a Response holding one) as XML; its signature is not checked and a DOCTYPE is refused' },
       },
     },
   })
   @ApiResponse({
     status: 200,
-    description: 'What a sign-in would do',
+    description:
+      'What a sign-in would do. outcome is create, update, signIn (found, JIT leaves the user unchanged) or reject (with reason and detail). matchedUser is the user found (null when none); newUser the user a create would store; attributeChanges each mapped attribute that would change (oldValue → newValue); groupsJoined / groupsLeft the memberships that would change; groupsSkipped the asserted or static groups that do not resolve.',
     schema: {
       type: 'object',
+      properties: {
+        outcome: { type: 'string', enum: ['create', 'update', 'signIn', 'reject'] },
+        reason: { type: 'string', description: 'Reject reason code (reject only)', example: 'absent_group' },
+        detail: { type: 'string', description: 'Why (reject only)' },
+        matchedUser: { type: 'object', nullable: true, properties: { id: { type: 'string' }, userName: { type: 'string' } } },
+        newUser: { type: 'object', description: 'The SCIM User a create would store' },
+        attributeChanges: { type: 'array', items: { type: 'object', properties: { attribute: { type: 'string' }, oldValue: {}, newValue: {} } } },
+        groupsJoined: { type: 'array', items: { type: 'object', properties: { value: { type: 'string' }, display: { type: 'string' } } } },
+        groupsLeft: { type: 'array', items: { type: 'object', properties: { value: { type: 'string' }, display: { type: 'string' } } } },
+        groupsSkipped: { type: 'array', items: { type: 'object', properties: { value: { type: 'string' }, source: { type: 'string', enum: ['assertion', 'static'] }, why: { type: 'string' } } } },
+      },
       example: {
-        matchedUser: null,
-        outcome: 'create',
-        attributeChanges: [{ attribute: 'name.givenName', newValue: 'Jane' }],
+        matchedUser: { id: '9f1c2b3a4d5e6f708192a3b4c5d6e7f8', userName: 'jdoe@example.com' },
+        outcome: 'update',
+        attributeChanges: [{ attribute: 'name.givenName', oldValue: 'Jane', newValue: 'Janet' }],
         groupsJoined: [{ value: '4bce9b677ab447f18b65ba7bf9a61c21', display: 'OCI Admins' }],
-        groupsLeft: [],
-        groupsSkipped: [],
+        groupsLeft: [{ value: '0d2a5f9e1c7b4e3aa8b6c4d2e0f1a3b5', display: 'OCI Administrators' }],
+        groupsSkipped: [{ value: 'Ghosts', source: 'assertion', why: 'no jitUserProvGroupMappings entry for it' }],
       },
     },
   })

@@ -7,5 +7,6 @@ export * from './mapped-attributes.service';
 export * from './mapped-attributes.controller';
 export * from './jit.module';
 export * from './planner';
+export * from './jit-runtime-config';
 export * from './jit-login.service';
 export * from './assertion-xml';

@@ -3,11 +3,9 @@ import { EntityManager, In } from 'typeorm';
 import { AuditService } from '@app/audit';
 import { GroupEntity, GroupMemberEntity, GroupsRepository } from '@app/groups';
 import { Database, isUniqueViolation, newId, nowIso } from '@app/persistence';
-import { Doc } from '@app/scim';
 import { UserAttributeValueEntity, UserEntity, UsersRepository, UsersService } from '@app/users';
-import { compileAttributeMappings } from './attribute-mappings';
-import { GroupAssignmentMethod, GroupMappingMode } from './jit-settings';
-import { MappedAttributesService } from './mapped-attributes.service';
+import { GroupMappingMode } from './jit-settings';
+import { JitRuntimeConfig } from './jit-runtime-config';
 import { assertedGroups, ExistingUser, GroupDirectory, JitConfig, JitPlan, lookupValue, plan, RejectReason, VerifiedAssertion } from './planner';
 
 export type JitLoginResult =
@@ -18,6 +16,12 @@ export type JitLoginResult =
 class Conflict extends Error {}
 
 const MAX_ATTEMPTS = 4;
+
+const ambiguous = (config: JitConfig, a: VerifiedAssertion): JitPlan => ({
+  kind: 'reject',
+  reason: RejectReason.AmbiguousUser,
+  detail: `Several users match ${config.lookup.storeAttribute} "${lookupValue(config, a)}"`,
+});
 
 /**
  * Applies the JIT plan of a verified SAML assertion: looks the user up, asks the pure planner what to do,
@@ -31,7 +35,7 @@ export class JitLoginService {
 
   constructor(
     private readonly db: Database,
-    private readonly mapped: MappedAttributesService,
+    private readonly configs: JitRuntimeConfig,
     private readonly users: UsersRepository,
     private readonly userRows: UsersService,
     private readonly groups: GroupsRepository,
@@ -46,6 +50,8 @@ export class JitLoginService {
         const retry = e instanceof Conflict || isUniqueViolation(e);
         if (!retry || attempt >= MAX_ATTEMPTS) {
           this.logger.error(`JIT sign-in failed (correlation ${input.correlationId}): ${(e as Error).stack ?? e}`);
+          const detail = retry ? `Still conflicting with concurrent changes after ${attempt} attempts` : 'Unexpected error; see the server log';
+          await this.recordFailure(input, 'internal', detail);
           return { ok: false, reason: 'internal', detail: 'The sign-in could not be completed' };
         }
       }
@@ -55,12 +61,15 @@ export class JitLoginService {
   /** What a sign-in would do, without writing anything (JIT preview). */
   async preview(idpId: string, assertion: VerifiedAssertion): Promise<{ plan: JitPlan; user?: { id: string; userName: string }; groupNames: Map<string, string> }> {
     return this.db.read(async (m) => {
-      const config = await this.loadConfig(m, idpId);
+      const config = await this.configs.load(m, idpId);
       if (!config) throw new Error(`unknown identity provider ${idpId}`);
       const existing = await this.findUser(m, config, assertion);
       const directory = await this.directory(m, config, assertion);
+      if (existing === 'ambiguous') return { plan: ambiguous(config, assertion), groupNames: directory.byId };
+      const p = plan(config, assertion, existing, directory);
+      if (p.kind === 'update') await this.nameGroups(m, directory, p.leave);
       return {
-        plan: plan(config, assertion, existing, directory),
+        plan: p,
         user: existing ? { id: existing.id, userName: String(existing.doc.userName) } : undefined,
         groupNames: directory.byId,
       };
@@ -70,11 +79,17 @@ export class JitLoginService {
   private async attempt(input: { idpId: string; assertion: VerifiedAssertion; correlationId: string }): Promise<JitLoginResult> {
     const { idpId, assertion: a, correlationId } = input;
     return this.db.transaction(async (m) => {
-      const config = await this.loadConfig(m, idpId);
-      if (!config) return { ok: false, reason: 'unknown_idp', detail: `No identity provider ${idpId}` };
-      const existing = await this.findUser(m, config, a);
+      const config = await this.configs.load(m, idpId);
+      if (!config) {
+        const detail = `No identity provider ${idpId}`;
+        await this.audit.record(m, { eventId: 'sso.login', correlationId, resourceType: 'IdentityProvider', resourceId: idpId, outcome: 'failure', reason: 'unknown_idp', message: detail, details: { nameId: a.nameId } });
+        return { ok: false, reason: 'unknown_idp', detail };
+      }
+      const found = await this.findUser(m, config, a);
+      const existing = found === 'ambiguous' ? undefined : found;
       const directory = await this.directory(m, config, a);
-      const p = plan(config, a, existing, directory);
+      const p = found === 'ambiguous' ? ambiguous(config, a) : plan(config, a, existing, directory);
+      if (p.kind === 'update') await this.nameGroups(m, directory, p.leave);
       const base = { eventId: 'sso.login', correlationId, resourceType: 'IdentityProvider', resourceId: idpId, resourceName: config.idpName };
       const names = (ids: string[]) => ids.map((id) => ({ id, displayName: directory.byId.get(id) }));
 
@@ -121,46 +136,19 @@ export class JitLoginService {
     });
   }
 
-  /** The planner's view of an IdP's stored JIT settings and attribute mappings. */
-  private async loadConfig(m: EntityManager, idpId: string): Promise<JitConfig | undefined> {
-    // Read by table rather than through the identity-providers module, which depends on this one.
-    const rows: { id: string; partner_name: string; enabled: boolean | number; data: string }[] = await m
-      .createQueryBuilder()
-      .select(['i.id AS id', 'i.partner_name AS partner_name', 'i.enabled AS enabled', 'i.data AS data'])
-      .from('identity_providers', 'i')
-      .where('i.id = :idpId', { idpId })
-      .getRawMany();
-    if (!rows.length) return undefined;
-    const idp = JSON.parse(rows[0].data) as Doc;
-    const mapping = await this.mapped.findForIdentityProvider(m, idpId);
-    const groupMappings = (idp.jitUserProvGroupMappings as Doc[] | undefined) ?? [];
-    return {
-      idpId,
-      idpName: rows[0].partner_name,
-      idpEnabled: rows[0].enabled === true || rows[0].enabled === 1,
-      enabled: idp.jitUserProvEnabled === true,
-      createUser: idp.jitUserProvCreateUserEnabled === true,
-      updateUser: idp.jitUserProvAttributeUpdateEnabled === true,
-      lookup: {
-        method: (idp.userMappingMethod as JitConfig['lookup']['method']) ?? 'NameIDToUserAttribute',
-        storeAttribute: (idp.userMappingStoreAttribute as JitConfig['lookup']['storeAttribute']) ?? 'userName',
-        assertionAttribute: idp.assertionAttribute as string | undefined,
-      },
-      mappings: compileAttributeMappings(mapping?.attributeMappings as Doc[] | undefined),
-      groups: {
-        fromAssertion: idp.jitUserProvGroupAssertionAttributeEnabled === true,
-        attributeName: idp.jitUserProvGroupSAMLAttributeName as string | undefined,
-        mode: (idp.jitUserProvGroupMappingMode as GroupMappingMode) ?? GroupMappingMode.Explicit,
-        explicit: new Map(groupMappings.map((g) => [String(g.idpGroup), String(g.value)])),
-        staticList: idp.jitUserProvGroupStaticListEnabled === true,
-        staticGroupIds: ((idp.jitUserProvAssignedGroups as Doc[] | undefined) ?? []).map((g) => String(g.value)),
-        method: (idp.jitUserProvGroupAssignmentMethod as GroupAssignmentMethod) ?? GroupAssignmentMethod.Overwrite,
-        ignoreAbsent: idp.jitUserProvIgnoreErrorOnAbsentGroups !== false,
-      },
-    };
+  /** Every attempt leaves an audit event, also one that failed for a reason outside the plan. */
+  private async recordFailure(input: { idpId: string; assertion: VerifiedAssertion; correlationId: string }, reason: string, detail: string): Promise<void> {
+    try {
+      await this.db.transaction((m) =>
+        this.audit.record(m, { eventId: 'sso.login', correlationId: input.correlationId, resourceType: 'IdentityProvider', resourceId: input.idpId, outcome: 'failure', reason, message: detail, details: { nameId: input.assertion.nameId } }),
+      );
+    } catch (e) {
+      this.logger.error(`Could not audit the failed sign-in (correlation ${input.correlationId}): ${(e as Error).message}`);
+    }
   }
 
-  private async findUser(m: EntityManager, config: JitConfig, a: VerifiedAssertion): Promise<ExistingUser | undefined> {
+  /** The user the assertion designates, none, or 'ambiguous' when several users share the lookup value. */
+  private async findUser(m: EntityManager, config: JitConfig, a: VerifiedAssertion): Promise<ExistingUser | undefined | 'ambiguous'> {
     const value = lookupValue(config, a);
     if (value === undefined) return undefined;
     const qb = m.createQueryBuilder(UserEntity, 'r');
@@ -178,10 +166,20 @@ export class JitLoginService {
         qb.where('r.user_name_lower = :value', { value: value.toLowerCase() });
     }
     const rows = await qb.limit(2).getMany();
-    if (rows.length !== 1) return undefined; // none, or ambiguous (several users share the value): no match
+    // Several users with one primary email (or externalId): picking one would sign in the wrong person, and
+    // treating it as "not found" would create yet another; refuse instead.
+    if (rows.length > 1) return 'ambiguous';
+    if (!rows.length) return undefined;
     const row = rows[0];
     const memberships = await m.find(GroupMemberEntity, { where: { memberId: row.id }, select: ['groupId'] });
     return { id: row.id, active: row.active === true || (row.active as unknown) === 1, doc: JSON.parse(row.data), groupIds: memberships.map((g) => g.groupId) };
+  }
+
+  /** Adds the displayNames of groups left that the directory did not need for planning (Overwrite drops any group). */
+  private async nameGroups(m: EntityManager, directory: GroupDirectory, ids: string[]): Promise<void> {
+    const missing = ids.filter((id) => !directory.byId.has(id));
+    if (!missing.length) return;
+    for (const g of await m.find(GroupEntity, { where: { id: In(missing) }, select: ['id', 'displayName'] })) directory.byId.set(g.id, g.displayName);
   }
 
   /** Only the groups this sign-in can involve: configured ids, and asserted names for implicit mapping. */

@@ -3,16 +3,17 @@ import { GroupsModule } from '@app/groups';
 import { ScimRegistry } from '@app/scim';
 import { UsersModule } from '@app/users';
 import { JitLoginService } from './jit-login.service';
+import { JitRuntimeConfig } from './jit-runtime-config';
 import { MAPPED_ATTRIBUTE_RESOURCE_TYPE } from './mapped-attribute.schema';
 import { MappedAttributesController } from './mapped-attributes.controller';
 import { MappedAttributesService } from './mapped-attributes.service';
 
-/** JIT configuration: the jitUserProv* rules, the MappedAttributes resource and (later) the JIT planner. */
+/** JIT configuration: the jitUserProv* rules, the MappedAttributes resource, the JIT planner and its applier. */
 @Module({
   imports: [UsersModule, GroupsModule],
   controllers: [MappedAttributesController],
-  providers: [MappedAttributesService, JitLoginService],
-  exports: [MappedAttributesService, JitLoginService],
+  providers: [MappedAttributesService, JitRuntimeConfig, JitLoginService],
+  exports: [MappedAttributesService, JitRuntimeConfig, JitLoginService],
 })
 export class JitConfigurationModule {
   constructor(registry: ScimRegistry) {

@@ -57,6 +57,8 @@ export enum RejectReason {
   EmptyNameId = 'empty_nameid',
   LookupValueMissing = 'lookup_value_missing',
   UserNotFound = 'user_not_found',
+  /** Found by the applier, not the planner: several users share the lookup value. */
+  AmbiguousUser = 'ambiguous_user',
   UserInactive = 'user_inactive',
   TransientNameId = 'transient_nameid',
   RequiredAttributeMissing = 'required_attribute_missing',

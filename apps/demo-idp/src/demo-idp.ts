@@ -1,0 +1,269 @@
+/**
+ * The demo IdP: a small but real SAML 2.0 identity provider built on `samlify`, with an HTML login form, for
+ * trying our SP's sign-in and JIT provisioning locally (`npm run demo`) and for the browser test.
+ *
+ * samlify is used here only to act as an IdP: parse and verify the SP's AuthnRequest, and build and sign the
+ * Response. It never validates responses at our assertion consumer service: that is @node-saml/node-saml's job
+ * plus the checks in libs/saml. This is demo and test code, never part of the identity server.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import * as samlify from 'samlify';
+import { makeDemoIdpKeys } from './keys';
+import { autoPostPage, errorPage, homePage, loginPage } from './pages';
+import { checkPassword, DEMO_USERS, DemoUser } from './users';
+
+// samlify insists on an XML schema validator before it parses anything. The real ones need Java or a WASM
+// libxml; the demo IdP only reads AuthnRequests whose signature it verifies against the SP's metadata
+// certificate, so well-formedness (checked by samlify's parser) is enough here. This setting is global to
+// samlify only; our SP does not use samlify.
+samlify.setSchemaValidator({ validate: async () => 'skipped: demo IdP' });
+
+const BINDING_REDIRECT = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect';
+const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
+const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
+const PASSWORD_PROTECTED = 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport';
+/** How long a login form stays usable after the SP's AuthnRequest arrived. */
+const PENDING_TTL_MS = 15 * 60_000;
+/** Assertions are valid this long (the SP allows a minute of clock skew on top). */
+const ASSERTION_TTL_MS = 5 * 60_000;
+
+export interface DemoIdpOptions {
+  /** Our SP's metadata: the URL to fetch it from at start (`${PUBLIC_URL}/fed/v1/metadata`), or the XML itself. */
+  spMetadataUrl?: string;
+  spMetadata?: string;
+  /** Port to listen on; 0 (the default) picks a free one. */
+  port?: number;
+  /** Address to listen on; loopback by default. */
+  host?: string;
+  /** Who can sign in; DEMO_USERS by default. */
+  users?: readonly DemoUser[];
+  /** A link to start an SP-initiated sign-in, shown on the IdP's home page. */
+  spLoginUrl?: string;
+}
+
+export interface DemoIdp {
+  /** Base URL, e.g. http://127.0.0.1:3100. */
+  url: string;
+  /** The IdP's entity ID (its metadata URL). */
+  entityId: string;
+  /** GET this for the IdP's SAML metadata. */
+  metadataUrl: string;
+  /** The metadata XML. */
+  metadata: string;
+  users: readonly DemoUser[];
+  close(): Promise<void>;
+}
+
+/** An AuthnRequest waiting for the person to sign in. */
+interface Pending {
+  requestId: string;
+  relayState?: string;
+  expiresAt: number;
+}
+
+/** Starts the demo IdP on loopback. */
+export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
+  const spMetadata = options.spMetadata ?? (await fetchText(required(options.spMetadataUrl, 'spMetadataUrl or spMetadata')));
+  const users = options.users ?? DEMO_USERS;
+  const host = options.host ?? '127.0.0.1';
+
+  // Sign the Response as well as the Assertion (the SP's metadata asks for signed assertions), as Okta does.
+  const sp = samlify.ServiceProvider({ metadata: spMetadata, wantMessageSigned: true });
+  const spEntityId = sp.entityMeta.getEntityID();
+  const acs = sp.entityMeta.getAssertionConsumerService('post');
+  if (typeof acs !== 'string' || !acs) throw new Error('the SP metadata has no HTTP-POST AssertionConsumerService');
+  const acsUrl: string = acs;
+  const keys = await makeDemoIdpKeys('Demo IdP');
+
+  // The IdP's URLs contain its port, which is known once it listens.
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const entityId = `${url}/metadata`;
+  const idp = quietly(/SingleLogoutService/, () =>
+    samlify.IdentityProvider({
+      entityID: entityId,
+      signingCert: keys.certificatePem,
+      privateKey: keys.privateKeyPem,
+      requestSignatureAlgorithm: RSA_SHA256,
+      nameIDFormat: [EMAIL_FORMAT],
+      singleSignOnService: [{ Binding: BINDING_REDIRECT, Location: `${url}/sso` }],
+      // Our SP signs every AuthnRequest; verify that signature against the certificate in the SP's metadata.
+      wantAuthnRequestsSigned: true,
+    }),
+  );
+  const metadata = idp.getMetadata();
+  const pending = new Map<string, Pending>();
+
+  /** GET /sso: the SP's AuthnRequest (HTTP-Redirect binding) → the login form. */
+  async function receiveAuthnRequest(res: ServerResponse, query: URLSearchParams, rawQuery: string): Promise<void> {
+    let parsed: samlify.Extractor.ExtractorResult | undefined;
+    try {
+      const result = await idp.parseLoginRequest(sp, 'redirect', { query: Object.fromEntries(query), octetString: signedOctets(rawQuery) });
+      parsed = result.extract;
+    } catch (e) {
+      return send(res, 400, errorPage(`The AuthnRequest was refused: ${(e as Error).message ?? e}`));
+    }
+    if (parsed?.issuer !== spEntityId) return send(res, 400, errorPage(`The AuthnRequest comes from "${parsed?.issuer}", not from the service provider this IdP serves (${spEntityId}).`));
+    const requestId = parsed?.request?.id;
+    if (typeof requestId !== 'string' || !requestId) return send(res, 400, errorPage('The AuthnRequest has no ID.'));
+
+    const now = Date.now();
+    for (const [k, p] of pending) if (p.expiresAt < now) pending.delete(k);
+    const token = randomBytes(18).toString('base64url');
+    pending.set(token, { requestId, relayState: query.get('RelayState') || undefined, expiresAt: now + PENDING_TTL_MS });
+    send(res, 200, loginPage({ spEntityId, pending: token, users }));
+  }
+
+  /** POST /sso/login: check the password, then post a signed Response to the SP's ACS via an auto-submitting form. */
+  async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const form = new URLSearchParams(await readBody(req));
+    const token = form.get('pending') ?? '';
+    const request = pending.get(token);
+    if (!request || request.expiresAt < Date.now()) return send(res, 400, errorPage('This sign-in has expired or was already used.'));
+    const userName = form.get('username') ?? '';
+    const user = checkPassword(users, userName, form.get('password') ?? '');
+    if (!user) return send(res, 401, loginPage({ spEntityId, pending: token, users, userName, error: 'Wrong user name or password.' }));
+    pending.delete(token);
+
+    const { context: samlResponse } = await idp.createLoginResponse(sp, { extract: { request: { id: request.requestId } } } as never, 'post', { email: user.email }, {
+      customTagReplacement: (template) => {
+        const id = `_${randomBytes(16).toString('hex')}`;
+        return { id, context: responseXml(template, { id, requestId: request.requestId, user, entityId, spEntityId, acsUrl }) };
+      },
+    });
+    const nonce = randomBytes(16).toString('base64');
+    send(res, 200, autoPostPage({ acsUrl, samlResponse, relayState: request.relayState, nonce }), {
+      'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; form-action ${new URL(acsUrl).origin}`,
+    });
+  }
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    const [path, rawQuery] = q < 0 ? [target, ''] : [target.slice(0, q), target.slice(q + 1)];
+    const route = `${req.method} ${path}`;
+    const handle = async () => {
+      if (route === 'GET /favicon.ico') return send(res, 204, '');
+      if (route === 'GET /') return send(res, 200, homePage({ entityId, users, spLoginUrl: options.spLoginUrl }));
+      if (route === 'GET /metadata') return send(res, 200, metadata, { 'Content-Type': 'application/samlmetadata+xml; charset=utf-8' });
+      if (route === 'GET /sso') return receiveAuthnRequest(res, new URLSearchParams(rawQuery), rawQuery);
+      if (route === 'POST /sso/login') return login(req, res);
+      send(res, 404, errorPage(`Nothing at ${req.method} ${path}.`));
+    };
+    handle().catch((e) => send(res, 500, errorPage(`The demo IdP failed: ${(e as Error)?.message ?? e}`)));
+  });
+
+  return {
+    url,
+    entityId,
+    metadataUrl: entityId,
+    metadata,
+    users,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+/** The Response XML from samlify's template: our values, an AuthnStatement and the user's attributes. */
+function responseXml(template: string, v: { id: string; requestId: string; user: DemoUser; entityId: string; spEntityId: string; acsUrl: string }): string {
+  const now = new Date();
+  const notOnOrAfter = new Date(now.getTime() + ASSERTION_TTL_MS).toISOString();
+  const attributes: Record<string, string[]> = { firstName: [v.user.firstName], familyName: [v.user.familyName], email: [v.user.email], groups: v.user.groups };
+  const attributeStatement =
+    '<saml:AttributeStatement>' +
+    Object.entries(attributes)
+      .map(([name, values]) =>
+        `<saml:Attribute Name="${name}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:basic">` +
+        values.map((value) => `<saml:AttributeValue xsi:type="xs:string">${escapeXml(value)}</saml:AttributeValue>`).join('') +
+        '</saml:Attribute>',
+      )
+      .join('') +
+    '</saml:AttributeStatement>';
+  const authnStatement =
+    `<saml:AuthnStatement AuthnInstant="${now.toISOString()}" SessionIndex="_${randomBytes(8).toString('hex')}">` +
+    `<saml:AuthnContext><saml:AuthnContextClassRef>${PASSWORD_PROTECTED}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`;
+  // The two statements are markup, the other tags are values that samlify escapes.
+  const withStatements = template.replace('{AuthnStatement}', () => authnStatement).replace('{AttributeStatement}', () => attributeStatement);
+  return samlify.SamlLib.replaceTagsByValue(withStatements, {
+    ID: v.id,
+    AssertionID: `_${randomBytes(16).toString('hex')}`,
+    Destination: v.acsUrl,
+    Issuer: v.entityId,
+    Audience: v.spEntityId,
+    SubjectRecipient: v.acsUrl,
+    InResponseTo: v.requestId,
+    IssueInstant: now.toISOString(),
+    ConditionsNotBefore: now.toISOString(),
+    ConditionsNotOnOrAfter: notOnOrAfter,
+    SubjectConfirmationDataNotOnOrAfter: notOnOrAfter,
+    NameIDFormat: EMAIL_FORMAT,
+    NameID: v.user.email,
+    StatusCode: 'urn:oasis:names:tc:SAML:2.0:status:Success',
+  });
+}
+
+/**
+ * What the SP signed in an HTTP-Redirect message (SAML bindings §3.4.4.1): the parameters SAMLRequest,
+ * RelayState and SigAlg exactly as they appear, URL-encoded, in the query string.
+ */
+function signedOctets(rawQuery: string): string {
+  const parts = rawQuery.split('&');
+  return ['SAMLRequest', 'RelayState', 'SigAlg']
+    .map((name) => parts.find((p) => p.startsWith(`${name}=`)))
+    .filter((p): p is string => p !== undefined)
+    .join('&');
+}
+
+/** Runs `fn` without the console warnings matching `pattern` (samlify warns that the demo IdP has no logout). */
+function quietly<T>(pattern: RegExp, fn: () => T): T {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => (pattern.test(args.map(String).join(' ')) ? undefined : warn(...args));
+  try {
+    return fn();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+function escapeXml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  res.writeHead(status, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'X-Frame-Options': 'DENY',
+    ...headers,
+  });
+  res.end(body);
+}
+
+async function readBody(req: IncomingMessage, limit = 16 * 1024): Promise<string> {
+  let body = '';
+  for await (const chunk of req) {
+    body += chunk;
+    if (body.length > limit) throw new Error('request body too large');
+  }
+  return body;
+}
+
+async function fetchText(url: string): Promise<string> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  return res.text();
+}
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`startDemoIdp needs ${what}`);
+  return value;
+}

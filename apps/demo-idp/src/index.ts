@@ -1,0 +1,3 @@
+export * from './demo-idp';
+export * from './register';
+export * from './users';

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ConfigError, loadConfig } from './app-config';
 
 describe(loadConfig.name, () => {
@@ -11,7 +12,9 @@ describe(loadConfig.name, () => {
       adminClientSecret: undefined,
       accessTokenTtlSeconds: 3600,
       logLevel: 'log',
+      samlValidationThreads: availableParallelism(),
     });
+    expect(loadConfig({ SAML_VALIDATION_THREADS: '0' }).samlValidationThreads).toBe(0);
     expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
     expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/idd' }).database).toEqual({ type: 'postgres', url: 'postgres://u:p@db:5432/idd' });
   });
@@ -26,6 +29,7 @@ describe(loadConfig.name, () => {
         ADMIN_CLIENT_ID: 'only-id',
         ACCESS_TOKEN_TTL_SECONDS: '0',
         LOG_LEVEL: 'chatty',
+        SAML_VALIDATION_THREADS: 'all',
       });
     } catch (e) {
       error = e as ConfigError;
@@ -38,6 +42,7 @@ describe(loadConfig.name, () => {
       'ADMIN_CLIENT_ID and ADMIN_CLIENT_SECRET must be set together (or both left unset to generate credentials)',
       'ACCESS_TOKEN_TTL_SECONDS must be an integer between 1 and 86400 (got "0")',
       'LOG_LEVEL must be one of error, warn, log, debug (got "chatty")',
+      'SAML_VALIDATION_THREADS must be an integer between 0 and 64 (got "all")',
     ]);
   });
 

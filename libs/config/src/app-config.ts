@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 /** Validated configuration of one server process, read from environment variables. */
 export interface AppConfig {
   port: number;
@@ -8,6 +10,11 @@ export interface AppConfig {
   adminClientSecret?: string;
   accessTokenTtlSeconds: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug';
+  /**
+   * Worker threads that verify SAML responses (XML signatures, decryption), so that a burst of sign-ins uses every
+   * core and never blocks the event loop that serves the API. 0 verifies on the main thread.
+   */
+  samlValidationThreads: number;
 }
 
 export type DatabaseConfig = { type: 'sqlite'; path: string; synchronous?: 'FULL' | 'NORMAL' } | { type: 'postgres'; url: string };
@@ -90,6 +97,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`LOG_LEVEL must be one of error, warn, log, debug (got "${env.LOG_LEVEL}")`);
   }
 
+  const threadsRaw = env.SAML_VALIDATION_THREADS ?? String(availableParallelism());
+  const samlValidationThreads = Number(threadsRaw);
+  if (!/^\d+$/.test(threadsRaw) || samlValidationThreads > 64) {
+    problems.push(`SAML_VALIDATION_THREADS must be an integer between 0 and 64 (got "${threadsRaw}")`);
+  }
+
   if (problems.length) throw new ConfigError(problems);
-  return { port, host, publicUrl: publicUrlRaw, database, adminClientId, adminClientSecret, accessTokenTtlSeconds, logLevel };
+  return { port, host, publicUrl: publicUrlRaw, database, adminClientId, adminClientSecret, accessTokenTtlSeconds, logLevel, samlValidationThreads };
 }

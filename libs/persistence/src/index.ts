@@ -4,3 +4,4 @@ export * from './persistence.module';
 export * from './mutex';
 export * from './ids';
 export * from './migrations';
+export * from './sweeps';

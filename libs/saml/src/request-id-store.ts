@@ -1,6 +1,6 @@
 import type { CacheItem, CacheProvider } from '@node-saml/node-saml';
 import { MoreThan } from 'typeorm';
-import { Database, nowIso } from '@app/persistence';
+import { Database, nowIso, sweepDue } from '@app/persistence';
 import { SamlRequestIdEntity } from './saml-login.entities';
 
 /**
@@ -21,8 +21,8 @@ export class RequestIdStore implements CacheProvider {
   async saveAsync(key: string, value: string): Promise<CacheItem | null> {
     const now = new Date();
     await this.db.transaction(async (m) => {
-      // Expired ids are swept as new ones arrive: indexed range delete, cheap, no scheduler needed.
-      await m.createQueryBuilder().delete().from(SamlRequestIdEntity).where('expires_at < :now', { now: now.toISOString() }).execute();
+      // Expired ids are swept as new ones arrive (at most once a minute): indexed range delete, no scheduler needed.
+      if (sweepDue('saml_request_ids')) await m.createQueryBuilder().delete().from(SamlRequestIdEntity).where('expires_at < :now', { now: now.toISOString() }).execute();
       await m.insert(SamlRequestIdEntity, { id: key, idpId: this.idpId, created: value, expiresAt: new Date(now.getTime() + this.ttlMs).toISOString() });
     });
     return { value, createdAt: now.getTime() };

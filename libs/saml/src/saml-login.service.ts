@@ -1,14 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Profile, SAML, ValidateInResponseTo } from '@node-saml/node-saml';
+import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml';
 import { Brackets } from 'typeorm';
 import { AuditService } from '@app/audit';
 import { certificateDer, IdentityProviderEntity, NAME_ID_FORMATS } from '@app/identity-providers';
 import { JitLoginService } from '@app/jit';
-import { Database, isUniqueViolation, nowIso } from '@app/persistence';
+import { Database, isUniqueViolation, nowIso, sweepDue } from '@app/persistence';
 import { RequestIdStore } from './request-id-store';
-import { checkAlgorithms, checkResponseStructure, checkVerifiedAssertion, claimedIssuer, decodeResponse, parseXml, VerifiedAssertion } from './response-checks';
+import { ResponseValidationOptions } from './response-validation';
+import { checkAlgorithms, checkResponseStructure, claimedIssuer, decodeResponse, parseXml, VerifiedAssertion } from './response-checks';
 import { SamlAssertionIdEntity, SamlRequestIdEntity } from './saml-login.entities';
+import { SamlValidationPool } from './saml-validation-pool';
 import { SessionsService } from './sessions.service';
 import { SpKeyService } from './sp-keys.service';
 import { SpMetadataService } from './sp-metadata.service';
@@ -39,7 +41,10 @@ interface IdpSettings {
 
 interface IdpConfig {
   idp: IdpSettings;
+  /** Makes the AuthnRequests (main thread: it signs them with our key). */
   saml: SAML;
+  /** What the validation pool verifies responses with (the same settings, as plain data). */
+  validation: ResponseValidationOptions;
   requestIds: RequestIdStore;
 }
 
@@ -101,6 +106,7 @@ export class SamlLoginService {
     private readonly audit: AuditService,
     private readonly sessions: SessionsService,
     private readonly jit: JitLoginService,
+    private readonly pool: SamlValidationPool,
   ) {}
 
   /** Builds the AuthnRequest for the IdP named by id or partnerName, stores its id, and says how to deliver it. */
@@ -152,7 +158,7 @@ export class SamlLoginService {
     // The claimed issuer only selects which IdP's configuration and certificate judge the response.
     const row = await this.db.read((m) => m.findOneBy(IdentityProviderEntity, { partnerProviderId: issuer }));
     if (!row) throw new SsoRejection(SsoReason.UnknownIssuer, `no identity provider with partnerProviderId "${issuer.slice(0, 300)}"`);
-    const { idp, saml, requestIds } = await this.configFor(row);
+    const { idp, validation, requestIds } = await this.configFor(row);
     const fail = (reason: string, detail: string) => new SsoRejection(reason, detail, idp);
     if (!idp.enabled) throw fail(SsoReason.IdpDisabled, 'the identity provider is disabled');
 
@@ -164,8 +170,11 @@ export class SamlLoginService {
       }
     })();
     if (!structure.inResponseTo && !idp.allowUnsolicitedResponses) throw fail(SsoReason.UnsolicitedNotAllowed, 'unsolicited response from an IdP that does not allow them');
-    if (structure.inResponseTo && !(await requestIds.getAsync(structure.inResponseTo))) {
-      throw fail(SsoReason.InResponseToUnknown, `InResponseTo ${structure.inResponseTo.slice(0, 200)} is not an outstanding request to this IdP`);
+    const known: Record<string, string> = {};
+    if (structure.inResponseTo) {
+      const created = await requestIds.getAsync(structure.inResponseTo);
+      if (!created) throw fail(SsoReason.InResponseToUnknown, `InResponseTo ${structure.inResponseTo.slice(0, 200)} is not an outstanding request to this IdP`);
+      known[structure.inResponseTo] = created;
     }
 
     // The signature inside an encrypted assertion was invisible to the structural check: decrypt and look.
@@ -184,22 +193,16 @@ export class SamlLoginService {
       }
     }
 
-    let profile: Profile | null;
+    // node-saml's verification, then our checks of the verified assertion, on a validation thread.
+    let assertion: VerifiedAssertion;
     try {
-      ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: body.SAMLResponse as string }));
+      const expected = { issuer: idp.entityId, acsUrl: this.sp.endpoints.acsUrl, skewMs: CLOCK_SKEW_MS };
+      assertion = await this.pool.validate(validation, expected, body.SAMLResponse as string, requestIds, known);
     } catch (e) {
+      if (e instanceof SsoRejection) throw fail(e.reason, e.detail);
       const message = String((e as Error)?.message ?? e);
       const reason = NODE_SAML_ERRORS.find(([pattern]) => pattern.test(message))?.[1] ?? SsoReason.ValidationFailed;
       throw fail(reason, `node-saml: ${message}`);
-    }
-    const assertionXml = profile?.getAssertionXml?.();
-    if (!assertionXml) throw fail(SsoReason.ValidationFailed, 'node-saml returned no assertion');
-
-    let assertion: VerifiedAssertion;
-    try {
-      assertion = checkVerifiedAssertion(assertionXml, { issuer: idp.entityId, acsUrl: this.sp.endpoints.acsUrl, now: new Date(), skewMs: CLOCK_SKEW_MS });
-    } catch (e) {
-      throw e instanceof SsoRejection ? fail(e.reason, e.detail) : e;
     }
     const inResponseTo = structure.inResponseTo ?? assertion.inResponseTo;
     if (structure.inResponseTo && assertion.inResponseTo && assertion.inResponseTo !== structure.inResponseTo) {
@@ -219,7 +222,7 @@ export class SamlLoginService {
     const now = nowIso();
     try {
       await this.db.transaction(async (m) => {
-        await m.createQueryBuilder().delete().from(SamlAssertionIdEntity).where('expires_at < :now', { now }).execute();
+        if (sweepDue('saml_assertion_ids')) await m.createQueryBuilder().delete().from(SamlAssertionIdEntity).where('expires_at < :now', { now }).execute();
         await m.insert(SamlAssertionIdEntity, { idpId: idp.id, assertionId: assertion.id, expiresAt: assertion.notOnOrAfter.toISOString() });
         if (inResponseTo) {
           const consumed = await m
@@ -283,15 +286,13 @@ export class SamlLoginService {
     const nameIdFormat = NAME_ID_FORMATS[String(doc.nameIdFormat ?? '')] || null;
     const authnContext = Array.isArray(doc.requestedAuthenticationContext) ? (doc.requestedAuthenticationContext as string[]) : [];
     const hash = idp.allowSha1 ? 'sha1' : 'sha256';
-    const saml = new SAML({
+    const validation: ResponseValidationOptions = {
       issuer: endpoints.entityId,
       callbackUrl: endpoints.acsUrl,
       audience: endpoints.entityId,
       entryPoint: String(doc.idpSsoUrl),
       // Only this IdP's certificate: a response is never checked against another IdP's key.
       idpCert: pem(certificateDer(String(doc.signingCertificate))),
-      // Always signed (our metadata says AuthnRequestsSigned="true"): IdPs that do not check ignore the signature.
-      privateKey: credentials.privateKeyPem(),
       publicCert: doc.includeSigningCertInSignature === true ? credentials.certificatePem : undefined,
       signatureAlgorithm: hash,
       digestAlgorithm: hash,
@@ -306,8 +307,13 @@ export class SamlLoginService {
       wantAuthnResponseSigned: doc.requireSignedResponse === true,
       validateInResponseTo: idp.allowUnsolicitedResponses ? ValidateInResponseTo.ifPresent : ValidateInResponseTo.always,
       requestIdExpirationPeriodMs: REQUEST_ID_TTL_MS,
+    };
+    const saml = new SAML({
+      ...validation,
+      // Always signed (our metadata says AuthnRequestsSigned="true"): IdPs that do not check ignore the signature.
+      privateKey: credentials.privateKeyPem(),
       cacheProvider: requestIds,
     });
-    return { idp, saml, requestIds };
+    return { idp, saml, validation, requestIds };
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { JitConfigurationModule } from '@app/jit';
 import { UsersModule } from '@app/users';
 import { SamlLoginService } from './saml-login.service';
+import { SamlValidationPool } from './saml-validation-pool';
 import { SessionsService } from './sessions.service';
 import { MeController, SsoController } from './sso.controller';
 import { SpKeyService } from './sp-keys.service';
@@ -15,7 +16,7 @@ import { SpMetadataService } from './sp-metadata.service';
 @Module({
   imports: [JitConfigurationModule, UsersModule],
   controllers: [SpMetadataController, SsoController, MeController],
-  providers: [SpKeyService, SpMetadataService, SamlLoginService, SessionsService],
+  providers: [SpKeyService, SpMetadataService, SamlValidationPool, SamlLoginService, SessionsService],
   exports: [SpKeyService, SpMetadataService, SessionsService],
 })
 export class SamlModule {}

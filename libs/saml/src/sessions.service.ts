@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import { MoreThan } from 'typeorm';
-import { Database, nowIso } from '@app/persistence';
+import { Database, nowIso, sweepDue } from '@app/persistence';
 import { SessionEntity } from './saml-login.entities';
 
 /** Name of the browser session cookie. */
@@ -33,7 +33,7 @@ export class SessionsService {
     const token = randomBytes(32).toString('base64url');
     const now = new Date();
     await this.db.transaction(async (m) => {
-      await m.createQueryBuilder().delete().from(SessionEntity).where('expires_at < :now', { now: now.toISOString() }).execute();
+      if (sweepDue('sessions')) await m.createQueryBuilder().delete().from(SessionEntity).where('expires_at < :now', { now: now.toISOString() }).execute();
       await m.insert(SessionEntity, { id: digest(token), userId, idpId, created: now.toISOString(), expiresAt: new Date(now.getTime() + SESSION_TTL_MS).toISOString() });
     });
     return token;

@@ -1,4 +1,4 @@
-// Minimal typings for the parts of autocannon 9 the SCIM benchmark uses (the package ships none).
+// Minimal typings for the parts of autocannon 9 the benchmarks use (the package ships none).
 declare module 'autocannon' {
   import { EventEmitter } from 'node:events';
 
@@ -15,6 +15,8 @@ declare module 'autocannon' {
       url: string;
       connections?: number;
       duration?: number;
+      /** Send exactly this many requests (instead of running for `duration`). */
+      amount?: number;
       timeout?: number;
       method?: string;
       headers?: Record<string, string>;

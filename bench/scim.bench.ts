@@ -43,19 +43,13 @@
  * The whole run takes about 2.5 minutes.
  */
 import autocannon from 'autocannon';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Client } from 'pg';
-import sqlite3 from 'sqlite3';
+import { join } from 'node:path';
+import { BenchDb, call, Dialect, freshDatabase, getToken, insertRows, machineCpu, MAIN_JS, percentile, ROOT, round, RssSampler, Server, sleep, table } from './support';
 
-type Dialect = 'sqlite' | 'postgres';
-
-const ROOT = resolve(__dirname, '..');
-const MAIN_JS = resolve(ROOT, process.env.BENCH_SERVER_MAIN ?? 'dist/apps/admin-api/src/main.js');
 const USERS = Number(process.env.BENCH_USERS ?? 100_000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = 2;
@@ -64,9 +58,6 @@ const CONNECTIONS = 16;
 const SAMPLE_USERS = 3;
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',').map((d) => d.trim()) as Dialect[];
 const ONLY_PHASES = process.env.BENCH_PHASES?.split(',').map((p) => p.trim());
-const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ADMIN_ID = 'bench-admin';
-const ADMIN_SECRET = 'bench-admin-secret-0123456789';
 
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -189,242 +180,6 @@ function rowsFor(p: Person, id: string, now: string): { user: UserRow; values: V
 // ---------------------------------------------------------------------------------------------------------
 // Databases: a fresh one per dialect, and a tiny driver-neutral query helper for seeding and checks.
 
-interface BenchDb {
-  url: string;
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-  close(): Promise<void>;
-  drop(): Promise<void>;
-}
-
-async function freshDatabase(dialect: Dialect): Promise<BenchDb> {
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'idd-bench-'));
-    const file = join(dir, 'identity.sqlite');
-    let db: sqlite3.Database | undefined;
-    const open = () => {
-      if (!db) {
-        db = new sqlite3.Database(file);
-        db.configure('busyTimeout', 30_000);
-      }
-      return db;
-    };
-    return {
-      url: `sqlite:${file}`,
-      query: <T>(sql: string, params: unknown[] = []) =>
-        new Promise<T[]>((res, rej) => open().all(sql, params, (err: Error | null, rows: T[]) => (err ? rej(err) : res(rows)))),
-      close: () => new Promise<void>((res) => (db ? db.close(() => res()) : res())).then(() => void (db = undefined)),
-      drop: async () => rmSync(dir, { recursive: true, force: true }),
-    };
-  }
-  const name = `bench_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = new Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  let client: Client | undefined;
-  return {
-    url: url.toString(),
-    query: async <T>(sql: string, params: unknown[] = []) => {
-      if (!client) {
-        client = new Client({ connectionString: url.toString() });
-        await client.connect();
-      }
-      let n = 0;
-      return (await client.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows as T[];
-    },
-    close: async () => {
-      await client?.end();
-      client = undefined;
-    },
-    drop: async () => {
-      const c = new Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
-async function insertRows<R extends object>(db: BenchDb, dialect: Dialect, table: string, columns: (keyof R)[], rows: R[]): Promise<void> {
-  const perStatement = Math.floor(30_000 / columns.length); // under both dialects' bound-parameter limits
-  for (let i = 0; i < rows.length; i += perStatement) {
-    const chunk = rows.slice(i, i + perStatement);
-    const tuple = `(${columns.map(() => '?').join(',')})`;
-    const params: unknown[] = [];
-    for (const r of chunk) {
-      for (const c of columns) {
-        const v = r[c] as unknown;
-        params.push(dialect === 'sqlite' && typeof v === 'boolean' ? (v ? 1 : 0) : v);
-      }
-    }
-    await db.query(`INSERT INTO ${table} (${columns.join(',')}) VALUES ${chunk.map(() => tuple).join(',')}`, params);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The server under test.
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-/** Busy and total CPU time of the whole machine (all cores), from /proc/stat, to spot contention. */
-function machineCpu(): { busy: number; total: number } {
-  try {
-    const v = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
-    const idle = v[3] + (v[4] || 0);
-    const total = v.reduce((a, b) => a + (b || 0), 0);
-    return { busy: total - idle, total };
-  } catch {
-    return { busy: NaN, total: NaN };
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-class Server {
-  private log = '';
-  private constructor(
-    readonly proc: ChildProcess,
-    readonly baseUrl: string,
-  ) {
-    const keep = (b: Buffer) => (this.log = (this.log + b.toString()).slice(-20_000));
-    proc.stdout!.on('data', keep);
-    proc.stderr!.on('data', keep);
-  }
-
-  static async start(databaseUrl: string): Promise<Server> {
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const proc = spawn(process.execPath, [...nodeArgs, MAIN_JS], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'production',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        PUBLIC_URL: baseUrl,
-        DATABASE_URL: databaseUrl,
-        ADMIN_CLIENT_ID: ADMIN_ID,
-        ADMIN_CLIENT_SECRET: ADMIN_SECRET,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const server = new Server(proc, baseUrl);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${server.log}`);
-      try {
-        const r = await fetch(`${baseUrl}/health`);
-        if (r.ok) return server;
-      } catch {
-        /* not listening yet */
-      }
-      if (Date.now() > deadline) throw new Error(`server did not become healthy in 60 s:\n${server.log}`);
-      await sleep(100);
-    }
-  }
-
-  get pid(): number {
-    return this.proc.pid!;
-  }
-
-  get output(): string {
-    return this.log;
-  }
-
-  /** Resident set size in MiB, from /proc (Linux). */
-  rssMb(): number {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
-      return m ? Number(m[1]) / 1024 : NaN;
-    } catch {
-      return NaN;
-    }
-  }
-
-  /** CPU seconds (user + system) the server process has used so far, from /proc/<pid>/stat (Linux). */
-  cpuSeconds(): { user: number; system: number } {
-    try {
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // utime, stime in USER_HZ (100 on Linux)
-    } catch {
-      return { user: NaN, system: NaN };
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc.exitCode !== null) return;
-    const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
-    this.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
-/** Peak RSS of the server, overall and since the last reset. */
-class RssSampler {
-  peak = 0;
-  phasePeak = 0;
-  private timer: NodeJS.Timeout;
-  constructor(private readonly server: Server) {
-    this.timer = setInterval(() => this.sample(), 100);
-    this.sample();
-  }
-  sample(): number {
-    const v = this.server.rssMb();
-    if (v > this.peak) this.peak = v;
-    if (v > this.phasePeak) this.phasePeak = v;
-    return v;
-  }
-  resetPhase(): void {
-    this.phasePeak = 0;
-    this.sample();
-  }
-  stop(): void {
-    clearInterval(this.timer);
-  }
-}
-
-async function call(server: Server, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any; text: string }> {
-  const res = await fetch(server.baseUrl + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, accept: 'application/scim+json', ...(body ? { 'content-type': 'application/scim+json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = text;
-  }
-  return { status: res.status, body: parsed, text };
-}
-
-async function getToken(server: Server): Promise<string> {
-  const res = await fetch(`${server.baseUrl}/oauth2/v1/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic ' + Buffer.from(`${ADMIN_ID}:${ADMIN_SECRET}`).toString('base64') },
-    body: 'grant_type=client_credentials&scope=urn:opc:idm:__myscopes__',
-  });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${text}`);
-  return JSON.parse(text).access_token;
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Seeding.
@@ -530,10 +285,6 @@ interface PhaseSpec {
   check?: (body: string) => boolean;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 async function runCannon(server: Server, spec: PhaseSpec, duration: number, headers: Record<string, string>) {
   const times: number[] = [];
@@ -645,10 +396,6 @@ async function runPhases(server: Server, rss: RssSampler, specs: PhaseSpec[], to
   });
 }
 
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
 
 function phases(ids: string[], dialect: Dialect): PhaseSpec[] {
   const anyIndex = () => Math.floor(Math.random() * USERS);
@@ -778,12 +525,6 @@ function checkTargets(r: DialectResult): TargetCheck[] {
   ];
 }
 
-function table(headers: string[], rows: (string | number)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map(String))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const line = (r: string[]) => '| ' + r.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
-  return [line(cells[0]), '|' + widths.map((w, i) => (i < 2 ? ':' + '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...cells.slice(1).map(line)].join('\n');
-}
 
 async function main(): Promise<void> {
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run "npm run build" first (npm run bench:scim does)`);

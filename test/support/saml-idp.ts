@@ -38,7 +38,15 @@ export class TestIdp {
     this.sp = samlify.ServiceProvider({ metadata: spMetadata });
   }
 
+  private ownEntity?: ReturnType<typeof samlify.IdentityProvider>;
+
+  /** The samlify IdP signing with `keys` (built once for the IdP's own keys: the benchmark signs thousands). */
   entity(keys: TestKeyPair = this.keys): ReturnType<typeof samlify.IdentityProvider> {
+    if (keys === this.keys) return (this.ownEntity ??= this.makeEntity(keys));
+    return this.makeEntity(keys);
+  }
+
+  private makeEntity(keys: TestKeyPair): ReturnType<typeof samlify.IdentityProvider> {
     return samlify.IdentityProvider({
       entityID: this.entityId,
       signingCert: keys.certificatePem,

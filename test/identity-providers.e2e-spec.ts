@@ -101,6 +101,8 @@ describe('IdentityProviders and MappedAttributes', () => {
       ['an enabled IdP without entity ID', { partnerProviderId: undefined }, /needs partnerProviderId/],
       ['assertion-attribute user mapping without the attribute', { userMappingMethod: 'AssertionAttributeToUserAttribute' }, /assertionAttribute/],
       ['a service-set jitUserProvAttributes', { jitUserProvAttributes: { value: 'x' } }, /set by the service/],
+      ['a partnerName over 255 characters', { partnerName: 'N'.repeat(256) }, /"partnerName" must be at most 255 characters long \(got 256\)/],
+      ['a partnerProviderId over 1024 characters', { partnerProviderId: `urn:${'x'.repeat(1021)}` }, /"partnerProviderId" must be at most 1024 characters long \(got 1025\)/],
     ])('should refuse %s and write nothing', async (_title, extra, detail) => {
       const before = (await s.api('GET', '/admin/v1/IdentityProviders?count=0')).body.totalResults;
       const res = await s.api('POST', '/admin/v1/IdentityProviders', idp(`Bad-${Math.random().toString(36).slice(2)}`, cert, extra));

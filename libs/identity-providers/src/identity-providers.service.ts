@@ -23,6 +23,7 @@ import {
   ScimError,
   SqlExpr,
   SqlMapping,
+  fitColumn,
 } from '@app/scim';
 import { CertificateError, parseCertificate } from './certificates';
 import { IdentityProviderEntity } from './identity-provider.entity';
@@ -352,9 +353,10 @@ export class IdentityProvidersService {
   private toRow(id: string, doc: Doc, version: number, created: string, lastModified: string): IdentityProviderEntity {
     return {
       id,
-      partnerName: doc.partnerName as string,
-      partnerNameLower: (doc.partnerName as string).toLowerCase(),
-      partnerProviderId: (doc.partnerProviderId as string | undefined) ?? null,
+      // The columns are bounded (an index on PostgreSQL); say so rather than let the database refuse the row.
+      partnerName: fitColumn(doc.partnerName as string, 255, 'partnerName')!,
+      partnerNameLower: fitColumn((doc.partnerName as string).toLowerCase(), 255, 'partnerName')!,
+      partnerProviderId: fitColumn((doc.partnerProviderId as string | undefined) ?? null, 1024, 'partnerProviderId'),
       type: doc.type as string,
       enabled: doc.enabled === true,
       data: JSON.stringify(doc),

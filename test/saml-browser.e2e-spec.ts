@@ -50,6 +50,11 @@ describe(`SAML sign-in in a browser with the demo IdP (${E2E_DB})`, () => {
     const found = await s.api('GET', `/admin/v1/Users?filter=${encodeURIComponent('userName eq "carol@example.com"')}&attributes=groups,urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User:creationMechanism`);
     expect(found.body.totalResults).toBe(1);
     expect(found.body.Resources[0]['urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User']).toMatchObject({ creationMechanism: 'samljit' });
+
+    await page.getByRole('link', { name: 'Sign out' }).click();
+    await expect(page.locator('h1').innerText()).resolves.toBe('Signed out');
+    await page.goto(`${s.publicUrl}/myprofile`);
+    await expect(page.locator('h1').innerText()).resolves.toBe('Not signed in');
     await page.close();
   });
 

@@ -72,12 +72,13 @@ export class SsoController {
   }
 
   @Get('fed/v1/sp/slo')
-  @ApiOperation({ summary: 'Sign out', description: 'Ends the browser session and redirects to /.' })
-  @ApiResponse({ status: 303, description: 'Signed out' })
+  @ApiOperation({ summary: 'Sign out', description: 'Ends the browser session (here only: the IdP session stays) and shows a page saying so.' })
+  @ApiProduces('text/html')
+  @ApiOkResponse({ description: 'Signed out', content: { 'text/html': { schema: { type: 'string' } } } })
   async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
     await this.sessions.end(sessionCookie(req.headers.cookie));
     res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure: this.secureCookie, path: '/' });
-    res.set('Cache-Control', 'no-store').redirect(303, '/');
+    sendHtml(res, 200, htmlPage('Signed out', '<p id="signed-out">You are signed out of this application. Your identity provider may still remember you: close the browser to end that session too.</p>'));
   }
 
   @Get('myprofile')

@@ -576,10 +576,17 @@ describe('Groups (/admin/v1/Groups)', () => {
       expect(await memberIds(blue.body.id)).not.toContain(hank);
     });
 
-    it('should remove a deleted user\'s memberships from every group', async () => {
+    it('should remove a deleted user\'s memberships from every group, giving those groups a new version', async () => {
+      const before = await s.api('GET', `/admin/v1/Groups/${red.body.id}`);
       const res = await s.api('DELETE', `/admin/v1/Users/${hank}`);
       expectStatus(res, 204);
       expect(await memberIds(red.body.id)).toEqual([gina.id]);
+      // Its members changed, so the group did: a client holding the old ETag must not overwrite the change.
+      const after = await s.api('GET', `/admin/v1/Groups/${red.body.id}`);
+      expect(after.headers.get('etag')).not.toBe(before.headers.get('etag'));
+      expect(after.body.meta.lastModified >= before.body.meta.lastModified).toBe(true);
+      const stale = await s.api('PATCH', `/admin/v1/Groups/${red.body.id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: 'Stale write' }] }, { headers: { 'if-match': before.headers.get('etag')! } });
+      expectScimError(stale, 412);
       const found = await s.api('GET', `/admin/v1/Groups?filter=${q(`members.value eq "${hank}"`)}`);
       expect(found.body.totalResults).toBe(0);
     });

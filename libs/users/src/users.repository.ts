@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager, In } from 'typeorm';
-import { Database } from '@app/persistence';
+import { Database, nowIso } from '@app/persistence';
 import { ListQuery, ResolvedPath, runListQuery, SqlCollection, SqlExpr, SqlMapping } from '@app/scim';
 import { USER_RESOURCE_TYPE } from './user.schema';
 import { UserAttributeValueEntity, UserEntity } from './user.entity';
@@ -120,7 +120,15 @@ export class UsersRepository {
     return true;
   }
 
+  /** Deletes the user; its memberships go with it (ON DELETE CASCADE), and each group it left gets a new version. */
   async delete(m: EntityManager, id: string): Promise<boolean> {
+    // Groups belong to a module that depends on this one, so the statement names the tables itself.
+    const [sql, params] = m.connection.driver.escapeQueryWithParameters(
+      'UPDATE groups SET version = version + 1, last_modified = :now WHERE id IN (SELECT group_id FROM group_members WHERE member_id = :id)',
+      { now: nowIso(), id },
+      {},
+    );
+    await m.query(sql, params);
     const result = await m.delete(UserEntity, { id });
     return !!result.affected;
   }

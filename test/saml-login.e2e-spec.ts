@@ -178,6 +178,11 @@ describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
       const open = await post(await signedResponse({ InResponseTo: (await initiate()).id }), 'https://evil.example/phish');
       expect(open.status).toBe(303);
       expect(open.headers.get('location')).toBe('/myprofile');
+
+      // Characters a Location header cannot carry as they are arrive percent-encoded, not as a 500.
+      const unicode = await post(await signedResponse({ InResponseTo: (await initiate()).id }), '/myprofile?team=Ingénierie&budget=€5');
+      expect(unicode.status).toBe(303);
+      expect(unicode.headers.get('location')).toBe('/myprofile?team=Ing%C3%A9nierie&budget=%E2%82%AC5');
     });
 
     it('should refuse an unsolicited response from an IdP that does not allow them', async () => {

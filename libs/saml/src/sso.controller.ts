@@ -65,7 +65,10 @@ export class SsoController {
       const body = (req.body ?? {}) as Record<string, unknown>;
       const signedIn = await this.login.consume(body, correlationIdOf(res));
       res.cookie(SESSION_COOKIE, signedIn.sessionToken, { httpOnly: true, sameSite: 'lax', secure: this.secureCookie, path: '/', maxAge: SESSION_TTL_MS });
-      res.set('Cache-Control', 'no-store').redirect(303, signedIn.relayState ?? '/myprofile');
+      // A bare 303: Express's redirect() would negotiate and render a body nobody reads, on every sign-in.
+      // The URL serialiser percent-encodes what a header cannot carry (the RelayState is already a safe path).
+      const target = new URL(signedIn.relayState ?? '/myprofile', 'http://relay.invalid');
+      res.status(303).set({ Location: target.pathname + target.search + target.hash, 'Cache-Control': 'no-store', 'Content-Length': '0' }).end();
     } catch (e) {
       this.fail(res, e);
     }

@@ -193,7 +193,7 @@ export class SamlLoginService {
       }
     }
 
-    // node-saml's verification, then our checks of the verified assertion, on a validation thread.
+    // passport-saml's (node-saml's) verification, then our checks of the verified assertion, on a validation thread.
     let assertion: VerifiedAssertion;
     try {
       const expected = { issuer: idp.entityId, acsUrl: this.sp.endpoints.acsUrl, skewMs: CLOCK_SKEW_MS };

@@ -58,6 +58,29 @@ describe(`SAML sign-in in a browser with the demo IdP (${E2E_DB})`, () => {
     await page.close();
   });
 
+  it('should go through the HTTP-POST binding too: our page posts the signed AuthnRequest by itself, within its CSP', async () => {
+    const patch = (binding: string) =>
+      s.api('PATCH', `/admin/v1/IdentityProviders/${registration.idpId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'authnRequestBinding', value: binding }] });
+    expect((await patch('Post')).status).toBe(200);
+    const page = await browser.newPage();
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    try {
+      await Promise.all([page.waitForURL(`${idp.url}/sso`), page.goto(initiateSsoUrl(s.publicUrl, registration.partnerName))]);
+      await expect(page.locator('h1').innerText()).resolves.toBe('Sign in'); // the IdP verified the request's signature
+      await page.getByLabel('User name').fill('alice@example.com');
+      await page.getByLabel('Password').fill('alice-demo-pw');
+      await Promise.all([page.waitForURL(`${s.publicUrl}/myprofile`), page.getByRole('button', { name: 'Sign in' }).click()]);
+      await expect(page.locator('#userName').innerText()).resolves.toBe('alice@example.com');
+      expect(violations).toEqual([]);
+    } finally {
+      await page.close();
+      expect((await patch('Redirect')).status).toBe(200);
+    }
+  });
+
   it('should show the login form again, with an error, after a wrong password, and create nobody', async () => {
     const page = await browser.newPage();
     const before = (await s.api('GET', '/admin/v1/Users?count=0')).body.totalResults;

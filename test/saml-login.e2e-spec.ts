@@ -1,4 +1,7 @@
+import { DOMParser } from '@xmldom/xmldom';
+import { X509Certificate } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
+import { SignedXml } from 'xml-crypto';
 import { SsoReason } from '@app/saml';
 import { makeKeyPair, TestKeyPair } from './support/certs';
 import { mappedAttributeBody } from './support/jit-fixture';
@@ -111,6 +114,60 @@ describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
 
   afterAll(async () => {
     await s?.stop();
+  });
+
+  describe('GET /fed/v1/sp/initiatesso with the HTTP-POST binding', () => {
+    beforeAll(() => setIdp({ authnRequestBinding: 'Post' }));
+    afterAll(() => setIdp({ authnRequestBinding: 'Redirect' }));
+
+    /** The page, its form's action and fields, and its Content-Security-Policy. */
+    async function postPage(relayState?: string) {
+      const res = await fetch(`${s.baseUrl}/fed/v1/sp/initiatesso?idp=${idpId}${relayState ? `&RelayState=${encodeURIComponent(relayState)}` : ''}`, { redirect: 'manual' });
+      const html = await res.text();
+      const fields = Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], m[2]]));
+      return { res, html, action: /<form id="saml-post" method="post" action="([^"]+)">/.exec(html)?.[1], fields, csp: res.headers.get('content-security-policy') ?? '' };
+    }
+
+    it('should answer a page that posts a signed AuthnRequest to the IdP, allowed by its CSP to do only that', async () => {
+      const { res, html, action, fields, csp } = await postPage('/myprofile');
+
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(action).toBe('https://idp.samlify.test/sso');
+      expect(fields.RelayState).toBe('/myprofile');
+      const nonce = /<script nonce="([^"]+)">/.exec(html)![1];
+      expect(csp).toBe(`default-src 'none'; script-src 'nonce-${nonce}'; form-action https://idp.samlify.test; frame-ancestors 'none'`);
+
+      // The AuthnRequest carries an enveloped XML signature by our SP key (the HTTP-POST binding has no SigAlg).
+      const xml = Buffer.from(fields.SAMLRequest, 'base64').toString('utf8');
+      const doc = new DOMParser().parseFromString(xml, 'text/xml');
+      const signature = doc.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'Signature')[0];
+      expect(signature).toBeDefined();
+      const spCert = new X509Certificate(Buffer.from(/<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/.exec((await s.raw('GET', '/fed/v1/metadata')).text)![1], 'base64')).toString();
+      const verifies = (candidate: string): boolean => {
+        const verifier = new SignedXml({ publicCert: spCert });
+        verifier.loadSignature(signature as unknown as Node);
+        try {
+          return verifier.checkSignature(candidate);
+        } catch {
+          return false;
+        }
+      };
+      expect(verifies(xml)).toBe(true);
+      expect(xml).toContain(`>${entityId}</saml:Issuer>`);
+      expect(verifies(xml.replace(`>${entityId}</saml:Issuer>`, '>https://evil.example/fed</saml:Issuer>'))).toBe(false);
+    });
+
+    it('should store the request id, so that its answer signs the user in once', async () => {
+      const { fields } = await postPage();
+      const xml = Buffer.from(fields.SAMLRequest, 'base64').toString('utf8');
+      const id = /<samlp:AuthnRequest[^>]* ID="([^"]+)"/.exec(xml)![1];
+      expect(await dbQuery(s, 'SELECT idp_id FROM saml_request_ids WHERE id = $1', [id])).toEqual([{ idp_id: idpId }]);
+
+      expect((await post(await signedResponse({ InResponseTo: id, NameID: 'post.binding@example.com' }))).status).toBe(303);
+      await expectRefused(await signedResponse({ InResponseTo: id, NameID: 'post.binding@example.com' }), SsoReason.InResponseToUnknown);
+    });
   });
 
   describe('GET /fed/v1/sp/initiatesso', () => {
@@ -304,6 +361,55 @@ describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
       } finally {
         await setIdp({ requiresEncryptedAssertion: false });
       }
+    });
+
+    describe('encrypted assertions', () => {
+      const XENC = 'http://www.w3.org/2001/04/xmlenc#';
+      const XENC11 = 'http://www.w3.org/2009/xmlenc11#';
+      const OAEP = `${XENC}rsa-oaep-mgf1p`;
+      let n = 0;
+
+      beforeAll(() => setIdp({ requiresEncryptedAssertion: true }));
+      afterAll(() => setIdp({ requiresEncryptedAssertion: false }));
+
+      it.each([`${XENC11}aes256-gcm`, `${XENC11}aes128-gcm`, `${XENC}aes256-cbc`, `${XENC}aes128-cbc`])(
+        'should sign in with an assertion signed, then encrypted to our metadata key with %s and RSA-OAEP',
+        async (dataEncryptionAlgorithm) => {
+          const nameId = `encrypted.${++n}@example.com`;
+          const response = await idp.encryptedResponse({ InResponseTo: (await initiate()).id, NameID: nameId }, { ...ATTRS, email: [nameId], firstName: ['Sealed'] }, { dataEncryptionAlgorithm, keyEncryptionAlgorithm: OAEP });
+          const xml = Buffer.from(response, 'base64').toString('utf8');
+          expect(xml).toContain('EncryptedAssertion');
+          expect(xml).not.toContain(nameId); // nothing of the assertion in the clear
+
+          const res = await post(response);
+
+          expect(res.status).toBe(303);
+          expect(res.headers.get('location')).toBe('/myprofile');
+          const found = await s.api('GET', `/admin/v1/Users?filter=${encodeURIComponent(`userName eq "${nameId}"`)}`);
+          expect(found.body.totalResults).toBe(1);
+          expect(found.body.Resources[0].name).toMatchObject({ givenName: 'Sealed', familyName: 'User' });
+        },
+      );
+
+      it('should refuse an assertion encrypted to a key that is not ours', async () => {
+        const metadata = (await s.raw('GET', '/fed/v1/metadata')).text;
+        const ours = /<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/.exec(metadata)![1];
+        const elsewhere = metadata.split(ours).join(otherKeys.certificateB64);
+        const response = await idp.encryptedResponse({ InResponseTo: (await initiate()).id, NameID: 'misdirected@example.com' }, ATTRS, {
+          dataEncryptionAlgorithm: `${XENC}aes256-cbc`,
+          keyEncryptionAlgorithm: OAEP,
+          spMetadata: elsewhere,
+        });
+        await expectRefused(response, SsoReason.ValidationFailed);
+      });
+
+      it.each([
+        ['RSA PKCS#1 v1.5 key transport', `${XENC}aes256-cbc`, `${XENC}rsa-1_5`],
+        ['3DES data encryption', `${XENC}tripledes-cbc`, OAEP],
+      ])('should refuse %s before decrypting anything', async (_title, dataEncryptionAlgorithm, keyEncryptionAlgorithm) => {
+        const response = await idp.encryptedResponse({ InResponseTo: (await initiate()).id, NameID: 'weak.crypto@example.com' }, ATTRS, { dataEncryptionAlgorithm, keyEncryptionAlgorithm });
+        await expectRefused(response, SsoReason.EncryptionNotAllowed);
+      });
     });
 
     it('should refuse a body over the size cap with the generic page', async () => {

@@ -23,10 +23,12 @@ function parse(xml: string) {
   return { doc, sp, one };
 }
 
+/** The certificate the metadata publishes: one key, for signing and for encryption. */
 function servedCertificate(xml: string): string {
-  const certs = parse(xml).sp.getElementsByTagNameNS(DS, 'X509Certificate');
-  expect(certs).toHaveLength(1);
-  return (certs[0].textContent ?? '').replace(/\s+/g, '');
+  const certs = Array.from(parse(xml).sp.getElementsByTagNameNS(DS, 'X509Certificate')).map((c) => (c.textContent ?? '').replace(/\s+/g, ''));
+  expect(certs).toHaveLength(2);
+  expect(certs[1]).toBe(certs[0]);
+  return certs[0];
 }
 
 async function metadata(server: TestServer): Promise<string> {
@@ -62,7 +64,7 @@ describe(`GET /fed/v1/metadata (${E2E_DB})`, () => {
     expect(one('AssertionConsumerService').getAttribute('Location')).toBe(`${PUBLIC_URL}/fed/v1/sp/sso`);
     expect(one('SingleLogoutService').getAttribute('Binding')).toBe(REDIRECT);
     expect(one('SingleLogoutService').getAttribute('Location')).toBe(`${PUBLIC_URL}/fed/v1/sp/slo`);
-    expect(one('KeyDescriptor').getAttribute('use')).toBe('signing');
+    expect(Array.from(sp.getElementsByTagNameNS(MD, 'KeyDescriptor')).map((k) => k.getAttribute('use'))).toEqual(['signing', 'encryption']);
     expect(Array.from(sp.getElementsByTagNameNS(MD, 'NameIDFormat')).map((e) => e.textContent)).toEqual([
       'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
       'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',

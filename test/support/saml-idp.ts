@@ -46,8 +46,9 @@ export class TestIdp {
     return this.makeEntity(keys);
   }
 
-  private makeEntity(keys: TestKeyPair): ReturnType<typeof samlify.IdentityProvider> {
+  private makeEntity(keys: TestKeyPair, extra: Record<string, unknown> = {}): ReturnType<typeof samlify.IdentityProvider> {
     return samlify.IdentityProvider({
+      ...extra,
       entityID: this.entityId,
       signingCert: keys.certificatePem,
       privateKey: keys.privateKeyPem,
@@ -85,6 +86,26 @@ export class TestIdp {
     if ('Destination' in tags && tags.Destination === undefined) template = template.replace(' Destination="{Destination}"', '');
     if ('AssertionID' in tags && tags.AssertionID === undefined) template = template.replace(' ID="{AssertionID}"', '');
     return samlify.SamlLib.replaceTagsByValue(template, values as Record<string, string>);
+  }
+
+  /**
+   * A base64 SAMLResponse whose signed assertion samlify then encrypts (an EncryptedAssertion) with the given
+   * algorithms, to the encryption certificate of our SP metadata, or of `spMetadata` when a case gives another.
+   */
+  async encryptedResponse(
+    tags: ResponseTags,
+    attrs: Record<string, string[]>,
+    encryption: { dataEncryptionAlgorithm: string; keyEncryptionAlgorithm: string; spMetadata?: string },
+  ): Promise<string> {
+    const xml = this.responseXml(tags, attrs);
+    const entity = this.makeEntity(this.keys, {
+      isAssertionEncrypted: true,
+      dataEncryptionAlgorithm: encryption.dataEncryptionAlgorithm,
+      keyEncryptionAlgorithm: encryption.keyEncryptionAlgorithm,
+    });
+    const sp = encryption.spMetadata ? samlify.ServiceProvider({ metadata: encryption.spMetadata }) : this.sp;
+    const { context } = await entity.createLoginResponse(sp, { extract: {} } as never, 'post', {}, () => ({ id: 'unused', context: xml }));
+    return context;
   }
 
   /** A base64 SAMLResponse whose assertion is signed by `keys` (the IdP's unless a case says otherwise). */

@@ -20,6 +20,7 @@ import { checkPassword, DEMO_USERS, DemoUser } from './users';
 samlify.setSchemaValidator({ validate: async () => 'skipped: demo IdP' });
 
 const BINDING_REDIRECT = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect';
+const BINDING_POST = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
 const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
 const PASSWORD_PROTECTED = 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport';
@@ -92,7 +93,10 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
       privateKey: keys.privateKeyPem,
       requestSignatureAlgorithm: RSA_SHA256,
       nameIDFormat: [EMAIL_FORMAT],
-      singleSignOnService: [{ Binding: BINDING_REDIRECT, Location: `${url}/sso` }],
+      singleSignOnService: [
+        { Binding: BINDING_REDIRECT, Location: `${url}/sso` },
+        { Binding: BINDING_POST, Location: `${url}/sso` },
+      ],
       // Our SP signs every AuthnRequest; verify that signature against the certificate in the SP's metadata.
       wantAuthnRequestsSigned: true,
     }),
@@ -100,11 +104,13 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   const metadata = idp.getMetadata();
   const pending = new Map<string, Pending>();
 
-  /** GET /sso: the SP's AuthnRequest (HTTP-Redirect binding) → the login form. */
-  async function receiveAuthnRequest(res: ServerResponse, query: URLSearchParams, rawQuery: string): Promise<void> {
+  /** GET /sso (HTTP-Redirect binding) or POST /sso (HTTP-POST binding): the SP's AuthnRequest → the login form. */
+  async function receiveAuthnRequest(res: ServerResponse, query: URLSearchParams, rawQuery: string, form?: URLSearchParams): Promise<void> {
     let parsed: samlify.Extractor.ExtractorResult | undefined;
     try {
-      const result = await idp.parseLoginRequest(sp, 'redirect', { query: Object.fromEntries(query), octetString: signedOctets(rawQuery) });
+      const result = form
+        ? await idp.parseLoginRequest(sp, 'post', { body: Object.fromEntries(form) })
+        : await idp.parseLoginRequest(sp, 'redirect', { query: Object.fromEntries(query), octetString: signedOctets(rawQuery) });
       parsed = result.extract;
     } catch (e) {
       return send(res, 400, errorPage(`The AuthnRequest was refused: ${(e as Error).message ?? e}`));
@@ -116,7 +122,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     const now = Date.now();
     for (const [k, p] of pending) if (p.expiresAt < now) pending.delete(k);
     const token = randomBytes(18).toString('base64url');
-    pending.set(token, { requestId, relayState: query.get('RelayState') || undefined, expiresAt: now + PENDING_TTL_MS });
+    pending.set(token, { requestId, relayState: (form ?? query).get('RelayState') || undefined, expiresAt: now + PENDING_TTL_MS });
     send(res, 200, loginPage({ spEntityId, pending: token, users }));
   }
 
@@ -153,6 +159,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
       if (route === 'GET /') return send(res, 200, homePage({ entityId, users, spLoginUrl: options.spLoginUrl }));
       if (route === 'GET /metadata') return send(res, 200, metadata, { 'Content-Type': 'application/samlmetadata+xml; charset=utf-8' });
       if (route === 'GET /sso') return receiveAuthnRequest(res, new URLSearchParams(rawQuery), rawQuery);
+      if (route === 'POST /sso') return receiveAuthnRequest(res, new URLSearchParams(), '', new URLSearchParams(await readBody(req, 64 * 1024)));
       if (route === 'POST /sso/login') return login(req, res);
       send(res, 404, errorPage(`Nothing at ${req.method} ${path}.`));
     };

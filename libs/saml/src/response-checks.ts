@@ -11,6 +11,18 @@ const STRONG_SIGNATURES = ['http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', 
 const STRONG_DIGESTS = ['http://www.w3.org/2001/04/xmlenc#sha256', 'http://www.w3.org/2001/04/xmlenc#sha512'];
 const SHA1_SIGNATURE = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
 const SHA1_DIGEST = 'http://www.w3.org/2000/09/xmldsig#sha1';
+const XENC = 'http://www.w3.org/2001/04/xmlenc#';
+/**
+ * Encryption of assertions we decrypt: AES (GCM, or CBC as most IdPs still send) with RSA-OAEP key transport.
+ * RSA PKCS#1 v1.5 key transport (a Bleichenbacher oracle) and 3DES are refused before any decryption is tried.
+ */
+export const ENCRYPTION_ALGORITHMS = [
+  'http://www.w3.org/2009/xmlenc11#aes256-gcm',
+  'http://www.w3.org/2009/xmlenc11#aes128-gcm',
+  'http://www.w3.org/2001/04/xmlenc#aes256-cbc',
+  'http://www.w3.org/2001/04/xmlenc#aes128-cbc',
+  'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
+];
 
 const reject = (reason: string, detail: string) => new SsoRejection(reason, detail);
 
@@ -82,6 +94,10 @@ export function checkResponseStructure(response: Element, policy: ResponsePolicy
     throw reject(SsoReason.AssertionNotEncrypted, 'the IdP is configured to encrypt assertions, and this one is in the clear');
   }
   checkAlgorithms(response, policy.allowSha1);
+  for (const el of Array.from(response.getElementsByTagNameNS(XENC, 'EncryptionMethod'))) {
+    const alg = el.getAttribute('Algorithm') ?? '';
+    if (!ENCRYPTION_ALGORITHMS.includes(alg)) throw reject(SsoReason.EncryptionNotAllowed, `EncryptionMethod ${alg} is not allowed`);
+  }
   const inResponseTo = response.getAttribute('InResponseTo') || undefined;
   return { inResponseTo };
 }
@@ -98,6 +114,10 @@ export function checkAlgorithms(root: Element, allowSha1: boolean): void {
     if (!signatures.includes(alg)) throw reject(SsoReason.AlgorithmNotAllowed, `SignatureMethod ${alg} is not allowed`);
   }
   for (const el of Array.from(root.getElementsByTagNameNS(DS, 'DigestMethod'))) {
+    // RSA-OAEP names the digest of its mask function (SHA-1 by default) inside xenc:EncryptionMethod: that is
+    // key transport, not a signature, and its algorithm is checked with the other encryption methods.
+    const parent = el.parentNode as Element | null;
+    if (parent?.namespaceURI === XENC && parent.localName === 'EncryptionMethod') continue;
     const alg = el.getAttribute('Algorithm') ?? '';
     if (!digests.includes(alg)) throw reject(SsoReason.AlgorithmNotAllowed, `DigestMethod ${alg} is not allowed`);
   }

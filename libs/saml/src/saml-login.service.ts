@@ -49,7 +49,7 @@ interface IdpConfig {
 }
 
 /** Where to send the browser to start an SP-initiated sign-in. */
-export type AuthnRequestDelivery = { kind: 'redirect'; url: string } | { kind: 'form'; html: string };
+export type AuthnRequestDelivery = { kind: 'redirect'; url: string } | { kind: 'form'; action: string; fields: Record<string, string> };
 
 /** A successful sign-in. */
 export interface SignedIn {
@@ -121,7 +121,12 @@ export class SamlLoginService {
     const { idp, saml } = await this.configFor(row);
     if (!idp.enabled) throw new SsoRejection(SsoReason.IdpDisabled, 'the identity provider is disabled', idp, 403);
     const relay = safeRelayState(relayState) ?? '';
-    if (idp.binding === 'Post') return { kind: 'form', html: await saml.getAuthorizeFormAsync(relay) };
+    if (idp.binding === 'Post') {
+      // The message only: the page that posts it is ours (sso-pages), with a CSP that lets exactly that form go.
+      const message = await saml.getAuthorizeMessageAsync(relay);
+      const fields = Object.fromEntries(Object.entries(message).filter(([, v]) => typeof v === 'string' && v !== '')) as Record<string, string>;
+      return { kind: 'form', action: String(saml.options.entryPoint), fields };
+    }
     return { kind: 'redirect', url: await saml.getAuthorizeUrlAsync(relay, undefined, {}) };
   }
 
@@ -312,6 +317,9 @@ export class SamlLoginService {
       ...validation,
       // Always signed (our metadata says AuthnRequestsSigned="true"): IdPs that do not check ignore the signature.
       privateKey: credentials.privateKeyPem(),
+      // HTTP-POST carries the AuthnRequest base64-encoded only (SAML Bindings §3.5.4); node-saml would DEFLATE it,
+      // as the redirect binding requires, and IdPs would not read it.
+      skipRequestCompression: idp.binding === 'Post',
       cacheProvider: requestIds,
     });
     return { idp, saml, validation, requestIds };

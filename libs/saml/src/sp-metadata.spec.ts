@@ -41,7 +41,7 @@ describe(buildSpMetadata.name, () => {
     expect(sp.entityMeta.isAuthnRequestSigned()).toBe(true);
     expect(sp.entityMeta.isWantAssertionsSigned()).toBe(true);
     expect(sp.entityMeta.getX509Certificate('signing')).toBe(CERT_DER);
-    // Not asserted: samlify reports a lone KeyDescriptor's certificate for 'encryption' too, whatever its `use`.
+    expect(sp.entityMeta.getX509Certificate('encryption')).toBe(CERT_DER);
     expect(sp.entityMeta.getNameIDFormat()).toEqual([...SP_NAME_ID_FORMATS]);
   });
 
@@ -51,7 +51,17 @@ describe(buildSpMetadata.name, () => {
 
     const order = Array.from(sp.childNodes).map((n) => (n as unknown as { localName: string }).localName);
 
-    expect(order).toEqual(['KeyDescriptor', 'SingleLogoutService', 'NameIDFormat', 'NameIDFormat', 'NameIDFormat', 'NameIDFormat', 'AssertionConsumerService']);
+    expect(order).toEqual(['KeyDescriptor', 'KeyDescriptor', 'SingleLogoutService', 'NameIDFormat', 'NameIDFormat', 'NameIDFormat', 'NameIDFormat', 'AssertionConsumerService']);
+    const [signing, encryption] = Array.from(sp.getElementsByTagNameNS(MD, 'KeyDescriptor'));
+    expect([signing.getAttribute('use'), encryption.getAttribute('use')]).toEqual(['signing', 'encryption']);
+    // Weak key transport (RSA PKCS#1 v1.5) and 3DES are not offered (and are refused at the ACS).
+    expect(Array.from(encryption.getElementsByTagNameNS(MD, 'EncryptionMethod')).map((e) => e.getAttribute('Algorithm'))).toEqual([
+      'http://www.w3.org/2009/xmlenc11#aes256-gcm',
+      'http://www.w3.org/2009/xmlenc11#aes128-gcm',
+      'http://www.w3.org/2001/04/xmlenc#aes256-cbc',
+      'http://www.w3.org/2001/04/xmlenc#aes128-cbc',
+      'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
+    ]);
     expect(sp.getElementsByTagNameNS(MD, 'AssertionConsumerService')[0].getAttribute('index')).toBe('0');
   });
 

@@ -1,4 +1,5 @@
 import { DOMImplementation, Element, XMLSerializer } from '@xmldom/xmldom';
+import { ENCRYPTION_ALGORITHMS } from './response-checks';
 
 /** IANA media type of SAML metadata (SAML 2.0 Metadata §8.2 / RFC 7303 `+xml`). */
 export const SAML_METADATA_MEDIA_TYPE = 'application/samlmetadata+xml';
@@ -64,6 +65,10 @@ export function buildSpMetadata(input: SpMetadataInput): string {
   const sp = add(root, MD, 'md:SPSSODescriptor', { protocolSupportEnumeration: SAML2_PROTOCOL, AuthnRequestsSigned: 'true', WantAssertionsSigned: 'true' });
   const keyInfo = add(add(sp, MD, 'md:KeyDescriptor', { use: 'signing' }), DS, 'ds:KeyInfo');
   add(add(keyInfo, DS, 'ds:X509Data'), DS, 'ds:X509Certificate', {}, input.signingCertificateDer);
+  // The same key decrypts assertions an IdP encrypts for us, with the algorithms we accept (ENCRYPTION_ALGORITHMS).
+  const encryption = add(sp, MD, 'md:KeyDescriptor', { use: 'encryption' });
+  add(add(add(encryption, DS, 'ds:KeyInfo'), DS, 'ds:X509Data'), DS, 'ds:X509Certificate', {}, input.signingCertificateDer);
+  for (const algorithm of ENCRYPTION_ALGORITHMS) add(encryption, MD, 'md:EncryptionMethod', { Algorithm: algorithm });
   add(sp, MD, 'md:SingleLogoutService', { Binding: HTTP_REDIRECT, Location: input.sloUrl });
   for (const format of input.nameIdFormats ?? SP_NAME_ID_FORMATS) add(sp, MD, 'md:NameIDFormat', {}, format);
   add(sp, MD, 'md:AssertionConsumerService', { Binding: HTTP_POST, Location: input.acsUrl, index: '0', isDefault: 'true' });

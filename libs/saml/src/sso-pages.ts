@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import express from 'express';
 import { Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { SsoReason } from './sso-rejection';
 
 /** Largest SAML form post we read: real responses with many attributes and a certificate stay far below. */
@@ -21,9 +22,27 @@ export function signInFailedPage(correlationId: string): string {
   return htmlPage('Sign-in failed', `<p>Sign-in failed. If this keeps happening, give your administrator this reference: <code id="correlation-id">${escapeHtml(correlationId)}</code></p>`);
 }
 
+/**
+ * The HTTP-POST binding's page: a form that posts `fields` to `action` and submits itself. The CSP allows only
+ * this page's own script (by nonce) and a form post to the IdP's origin; without JavaScript, a button does it.
+ */
+export function autoPostPage(action: string, fields: Record<string, string>): { html: string; csp: string } {
+  const nonce = randomBytes(16).toString('base64');
+  const inputs = Object.entries(fields)
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .join('');
+  const html = htmlPage(
+    'Signing in…',
+    `<form id="saml-post" method="post" action="${escapeHtml(action)}">${inputs}<noscript><p>Press the button to continue to your identity provider.</p></noscript><button type="submit">Continue</button></form>\n` +
+      `<script nonce="${nonce}">document.getElementById('saml-post').submit();</script>`,
+  );
+  const csp = `default-src 'none'; script-src 'nonce-${nonce}'; form-action ${new URL(action).origin}; frame-ancestors 'none'`;
+  return { html, csp };
+}
+
 /** Sends an HTML page that no cache or frame may keep. */
-export function sendHtml(res: Response, status: number, html: string): void {
-  res.status(status).set({ 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'X-Frame-Options': 'DENY', 'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'" }).send(html);
+export function sendHtml(res: Response, status: number, html: string, csp = "default-src 'none'; frame-ancestors 'none'"): void {
+  res.status(status).set({ 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'X-Frame-Options': 'DENY', 'Content-Security-Policy': csp }).send(html);
 }
 
 /**

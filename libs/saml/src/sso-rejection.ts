@@ -13,6 +13,7 @@ export const SsoReason = {
   StatusNotSuccess: 'SAML_STATUS_NOT_SUCCESS',
   AssertionNotEncrypted: 'SAML_ASSERTION_NOT_ENCRYPTED',
   AlgorithmNotAllowed: 'SAML_ALGORITHM_NOT_ALLOWED',
+  EncryptionNotAllowed: 'SAML_ENCRYPTION_NOT_ALLOWED',
   UnsolicitedNotAllowed: 'SAML_UNSOLICITED_NOT_ALLOWED',
   InResponseToUnknown: 'SAML_IN_RESPONSE_TO_UNKNOWN',
   InvalidSignature: 'SAML_SIGNATURE_INVALID',

@@ -8,7 +8,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { Inject } from '@nestjs/common';
 import { SamlLoginService } from './saml-login.service';
 import { SESSION_COOKIE, sessionCookie, SESSION_TTL_MS, SessionsService } from './sessions.service';
-import { escapeHtml, htmlPage, sendHtml, signInFailedPage } from './sso-pages';
+import { autoPostPage, escapeHtml, htmlPage, sendHtml, signInFailedPage } from './sso-pages';
 import { SsoRejection } from './sso-rejection';
 
 const correlationIdOf = (res: Response) => String(res.getHeader('opc-request-id') ?? '');
@@ -47,7 +47,8 @@ export class SsoController {
       const delivery = await this.login.initiate(idp, typeof relayState === 'string' ? relayState : undefined);
       res.set('Cache-Control', 'no-store');
       if (delivery.kind === 'redirect') return res.redirect(302, delivery.url);
-      sendHtml(res, 200, delivery.html);
+      const page = autoPostPage(delivery.action, delivery.fields);
+      sendHtml(res, 200, page.html, page.csp);
     } catch (e) {
       this.fail(res, e);
     }

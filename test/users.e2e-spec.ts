@@ -506,6 +506,18 @@ describe('UsersController list', () => {
     expect(await filterNames(`groups[display eq "engineers"]`)).toEqual(['alice', 'dave']);
   });
 
+  it('should filter on meta.resourceType and meta.version, and refuse meta.location with a detail', async () => {
+    expect(await filterNames('meta.resourceType eq "User"')).toEqual(['alice', 'bob', 'carol', 'dave']);
+    expect(await filterNames('meta.resourceType eq "Group"')).toEqual([]);
+    expect(await filterNames(`meta.version eq ${JSON.stringify(U.bob.meta.version)} and id eq "${U.bob.id}"`)).toEqual(['bob']);
+    const res = await s.api('GET', `/admin/v1/Users?filter=${encodeURIComponent(`meta.location eq "${U.bob.meta.location}"`)}`);
+    expectScimError(res, 400, 'invalidFilter');
+    expect(res.body.detail).toBe('"meta.location" cannot be used in a filter of User resources; filter on id or meta.lastModified instead');
+    // Locations differ only by id, so they sort as the ids do.
+    const byLocation = await s.api('GET', '/admin/v1/Users?sortBy=meta.location&attributes=id');
+    expect(byLocation.body.Resources.map((r: { id: string }) => r.id)).toEqual(Object.values(U).map((u) => u.id).sort());
+  });
+
   it('should answer the same through POST /Users/.search', async () => {
     const res = await s.api('POST', '/admin/v1/Users/.search', {
       schemas: [SEARCH],

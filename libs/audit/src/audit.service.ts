@@ -35,6 +35,9 @@ const COLUMNS: Record<string, SqlExpr> = {
   adminResourceType: { expr: 'r.resource_type' },
   adminResourceId: { expr: 'r.resource_id' },
   correlationId: { expr: 'r.correlation_id' },
+  // An event is written once: its meta.created and meta.lastModified are its timestamp.
+  'meta.created': { expr: 'r.timestamp' },
+  'meta.lastModified': { expr: 'r.timestamp' },
 };
 
 const MAPPING: SqlMapping = { documentColumn: 'r.data', column: (p: ResolvedPath) => COLUMNS[p.canonical] };

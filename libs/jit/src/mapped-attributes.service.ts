@@ -35,6 +35,8 @@ const COLUMNS: Record<string, SqlExpr> = {
   refResourceID: { expr: 'r.ref_resource_id' },
   'meta.created': { expr: 'r.created' },
   'meta.lastModified': { expr: 'r.last_modified' },
+  // The ETag, W/"<version>", as meta.version shows it.
+  'meta.version': { expr: `('W/"' || r.version || '"')` },
 };
 const MAPPING: SqlMapping = { documentColumn: 'r.data', column: (p: ResolvedPath) => COLUMNS[p.canonical] };
 

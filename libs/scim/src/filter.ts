@@ -170,16 +170,26 @@ export class FilterTranslator {
       const comparable = (e: string) => (this.dialect === 'postgres' && def.type === 'boolean' && !target.json ? `(${e})::int` : e);
       wrap = (e) => `(SELECT MIN(${comparable(e)}) FROM ${coll.from} WHERE ${coll.on})`;
     } else {
-      target = this.singular(path);
+      target = this.singular(path, 'sort');
     }
     const isText = def.type === 'string' || def.type === 'reference';
     const e = isText && !def.caseExact && !target.lowered ? `lower(${target.expr})` : target.expr;
     return wrap(e);
   }
 
-  private singular(path: ResolvedPath): SqlExpr {
+  private singular(path: ResolvedPath, use: 'filter' | 'sort' = 'filter'): SqlExpr {
     const col = this.mapping.column?.(path);
     if (col) return col;
+    // meta is assembled at read time, never stored in the document: what is not mapped to a column cannot be
+    // looked up there, and a filter on it would silently match nothing.
+    if (!path.extension && path.attribute.name === 'meta') {
+      if (path.subAttribute?.name === 'resourceType') return { expr: `'${this.rt.name.replace(/'/g, "''")}'` };
+      // Every location is the same prefix followed by the id: they sort as the ids do.
+      if (use === 'sort' && path.subAttribute?.name === 'location') return this.singular(resolvePath(this.rt, 'id', 'invalidPath'), 'sort');
+      throw use === 'filter'
+        ? ScimError.badRequest('invalidFilter', `"${path.canonical}" cannot be used in a filter of ${this.rt.name} resources; filter on id or meta.lastModified instead`)
+        : ScimError.badRequest('invalidPath', `${this.rt.name} resources cannot be sorted by "${path.canonical}"; sort by meta.created or meta.lastModified instead`);
+    }
     const doc = this.mapping.documentColumn;
     return this.dialect === 'postgres'
       ? { expr: `(${doc}::jsonb #>> ${jsonPathPg(path.keys)})`, json: true }

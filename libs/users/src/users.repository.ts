@@ -17,6 +17,8 @@ const COLUMNS: Record<string, SqlExpr> = {
   active: { expr: 'r.active' },
   'meta.created': { expr: 'r.created' },
   'meta.lastModified': { expr: 'r.last_modified' },
+  // The ETag, W/"<version>", as meta.version shows it.
+  'meta.version': { expr: `('W/"' || r.version || '"')` },
 };
 
 let aliasCounter = 0;

@@ -15,6 +15,13 @@ export type JitLoginResult =
 /** Raised inside the transaction when another sign-in or request changed the user first: start over. */
 class Conflict extends Error {}
 
+export interface SignInInput {
+  idpId: string;
+  assertion: VerifiedAssertion;
+  correlationId: string;
+  onSignedIn?: (m: EntityManager, userId: string) => Promise<void>;
+}
+
 const MAX_ATTEMPTS = 4;
 
 const ambiguous = (config: JitConfig, a: VerifiedAssertion): JitPlan => ({
@@ -42,7 +49,12 @@ export class JitLoginService {
     private readonly audit: AuditService,
   ) {}
 
-  async signIn(input: { idpId: string; assertion: VerifiedAssertion; correlationId: string }): Promise<JitLoginResult> {
+  /**
+   * Signs in (creating or updating the user as the IdP's JIT settings say). `onSignedIn` runs in the same
+   * transaction once the user is known, for what the caller writes with the sign-in (the browser session), so that
+   * a sign-in costs one transaction; it runs again if the transaction is retried.
+   */
+  async signIn(input: SignInInput): Promise<JitLoginResult> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.attempt(input);
@@ -76,7 +88,7 @@ export class JitLoginService {
     });
   }
 
-  private async attempt(input: { idpId: string; assertion: VerifiedAssertion; correlationId: string }): Promise<JitLoginResult> {
+  private async attempt(input: SignInInput): Promise<JitLoginResult> {
     const { idpId, assertion: a, correlationId } = input;
     return this.db.transaction(async (m) => {
       const config = await this.configs.load(m, idpId);
@@ -99,6 +111,7 @@ export class JitLoginService {
       }
       if (p.kind === 'signIn') {
         await this.audit.record(m, { ...base, outcome: 'success', actor: { kind: 'user', id: p.userId }, details: { nameId: a.nameId, jit: 'none' } });
+        await input.onSignedIn?.(m, p.userId);
         return { ok: true, userId: p.userId, outcome: 'unchanged', plan: p };
       }
       const now = nowIso();
@@ -132,6 +145,7 @@ export class JitLoginService {
           groupsSkipped: p.skipped,
         },
       });
+      await input.onSignedIn?.(m, userId);
       return { ok: true, userId, outcome: p.kind === 'create' ? 'created' : 'updated', plan: p };
     });
   }

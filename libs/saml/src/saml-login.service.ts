@@ -146,13 +146,18 @@ export class SamlLoginService {
       await this.recordFailure(rejection, idp ?? rejection.idp, correlationId);
       throw rejection;
     }
+    const signedInIdp = idp;
+    let sessionToken: string | undefined;
     const result = await this.jit.signIn({
       idpId: idp.id,
       assertion: { nameId: assertion.nameId, nameIdFormat: assertion.nameIdFormat, issuer: assertion.issuer, attributes: assertion.attributes },
       correlationId,
+      // The session is written with the user and the audit event: a sign-in is all of it or nothing.
+      onSignedIn: async (m, userId) => {
+        sessionToken = await this.sessions.createWithin(m, userId, signedInIdp.id);
+      },
     });
-    if (!result.ok) throw new SsoRejection(result.reason, result.detail, idp, 403);
-    const sessionToken = await this.sessions.create(result.userId, idp.id);
+    if (!result.ok || !sessionToken) throw new SsoRejection(result.ok ? 'internal' : result.reason, result.ok ? 'no session was created' : result.detail, idp, 403);
     return { sessionToken, userId: result.userId, relayState: safeRelayState(body.RelayState) };
   }
 

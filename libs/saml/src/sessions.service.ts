@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
-import { MoreThan } from 'typeorm';
+import { EntityManager, MoreThan } from 'typeorm';
 import { Database, nowIso, sweepDue } from '@app/persistence';
 import { SessionEntity } from './saml-login.entities';
 
@@ -28,14 +28,12 @@ export function sessionCookie(header: string | undefined): string | undefined {
 export class SessionsService {
   constructor(private readonly db: Database) {}
 
-  /** Starts a session and returns the cookie value. */
-  async create(userId: string, idpId: string | null): Promise<string> {
+  /** Starts a session inside the caller's transaction (the sign-in's) and returns the cookie value. */
+  async createWithin(m: EntityManager, userId: string, idpId: string | null): Promise<string> {
     const token = randomBytes(32).toString('base64url');
     const now = new Date();
-    await this.db.transaction(async (m) => {
-      if (sweepDue('sessions')) await m.createQueryBuilder().delete().from(SessionEntity).where('expires_at < :now', { now: now.toISOString() }).execute();
-      await m.insert(SessionEntity, { id: digest(token), userId, idpId, created: now.toISOString(), expiresAt: new Date(now.getTime() + SESSION_TTL_MS).toISOString() });
-    });
+    if (sweepDue('sessions')) await m.createQueryBuilder().delete().from(SessionEntity).where('expires_at < :now', { now: now.toISOString() }).execute();
+    await m.insert(SessionEntity, { id: digest(token), userId, idpId, created: now.toISOString(), expiresAt: new Date(now.getTime() + SESSION_TTL_MS).toISOString() });
     return token;
   }
 

@@ -104,6 +104,24 @@ describe(SamlValidationPool.name, () => {
     });
   });
 
+  it('should start threads only as the load needs them', async () => {
+    const pool = new SamlValidationPool({ samlValidationThreads: 4 } as AppConfig);
+    try {
+      const known = { _seq: new Date().toISOString() };
+      for (let i = 0; i < 3; i++) {
+        const response = await idp.signedResponse({ InResponseTo: '_seq', NameID: `seq${i}@example.com` }, ATTRS);
+        await pool.validate(options, EXPECTED, response, memoryCache(known));
+      }
+      expect(pool.running).toBe(1); // one after the other: one thread is enough
+
+      const burst = await Promise.all(Array.from({ length: 6 }, (_, i) => idp.signedResponse({ InResponseTo: '_seq', NameID: `burst${i}@example.com` }, ATTRS)));
+      await Promise.all(burst.map((r) => pool.validate(options, EXPECTED, r, memoryCache(known))));
+      expect(pool.running).toBe(4);
+    } finally {
+      await pool.onApplicationShutdown();
+    }
+  });
+
   it('should replace a thread that died, failing only the tasks it had', async () => {
     const pool = new SamlValidationPool({ samlValidationThreads: 1 } as AppConfig);
     try {

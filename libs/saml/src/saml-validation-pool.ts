@@ -60,17 +60,29 @@ export class SamlValidationPool implements OnApplicationShutdown {
     this.threads.fill(undefined);
   }
 
+  /**
+   * An idle thread if there is one; else a new thread while there is room (threads start only when the load
+   * needs them, each with its own heap); else the thread with the fewest tasks in flight.
+   */
   private leastBusy(): Thread {
-    let best = -1;
+    let best: Thread | undefined;
+    let free = -1;
     for (let i = 0; i < this.threads.length; i++) {
       const t = this.threads[i];
       if (!t) {
-        best = i;
-        break;
+        if (free < 0) free = i;
+      } else if (!best || t.tasks.size < best.tasks.size) {
+        best = t;
       }
-      if (best < 0 || t.tasks.size < this.threads[best]!.tasks.size) best = i;
     }
-    return (this.threads[best] ??= this.start(best));
+    if (best && best.tasks.size === 0) return best;
+    if (free >= 0) return (this.threads[free] = this.start(free));
+    return best!;
+  }
+
+  /** How many threads are running (for tests and diagnostics). */
+  get running(): number {
+    return this.threads.filter(Boolean).length;
   }
 
   private start(slot: number): Thread {

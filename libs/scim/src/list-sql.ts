@@ -1,4 +1,4 @@
-import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import type { EntityManager, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { Dialect, filterToSql, sortExpression, SqlMapping } from './filter';
 import { ListQuery } from './list-query';
 import { ScimResourceType } from './schema';
@@ -39,4 +39,41 @@ export async function runListQuery<T extends ObjectLiteral>(
     return { rows, total: query.startIndex - 1 + rows.length };
   }
   return { rows, total: await counter.getCount() };
+}
+
+/** A resource table read without the ORM: its name and the columns a list returns (property → column). */
+export interface RawListTable<K extends string> {
+  table: string;
+  columns: Record<K, string>;
+}
+
+/**
+ * Same as runListQuery, in plain SQL: one statement for the page (plus a COUNT only when the page is full),
+ * with the driver's own parameter binding. Query building and entity hydration cost more CPU than the indexed
+ * lookup itself on the hottest request, `filter=userName eq "…"` (bench/scim.bench.ts).
+ */
+export async function runRawListQuery<K extends string>(
+  m: EntityManager,
+  spec: RawListTable<K>,
+  rt: ScimResourceType,
+  mapping: SqlMapping,
+  dialect: Dialect,
+  query: ListQuery,
+): Promise<{ rows: Record<K, unknown>[]; total: number }> {
+  const where = query.filter ? filterToSql(rt, mapping, dialect, query.filter) : undefined;
+  const from = `FROM ${spec.table} r${where ? ` WHERE ${where.sql}` : ''}`;
+  const run = async <T>(sql: string): Promise<T[]> => {
+    const [text, params] = m.connection.driver.escapeQueryWithParameters(sql, where?.params ?? {}, {});
+    return m.query(text, params);
+  };
+  const count = async () => Number((await run<{ n: number | string }>(`SELECT COUNT(*) AS n ${from}`))[0].n);
+  if (query.count === 0) return { rows: [], total: await count() };
+  const direction = query.sortOrder === 'descending' ? 'DESC' : 'ASC';
+  // The sort key is selected and ordered by its alias: PostgreSQL refuses a constant expression in ORDER BY itself.
+  const sortKey = query.sortBy ? `, (${sortExpression(rt, mapping, dialect, query.sortBy)}) AS sort_key` : '';
+  const order = query.sortBy ? `ORDER BY sort_key ${direction} ${direction === 'ASC' ? 'NULLS LAST' : 'NULLS FIRST'}, r.id ${direction}` : 'ORDER BY r.id ASC';
+  const select = (Object.entries(spec.columns) as [K, string][]).map(([k, c]) => `r.${c} AS "${k}"`).join(', ') + sortKey;
+  const rows = await run<Record<K, unknown>>(`SELECT ${select} ${from} ${order} LIMIT ${Math.trunc(query.count)} OFFSET ${Math.trunc(query.startIndex - 1)}`);
+  if (rows.length < query.count && (rows.length > 0 || query.startIndex === 1)) return { rows, total: query.startIndex - 1 + rows.length };
+  return { rows, total: await count() };
 }

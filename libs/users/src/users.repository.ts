@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager, In } from 'typeorm';
 import { Database, nowIso } from '@app/persistence';
-import { ListQuery, ResolvedPath, runListQuery, SqlCollection, SqlExpr, SqlMapping } from '@app/scim';
+import { ListQuery, RawListTable, ResolvedPath, runRawListQuery, SqlCollection, SqlExpr, SqlMapping } from '@app/scim';
 import { USER_RESOURCE_TYPE } from './user.schema';
 import { UserAttributeValueEntity, UserEntity } from './user.entity';
 
@@ -19,6 +19,14 @@ const COLUMNS: Record<string, SqlExpr> = {
   'meta.lastModified': { expr: 'r.last_modified' },
   // The ETag, W/"<version>", as meta.version shows it.
   'meta.version': { expr: `('W/"' || r.version || '"')` },
+};
+
+/** The columns of a user that a list response is built from. */
+export type UserListRow = Pick<UserEntity, 'id' | 'data' | 'version' | 'created' | 'lastModified'>;
+
+const LIST_TABLE: RawListTable<keyof UserListRow> = {
+  table: 'users',
+  columns: { id: 'id', data: 'data', version: 'version', created: 'created', lastModified: 'last_modified' },
 };
 
 let aliasCounter = 0;
@@ -97,8 +105,9 @@ export class UsersRepository {
     return out;
   }
 
-  list(m: EntityManager, query: ListQuery): Promise<{ rows: UserEntity[]; total: number }> {
-    return runListQuery(m.createQueryBuilder(UserEntity, 'r'), USER_RESOURCE_TYPE, USER_SQL_MAPPING, this.db.dialect, query, 'r.id');
+  /** One page of users (what a SCIM response needs of each row) and the number of matches. */
+  list(m: EntityManager, query: ListQuery): Promise<{ rows: UserListRow[]; total: number }> {
+    return runRawListQuery(m, LIST_TABLE, USER_RESOURCE_TYPE, USER_SQL_MAPPING, this.db.dialect, query) as Promise<{ rows: UserListRow[]; total: number }>;
   }
 
   async insert(m: EntityManager, row: UserEntity, values: Omit<UserAttributeValueEntity, 'id' | 'userId'>[]): Promise<void> {

@@ -22,7 +22,7 @@ import {
 } from '@app/scim';
 import { UserAttributeValueEntity, UserEntity } from './user.entity';
 import { ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE } from './user.schema';
-import { UsersRepository } from './users.repository';
+import { UserListRow, UsersRepository } from './users.repository';
 
 const rt = USER_RESOURCE_TYPE;
 /** Sizes of the columns that index user attributes (initial-schema migration). */
@@ -241,7 +241,7 @@ export class UsersService {
     return projection.includes('groups') ? this.users.groupsOf(m, ids) : new Map();
   }
 
-  private result(row: UserEntity, doc: Doc, groups: Map<string, { value: string; display: string }[]>, projection: Projection): UserResult {
+  private result(row: UserListRow, doc: Doc, groups: Map<string, { value: string; display: string }[]>, projection: Projection): UserResult {
     const location = this.urls.resource(rt.endpoint, row.id);
     const full: Doc = {
       ...doc,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { Database, nowIso } from '@app/persistence';
-import { ListQuery, ResolvedPath, runListQuery, SqlCollection, SqlExpr, SqlFragment, SqlMapping } from '@app/scim';
+import { ListQuery, RawListTable, ResolvedPath, runRawListQuery, SqlCollection, SqlExpr, SqlFragment, SqlMapping } from '@app/scim';
 import { GROUP_RESOURCE_TYPE } from './group.schema';
 import { GroupEntity, GroupMemberEntity } from './group.entity';
 
@@ -37,6 +37,14 @@ export function membersCollection(alias: string, groupIdExpr: string): SqlCollec
   };
 }
 
+/** The columns of a group that a list response is built from. */
+export type GroupListRow = Pick<GroupEntity, 'id' | 'displayName' | 'data' | 'version' | 'created' | 'lastModified'>;
+
+const LIST_TABLE: RawListTable<keyof GroupListRow> = {
+  table: 'groups',
+  columns: { id: 'id', displayName: 'display_name', data: 'data', version: 'version', created: 'created', lastModified: 'last_modified' },
+};
+
 export const GROUP_SQL_MAPPING: SqlMapping = {
   documentColumn: 'r.data',
   column: (p: ResolvedPath) => (p.extension ? undefined : COLUMNS[p.canonical]),
@@ -57,8 +65,9 @@ export class GroupsRepository {
     return m.findOneBy(GroupEntity, { id });
   }
 
-  list(m: EntityManager, query: ListQuery): Promise<{ rows: GroupEntity[]; total: number }> {
-    return runListQuery(m.createQueryBuilder(GroupEntity, 'r'), GROUP_RESOURCE_TYPE, GROUP_SQL_MAPPING, this.db.dialect, query, 'r.id');
+  /** One page of groups (what a SCIM response needs of each row) and the number of matches. */
+  list(m: EntityManager, query: ListQuery): Promise<{ rows: GroupListRow[]; total: number }> {
+    return runRawListQuery(m, LIST_TABLE, GROUP_RESOURCE_TYPE, GROUP_SQL_MAPPING, this.db.dialect, query) as Promise<{ rows: GroupListRow[]; total: number }>;
   }
 
   insert(m: EntityManager, row: GroupEntity): Promise<unknown> {

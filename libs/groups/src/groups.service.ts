@@ -24,7 +24,7 @@ import { UsersRepository } from '@app/users';
 import { GroupEntity } from './group.entity';
 import { GROUP_RESOURCE_TYPE, ORACLE_GROUP_SCHEMA_ID } from './group.schema';
 import { GroupReferences } from './group-references';
-import { GroupsRepository, membersCollection } from './groups.repository';
+import { GroupListRow, GroupsRepository, membersCollection } from './groups.repository';
 
 const rt = GROUP_RESOURCE_TYPE;
 /** IDCS returns at most this many members in one response; larger groups must page their members. */
@@ -261,7 +261,7 @@ export class GroupsService {
     return row;
   }
 
-  private async result(m: EntityManager, row: GroupEntity, doc: Doc, projection: Projection, request: ProjectionRequest): Promise<GroupResult> {
+  private async result(m: EntityManager, row: GroupListRow, doc: Doc, projection: Projection, request: ProjectionRequest): Promise<GroupResult> {
     const location = this.urls.resource(rt.endpoint, row.id);
     const full: Doc = {
       ...doc,

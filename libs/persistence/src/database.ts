@@ -1,17 +1,20 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Dialect } from '@app/scim';
-import { Mutex } from './mutex';
+import { ReadWriteLock } from './rw-lock';
 
 /**
  * Access to the store. TypeORM's SQLite driver shares one connection between all callers, so two
- * overlapping transactions would nest into each other; on SQLite every unit of work therefore runs
- * under one in-process mutex (SQLite allows one writer at a time anyway). PostgreSQL uses its pool.
+ * overlapping transactions would nest into each other, and a read issued during a transaction would see its
+ * uncommitted rows. On SQLite a transaction therefore holds an in-process lock alone (SQLite allows one
+ * writer at a time anyway), while reads share it with each other: their statements then queue inside the
+ * driver back to back instead of each waiting for the previous result to reach JavaScript. PostgreSQL uses
+ * its pool.
  */
 @Injectable()
 export class Database implements OnApplicationShutdown {
   readonly dialect: Dialect;
-  private readonly mutex = new Mutex();
+  private readonly lock = new ReadWriteLock();
   private readonly logger = new Logger(Database.name);
 
   constructor(readonly dataSource: DataSource) {
@@ -20,7 +23,7 @@ export class Database implements OnApplicationShutdown {
 
   /** Runs `fn` in one transaction: every multi-row change goes through here. */
   transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
-    if (this.dialect === 'sqlite') return this.mutex.run(() => this.dataSource.transaction(fn));
+    if (this.dialect === 'sqlite') return this.lock.write(() => this.dataSource.transaction(fn));
     return this.dataSource.transaction(fn);
   }
 
@@ -36,9 +39,9 @@ export class Database implements OnApplicationShutdown {
     throw exhausted();
   }
 
-  /** Runs read-only work; on SQLite it waits for writers so it never sees a half-done transaction. */
+  /** Runs read-only work; on SQLite it waits for a running transaction so it never sees half of one. */
   read<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
-    if (this.dialect === 'sqlite') return this.mutex.run(() => fn(this.dataSource.manager));
+    if (this.dialect === 'sqlite') return this.lock.read(() => fn(this.dataSource.manager));
     return fn(this.dataSource.manager);
   }
 

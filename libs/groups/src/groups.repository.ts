@@ -67,7 +67,7 @@ export class GroupsRepository {
 
   /** One page of groups (what a SCIM response needs of each row) and the number of matches. */
   list(m: EntityManager, query: ListQuery): Promise<{ rows: GroupListRow[]; total: number }> {
-    return runRawListQuery(m, LIST_TABLE, GROUP_RESOURCE_TYPE, GROUP_SQL_MAPPING, this.db.dialect, query) as Promise<{ rows: GroupListRow[]; total: number }>;
+    return runRawListQuery(this.db.sql(m), LIST_TABLE, GROUP_RESOURCE_TYPE, GROUP_SQL_MAPPING, this.db.dialect, query) as Promise<{ rows: GroupListRow[]; total: number }>;
   }
 
   insert(m: EntityManager, row: GroupEntity): Promise<unknown> {

@@ -1,4 +1,4 @@
-import type { EntityManager, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { Dialect, filterToSql, sortExpression, SqlMapping } from './filter';
 import { ListQuery } from './list-query';
 import { ScimResourceType } from './schema';
@@ -41,6 +41,12 @@ export async function runListQuery<T extends ObjectLiteral>(
   return { rows, total: await counter.getCount() };
 }
 
+/** Runs plain SQL: `escape` turns `:name` parameters into the driver's placeholders and values. */
+export interface SqlRunner {
+  escape(sql: string, params: Record<string, unknown>): [string, unknown[]];
+  query<T>(sql: string, params: unknown[]): Promise<T[]>;
+}
+
 /** A resource table read without the ORM: its name and the columns a list returns (property → column). */
 export interface RawListTable<K extends string> {
   table: string;
@@ -53,7 +59,7 @@ export interface RawListTable<K extends string> {
  * lookup itself on the hottest request, `filter=userName eq "…"` (bench/scim.bench.ts).
  */
 export async function runRawListQuery<K extends string>(
-  m: EntityManager,
+  db: SqlRunner,
   spec: RawListTable<K>,
   rt: ScimResourceType,
   mapping: SqlMapping,
@@ -63,8 +69,8 @@ export async function runRawListQuery<K extends string>(
   const where = query.filter ? filterToSql(rt, mapping, dialect, query.filter) : undefined;
   const from = `FROM ${spec.table} r${where ? ` WHERE ${where.sql}` : ''}`;
   const run = async <T>(sql: string): Promise<T[]> => {
-    const [text, params] = m.connection.driver.escapeQueryWithParameters(sql, where?.params ?? {}, {});
-    return m.query(text, params);
+    const [text, params] = db.escape(sql, where?.params ?? {});
+    return db.query<T>(text, params);
   };
   const count = async () => Number((await run<{ n: number | string }>(`SELECT COUNT(*) AS n ${from}`))[0].n);
   if (query.count === 0) return { rows: [], total: await count() };

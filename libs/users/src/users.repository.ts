@@ -107,7 +107,7 @@ export class UsersRepository {
 
   /** One page of users (what a SCIM response needs of each row) and the number of matches. */
   list(m: EntityManager, query: ListQuery): Promise<{ rows: UserListRow[]; total: number }> {
-    return runRawListQuery(m, LIST_TABLE, USER_RESOURCE_TYPE, USER_SQL_MAPPING, this.db.dialect, query) as Promise<{ rows: UserListRow[]; total: number }>;
+    return runRawListQuery(this.db.sql(m), LIST_TABLE, USER_RESOURCE_TYPE, USER_SQL_MAPPING, this.db.dialect, query) as Promise<{ rows: UserListRow[]; total: number }>;
   }
 
   async insert(m: EntityManager, row: UserEntity, values: Omit<UserAttributeValueEntity, 'id' | 'userId'>[]): Promise<void> {

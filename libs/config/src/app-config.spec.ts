@@ -13,8 +13,10 @@ describe(loadConfig.name, () => {
       accessTokenTtlSeconds: 3600,
       logLevel: 'log',
       samlValidationThreads: availableParallelism(),
+      heapGrowingPercent: 50,
     });
     expect(loadConfig({ SAML_VALIDATION_THREADS: '0' }).samlValidationThreads).toBe(0);
+    expect(loadConfig({ HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
     expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
     expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/idd' }).database).toEqual({ type: 'postgres', url: 'postgres://u:p@db:5432/idd' });
   });
@@ -30,6 +32,7 @@ describe(loadConfig.name, () => {
         ACCESS_TOKEN_TTL_SECONDS: '0',
         LOG_LEVEL: 'chatty',
         SAML_VALIDATION_THREADS: 'all',
+        HEAP_GROWING_PERCENT: '50%',
       });
     } catch (e) {
       error = e as ConfigError;
@@ -43,6 +46,7 @@ describe(loadConfig.name, () => {
       'ACCESS_TOKEN_TTL_SECONDS must be an integer between 1 and 86400 (got "0")',
       'LOG_LEVEL must be one of error, warn, log, debug (got "chatty")',
       'SAML_VALIDATION_THREADS must be an integer between 0 and 64 (got "all")',
+      'HEAP_GROWING_PERCENT must be an integer between 0 and 300, 0 for V8\'s own heuristic (got "50%")',
     ]);
   });
 

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Dialect, SqlRunner } from '@app/scim';
 import { ReadWriteLock } from './rw-lock';
+import { PgPool, PgStatements } from './pg-statements';
 import { SqliteHandle, SqliteStatements } from './sqlite-statements';
 
 /**
@@ -17,6 +18,7 @@ export class Database implements OnApplicationShutdown {
   readonly dialect: Dialect;
   private readonly lock = new ReadWriteLock();
   private sqliteStatements?: SqliteStatements;
+  private pgStatements?: PgStatements;
   private readonly logger = new Logger(Database.name);
 
   constructor(readonly dataSource: DataSource) {
@@ -49,13 +51,16 @@ export class Database implements OnApplicationShutdown {
 
   /**
    * Plain SQL through `m`, for the hottest reads (SCIM lists): the driver's own parameter binding, no query
-   * builder, no entity hydration. On SQLite, reads outside a transaction run on prepared statements that are
-   * kept. (Named statements on PostgreSQL made no measurable difference to bench:scim, so it keeps TypeORM's.)
+   * builder, no entity hydration. Reads outside a transaction run on prepared statements that are kept (SQLite)
+   * or named (PostgreSQL).
    */
   sql(m: EntityManager): SqlRunner {
-    const driver = this.dataSource.driver;
-    const statements =
-      this.dialect === 'sqlite' && !m.queryRunner ? (this.sqliteStatements ??= new SqliteStatements((driver as unknown as { databaseConnection: SqliteHandle }).databaseConnection)) : undefined;
+    const driver = this.dataSource.driver as typeof this.dataSource.driver & { databaseConnection: SqliteHandle; master: PgPool };
+    const statements = m.queryRunner
+      ? undefined
+      : this.dialect === 'sqlite'
+        ? (this.sqliteStatements ??= new SqliteStatements(driver.databaseConnection))
+        : (this.pgStatements ??= new PgStatements(driver.master));
     return {
       escape: (sql, params) => driver.escapeQueryWithParameters(sql, params, {}),
       query: <T>(sql: string, params: unknown[]) => (statements ? statements.all<T>(sql, params) : (m.query(sql, params) as Promise<T[]>)),

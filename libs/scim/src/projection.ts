@@ -4,9 +4,14 @@ import { COMMON_ATTRIBUTES, ScimAttribute, ScimResourceType } from './schema';
 
 type Doc = Record<string, unknown>;
 type Plan = { decision: 'all' | 'some' | 'none'; subs: ScimAttribute[] };
+/** What apply() copies of one attribute: the whole value, or (complex attributes) the listed sub-attributes. */
+type Step = { name: string; subs?: string[] };
+/** apply() as a list of steps, core attributes first, then each extension's under its URN. */
+type Compiled = { core: Step[]; extensions: { id: string; steps: Step[] }[] };
+type Shared = { plans: Map<string | undefined, Map<ScimAttribute, Plan>>; compiled?: Compiled; includes: Map<string, boolean> };
 
 /** Plans of the default projection (no attributes, excludedAttributes or attributeSets), shared by all requests. */
-const DEFAULT_PLANS = new WeakMap<ScimResourceType, Map<string | undefined, Map<ScimAttribute, Plan>>>();
+const DEFAULT_PLANS = new WeakMap<ScimResourceType, Shared>();
 
 /**
  * Decides which attributes a response carries (RFC 7643 `returned`, RFC 7644 §3.9 `attributes` /
@@ -25,6 +30,8 @@ export class Projection {
    * The default projection's plans are shared between requests, as schemas do not change at run time.
    */
   private readonly plans: Map<string | undefined, Map<ScimAttribute, Plan>>;
+  /** The plans turned into steps (apply() on a list page runs them once per resource); shared like the plans. */
+  private readonly shared: Shared;
 
   constructor(
     private readonly rt: ScimResourceType,
@@ -33,11 +40,12 @@ export class Projection {
     this.sets = new Set(request.attributeSets ?? []);
     if (!request.attributes?.length && !request.excludedAttributes?.length && !this.sets.size) {
       let shared = DEFAULT_PLANS.get(rt);
-      if (!shared) DEFAULT_PLANS.set(rt, (shared = new Map()));
-      this.plans = shared;
+      if (!shared) DEFAULT_PLANS.set(rt, (shared = { plans: new Map(), includes: new Map() }));
+      this.shared = shared;
     } else {
-      this.plans = new Map();
+      this.shared = { plans: new Map(), includes: new Map() };
     }
+    this.plans = this.shared.plans;
     this.selecting = !!request.attributes?.length || this.sets.size > 0;
     for (const raw of request.attributes ?? []) {
       const p = resolvePath(rt, raw.replace(/\[.*\]$/, ''), 'invalidPath');
@@ -81,25 +89,39 @@ export class Projection {
 
   /** Whether the response will carry the attribute at all; lets services skip loading it. */
   includes(path: string): boolean {
-    const p = resolvePath(this.rt, path, 'invalidPath');
-    return this.decide(p.schemaId, p.attribute) !== 'none';
+    let included = this.shared.includes.get(path);
+    if (included === undefined) {
+      const p = resolvePath(this.rt, path, 'invalidPath');
+      this.shared.includes.set(path, (included = this.decide(p.schemaId, p.attribute) !== 'none'));
+    }
+    return included;
   }
 
   apply(doc: Doc): Doc {
+    const { core, extensions } = (this.shared.compiled ??= this.compile());
     const out: Doc = { schemas: doc.schemas };
-    const core = this.rt.schema;
-    for (const a of [...COMMON_ATTRIBUTES, ...core.attributes]) {
-      const schemaId = COMMON_ATTRIBUTES.includes(a) ? undefined : core.id;
-      this.copy(doc, out, schemaId, a);
-    }
-    for (const ext of this.rt.schemaExtensions) {
-      const src = doc[ext.schema.id] as Doc | undefined;
+    copySteps(doc, out, core);
+    for (const ext of extensions) {
+      const src = doc[ext.id];
       if (!src || typeof src !== 'object') continue;
       const dst: Doc = {};
-      for (const a of ext.schema.attributes) this.copy(src, dst, ext.schema.id, a);
-      if (Object.keys(dst).length) out[ext.schema.id] = dst;
+      if (copySteps(src as Doc, dst, ext.steps)) out[ext.id] = dst;
     }
     return out;
+  }
+
+  private compile(): Compiled {
+    const steps = (schemaId: string | undefined, attributes: ScimAttribute[]): Step[] =>
+      attributes.flatMap((a) => {
+        const { decision, subs } = this.plan(schemaId, a);
+        if (decision === 'none') return [];
+        return [a.type === 'complex' && a.subAttributes ? { name: a.name, subs: subs.map((s) => s.name) } : { name: a.name }];
+      });
+    const core = this.rt.schema;
+    return {
+      core: [...steps(undefined, COMMON_ATTRIBUTES), ...steps(core.id, core.attributes)],
+      extensions: this.rt.schemaExtensions.map((e) => ({ id: e.schema.id, steps: steps(e.schema.id, e.schema.attributes) })),
+    };
   }
 
   private plan(schemaId: string | undefined, a: ScimAttribute): Plan {
@@ -113,23 +135,28 @@ export class Projection {
     }
     return plan;
   }
+}
 
-  private copy(src: Doc, dst: Doc, schemaId: string | undefined, a: ScimAttribute): void {
-    const value = src[a.name];
-    if (value === undefined || value === null) return;
-    const { decision, subs } = this.plan(schemaId, a);
-    if (decision === 'none') return;
-    if (a.type !== 'complex' || !a.subAttributes) {
-      dst[a.name] = value;
-      return;
+/** Copies what `steps` keep of `src` into `dst`; true when it copied anything. */
+function copySteps(src: Doc, dst: Doc, steps: Step[]): boolean {
+  let copied = false;
+  for (const step of steps) {
+    const value = src[step.name];
+    if (value === undefined || value === null) continue;
+    copied = true;
+    const subs = step.subs;
+    if (!subs) {
+      dst[step.name] = value;
+      continue;
     }
     const pick = (item: Doc): Doc => {
       const o: Doc = {};
       for (const s of subs) {
-        if (item[s.name] !== undefined) o[s.name] = item[s.name];
+        if (item[s] !== undefined) o[s] = item[s];
       }
       return o;
     };
-    dst[a.name] = Array.isArray(value) ? value.map((v) => pick(v as Doc)) : pick(value as Doc);
+    dst[step.name] = Array.isArray(value) ? value.map((v) => pick(v as Doc)) : pick(value as Doc);
   }
+  return copied;
 }

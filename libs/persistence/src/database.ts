@@ -23,6 +23,10 @@ export class Database implements OnApplicationShutdown {
 
   constructor(readonly dataSource: DataSource) {
     this.dialect = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+    if (this.dialect === 'sqlite') {
+      const connection = (dataSource.driver as unknown as { databaseConnection: SqliteHandle }).databaseConnection;
+      this.sqliteStatements = new SqliteStatements(connection).install();
+    }
   }
 
   /** Runs `fn` in one transaction: every multi-row change goes through here. */
@@ -51,16 +55,12 @@ export class Database implements OnApplicationShutdown {
 
   /**
    * Plain SQL through `m`, for the hottest reads (SCIM lists): the driver's own parameter binding, no query
-   * builder, no entity hydration. Reads outside a transaction run on prepared statements that are kept (SQLite)
-   * or named (PostgreSQL).
+   * builder, no entity hydration. Reads outside a transaction run on prepared statements that are kept (SQLite,
+   * where every query does) or named (PostgreSQL).
    */
   sql(m: EntityManager): SqlRunner {
-    const driver = this.dataSource.driver as typeof this.dataSource.driver & { databaseConnection: SqliteHandle; master: PgPool };
-    const statements = m.queryRunner
-      ? undefined
-      : this.dialect === 'sqlite'
-        ? (this.sqliteStatements ??= new SqliteStatements(driver.databaseConnection))
-        : (this.pgStatements ??= new PgStatements(driver.master));
+    const driver = this.dataSource.driver as typeof this.dataSource.driver & { master: PgPool };
+    const statements = m.queryRunner ? undefined : this.dialect === 'sqlite' ? this.sqliteStatements : (this.pgStatements ??= new PgStatements(driver.master));
     return {
       escape: (sql, params) => driver.escapeQueryWithParameters(sql, params, {}),
       query: <T>(sql: string, params: unknown[]) => (statements ? statements.all<T>(sql, params) : (m.query(sql, params) as Promise<T[]>)),
@@ -68,7 +68,6 @@ export class Database implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.sqliteStatements?.clear().catch((e) => this.logger.warn(`Finalizing SQLite statements failed: ${e}`));
     if (this.dataSource.isInitialized) {
       await this.dataSource.destroy().catch((e) => this.logger.warn(`Closing the database failed: ${e}`));
     }

@@ -1,41 +1,77 @@
+type RowsCallback = (this: unknown, err: Error | null, rows?: unknown[]) => void;
+
 /** The part of a node-sqlite3 `Statement` used here. */
 interface Statement {
-  all(params: unknown[], callback: (err: Error | null, rows: unknown[]) => void): void;
+  all(params: unknown[], callback: RowsCallback): void;
+  run(params: unknown[], callback: RowsCallback): void;
   finalize(callback?: (err: Error | null) => void): void;
 }
 
 /** The part of a node-sqlite3 `Database` used here. */
 export interface SqliteHandle {
   prepare(sql: string, callback: (err: Error | null) => void): Statement;
+  all(sql: string, params: unknown, callback: RowsCallback): unknown;
+  run(sql: string, params: unknown, callback: RowsCallback): unknown;
+  close(callback?: (err: Error | null) => void): unknown;
 }
 
 /**
- * Prepared statements of the reads, kept per SQL text (least recently used out). node-sqlite3's `Database.all`
- * prepares, runs and finalizes a new statement per call: three trips through the thread pool, each one a
- * callback on the event loop, plus SQLite's parsing and planning every time. A kept statement runs in one
- * trip. Calls on one statement queue inside the driver, so concurrent readers may share it.
+ * Prepared statements kept per SQL text (least recently used out), for every query of the one connection.
+ * node-sqlite3's `Database.all` / `run` prepare, run and finalize a new statement per call: three trips through
+ * the thread pool, each one a callback on the event loop, plus SQLite's parsing and planning every time. A
+ * kept statement runs in one trip. That matters most inside a write transaction, which holds the connection
+ * while its statements go back and forth (a SCIM create is BEGIN, two INSERTs, COMMIT: 12 trips, now 4), and
+ * for the hottest reads. Calls on one statement queue inside the driver, so concurrent readers may share it.
  *
- * Only for reads outside transactions: SQLite ends a statement's implicit read transaction when it has
- * stepped to the end, which `all` always does, so a kept statement holds no lock between uses.
+ * `all` steps a statement to its end and `run` executes it, after which SQLite holds no lock for it, so a kept
+ * statement never pins a read snapshot or blocks a commit between uses.
  */
 export class SqliteStatements {
   private readonly statements = new Map<string, Promise<Statement>>();
+  private closed = false;
+  private readonly original: Pick<SqliteHandle, 'all' | 'run' | 'close'>;
 
   constructor(
     private readonly db: SqliteHandle,
     private readonly capacity = 200,
-  ) {}
-
-  async all<T>(sql: string, params: unknown[]): Promise<T[]> {
-    const statement = await this.statement(sql);
-    return new Promise<T[]>((resolve, reject) => statement.all(params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+  ) {
+    this.original = { all: db.all.bind(db), run: db.run.bind(db), close: db.close.bind(db) };
   }
 
-  /** Finalizes every kept statement: SQLite refuses to close a connection that still has some. */
-  async clear(): Promise<void> {
+  /**
+   * Routes the connection's own `all` and `run` (what TypeORM's SQLite driver calls for every query) through the
+   * kept statements. The callback gets the statement as `this`, as node-sqlite3 does (TypeORM reads `lastID`
+   * and `changes` from it). Its `close` finalizes them first, whoever closes it.
+   */
+  install(): this {
+    this.db.all = (sql, params, callback) => this.call('all', sql, params, callback);
+    this.db.run = (sql, params, callback) => this.call('run', sql, params, callback);
+    this.db.close = (callback) => void this.close().then(() => this.original.close(callback));
+    return this;
+  }
+
+  all<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return new Promise<T[]>((resolve, reject) => this.call('all', sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+  }
+
+  /** Finalizes every kept statement, as SQLite refuses to close a connection that still has some; later calls run one-off statements. */
+  async close(): Promise<void> {
+    this.closed = true;
     const kept = [...this.statements.values()];
     this.statements.clear();
     await Promise.all(kept.map((p) => p.then(finalize, () => undefined)));
+  }
+
+  private call(method: 'all' | 'run', sql: string, params: unknown, callback: RowsCallback): void {
+    const values = params === undefined || params === null ? [] : Array.isArray(params) ? params : [params];
+    if (this.closed) {
+      this.original[method](sql, values, callback);
+      return;
+    }
+    this.statement(sql).then(
+      (s) => s[method](values, callback),
+      (err: Error) => callback.call(undefined, err),
+    );
   }
 
   private statement(sql: string): Promise<Statement> {

@@ -3,6 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { Dialect, SqlRunner } from '@app/scim';
 import { ReadWriteLock } from './rw-lock';
 import { PgPool, PgStatements } from './pg-statements';
+import { SqlParams } from './sql-params';
 import { SqliteHandle, SqliteStatements } from './sqlite-statements';
 
 /**
@@ -19,10 +20,12 @@ export class Database implements OnApplicationShutdown {
   private readonly lock = new ReadWriteLock();
   private sqliteStatements?: SqliteStatements;
   private pgStatements?: PgStatements;
+  private readonly sqlParams: SqlParams;
   private readonly logger = new Logger(Database.name);
 
   constructor(readonly dataSource: DataSource) {
     this.dialect = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+    this.sqlParams = new SqlParams(this.dialect);
     if (this.dialect === 'sqlite') {
       const connection = (dataSource.driver as unknown as { databaseConnection: SqliteHandle }).databaseConnection;
       this.sqliteStatements = new SqliteStatements(connection).install();
@@ -62,7 +65,7 @@ export class Database implements OnApplicationShutdown {
     const driver = this.dataSource.driver as typeof this.dataSource.driver & { master: PgPool };
     const statements = m.queryRunner ? undefined : this.dialect === 'sqlite' ? this.sqliteStatements : (this.pgStatements ??= new PgStatements(driver.master));
     return {
-      escape: (sql, params) => driver.escapeQueryWithParameters(sql, params, {}),
+      escape: (sql, params) => this.sqlParams.bind(sql, params),
       query: <T>(sql: string, params: unknown[]) => (statements ? statements.all<T>(sql, params) : (m.query(sql, params) as Promise<T[]>)),
     };
   }

@@ -47,6 +47,19 @@ export interface SqlRunner {
   query<T>(sql: string, params: unknown[]): Promise<T[]>;
 }
 
+/** The SELECT list of a table's columns, worked out once per table. */
+const SELECT_LISTS = new WeakMap<RawListTable<string>, string>();
+function selectList(spec: RawListTable<string>): string {
+  let list = SELECT_LISTS.get(spec);
+  if (list === undefined) {
+    list = Object.entries(spec.columns)
+      .map(([k, c]) => `r.${c} AS "${k}"`)
+      .join(', ');
+    SELECT_LISTS.set(spec, list);
+  }
+  return list;
+}
+
 /** A resource table read without the ORM: its name and the columns a list returns (property → column). */
 export interface RawListTable<K extends string> {
   table: string;
@@ -78,7 +91,7 @@ export async function runRawListQuery<K extends string>(
   // The sort key is selected and ordered by its alias: PostgreSQL refuses a constant expression in ORDER BY itself.
   const sortKey = query.sortBy ? `, (${sortExpression(rt, mapping, dialect, query.sortBy)}) AS sort_key` : '';
   const order = query.sortBy ? `ORDER BY sort_key ${direction} ${direction === 'ASC' ? 'NULLS LAST' : 'NULLS FIRST'}, r.id ${direction}` : 'ORDER BY r.id ASC';
-  const select = (Object.entries(spec.columns) as [K, string][]).map(([k, c]) => `r.${c} AS "${k}"`).join(', ') + sortKey;
+  const select = selectList(spec) + sortKey;
   const rows = await run<Record<K, unknown>>(`SELECT ${select} ${from} ${order} LIMIT ${Math.trunc(query.count)} OFFSET ${Math.trunc(query.startIndex - 1)}`);
   if (rows.length < query.count && (rows.length > 0 || query.startIndex === 1)) return { rows, total: query.startIndex - 1 + rows.length };
   return { rows, total: await count() };

@@ -45,6 +45,29 @@ export function splitUrn(rt: ScimResourceType, path: string): { schema?: ScimSch
  * Throws invalidPath/invalidFilter (by `errorType`) naming the unknown part, so a client can fix its request.
  */
 export function resolvePath(rt: ScimResourceType, path: string, errorType: 'invalidPath' | 'invalidFilter' = 'invalidPath'): ResolvedPath {
+  let cache = RESOLVED.get(rt);
+  if (!cache) RESOLVED.set(rt, (cache = new Map()));
+  const key = `${errorType}|${path}`;
+  let resolved = cache.get(key);
+  if (!resolved) {
+    resolved = resolveUncached(rt, path, errorType);
+    Object.freeze(resolved.keys);
+    Object.freeze(resolved);
+    if (cache.size >= RESOLVED_PER_TYPE) cache.clear();
+    cache.set(key, resolved);
+  }
+  return resolved;
+}
+
+/**
+ * Resolved paths per resource type and path (successes only, shared and frozen): every filter, PATCH and
+ * projection resolves the same few paths again, e.g. `userName` on each `userName eq "…"` lookup. Bounded, as
+ * paths come from requests.
+ */
+const RESOLVED = new WeakMap<ScimResourceType, Map<string, ResolvedPath>>();
+const RESOLVED_PER_TYPE = 1000;
+
+function resolveUncached(rt: ScimResourceType, path: string, errorType: 'invalidPath' | 'invalidFilter'): ResolvedPath {
   const fail = (why: string): never => {
     throw ScimError.badRequest(errorType, `${why} in path "${path}" of resource type ${rt.name}`);
   };

@@ -7,6 +7,9 @@ import { MIGRATIONS } from './migrations';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type EntityClass = Function | EntitySchema<any>;
 
+/** SQLite page cache of the connection, in KiB. */
+const SQLITE_CACHE_KIB = 32 * 1024;
+
 /** TypeORM options for the configured store; `synchronize` stays off: the schema comes from migrations only. */
 export function dataSourceOptions(db: DatabaseConfig, entities: EntityClass[]): DataSourceOptions {
   const common = { entities, migrations: MIGRATIONS, synchronize: false, migrationsRun: false, logging: false as const };
@@ -55,6 +58,10 @@ export async function openDataSource(db: DatabaseConfig, entities: EntityClass[]
     // (~0.5 ms instead of ~2.7 ms per write here); a power cut may lose the last commits. FULL is there for those
     // who prefer the other trade-off.
     if (db.path !== ':memory:') await ds.query(`PRAGMA synchronous = ${db.synchronous ?? 'NORMAL'}`);
+    // SQLite's default page cache is 2 MiB: with 100,000 users nearly every lookup by userName missed it and read
+    // its pages from the OS again. 32 MiB holds the indexes and the hot rows (bench:scim userName eq: server CPU
+    // ~425 -> ~375 us per request); it is only allocated as pages are read.
+    await ds.query(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
     await ds.runMigrations({ transaction: 'each' });
   }
   return ds;

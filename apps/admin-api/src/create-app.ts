@@ -14,6 +14,7 @@ import {
 import { samlFormBody } from '@app/saml';
 import { AppModule } from './app.module';
 import { opcRequestId } from './request-id';
+import { ExpressHttpAdapter } from './http-adapter';
 
 const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
   error: ['fatal', 'error'],
@@ -49,7 +50,7 @@ export function buildOpenApiDocument(app: INestApplication, config: AppConfig): 
 
 /** Builds the configured application (not yet listening): used by main, the tests and the OpenAPI script. */
 export async function createApp(config: AppConfig, options: { logger?: false | LogLevel[] } = {}): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), new ExpressHttpAdapter(), {
     bodyParser: false,
     logger: options.logger ?? LEVELS[config.logLevel],
   });

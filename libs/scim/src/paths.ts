@@ -47,14 +47,14 @@ export function splitUrn(rt: ScimResourceType, path: string): { schema?: ScimSch
 export function resolvePath(rt: ScimResourceType, path: string, errorType: 'invalidPath' | 'invalidFilter' = 'invalidPath'): ResolvedPath {
   let cache = RESOLVED.get(rt);
   if (!cache) RESOLVED.set(rt, (cache = new Map()));
-  const key = `${errorType}|${path}`;
-  let resolved = cache.get(key);
+  // Keyed by path alone: `errorType` only shapes the error, and failures are not kept.
+  let resolved = cache.get(path);
   if (!resolved) {
     resolved = resolveUncached(rt, path, errorType);
     Object.freeze(resolved.keys);
     Object.freeze(resolved);
     if (cache.size >= RESOLVED_PER_TYPE) cache.clear();
-    cache.set(key, resolved);
+    cache.set(path, resolved);
   }
   return resolved;
 }

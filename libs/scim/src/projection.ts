@@ -8,6 +8,12 @@ type Plan = { decision: 'all' | 'some' | 'none'; subs: ScimAttribute[] };
 type Step = { name: string; subs?: string[] };
 /** apply() as a list of steps, core attributes first, then each extension's under its URN. */
 type Compiled = { core: Step[]; extensions: { id: string; steps: Step[] }[] };
+/**
+ * What a projection works out from the request alone, never from a resource: per attribute, what is kept (`plans`,
+ * decided once rather than once per attribute per resource: on a page of 100 users the repeated decide() calls
+ * were ~40% of the list's CPU, bench/scim.bench.ts), those plans as steps for apply(), and includes() answers.
+ * The default projection's are shared between requests, as schemas do not change at run time.
+ */
 type Shared = { plans: Map<string | undefined, Map<ScimAttribute, Plan>>; compiled?: Compiled; includes: Map<string, boolean> };
 
 /** Plans of the default projection (no attributes, excludedAttributes or attributeSets), shared by all requests. */
@@ -23,14 +29,6 @@ export class Projection {
   private readonly excluded = new Set<string>();
   private readonly selecting: boolean;
   private readonly sets: Set<string>;
-  /**
-   * What copy() keeps of each attribute. It depends on the request only, not on the resource, so it is worked
-   * out once per attribute rather than once per attribute per resource: on a page of 100 users the repeated
-   * decide() calls (lower-cased string keys, Set look-ups) were ~40% of the list's CPU (bench/scim.bench.ts).
-   * The default projection's plans are shared between requests, as schemas do not change at run time.
-   */
-  private readonly plans: Map<string | undefined, Map<ScimAttribute, Plan>>;
-  /** The plans turned into steps (apply() on a list page runs them once per resource); shared like the plans. */
   private readonly shared: Shared;
 
   constructor(
@@ -45,7 +43,6 @@ export class Projection {
     } else {
       this.shared = { plans: new Map(), includes: new Map() };
     }
-    this.plans = this.shared.plans;
     this.selecting = !!request.attributes?.length || this.sets.size > 0;
     for (const raw of request.attributes ?? []) {
       const p = resolvePath(rt, raw.replace(/\[.*\]$/, ''), 'invalidPath');
@@ -125,8 +122,8 @@ export class Projection {
   }
 
   private plan(schemaId: string | undefined, a: ScimAttribute): Plan {
-    let bySchema = this.plans.get(schemaId);
-    if (!bySchema) this.plans.set(schemaId, (bySchema = new Map()));
+    let bySchema = this.shared.plans.get(schemaId);
+    if (!bySchema) this.shared.plans.set(schemaId, (bySchema = new Map()));
     let plan = bySchema.get(a);
     if (!plan) {
       const decision = this.decide(schemaId, a);

@@ -5,13 +5,13 @@ import { AppConfig, ConfigError, loadConfig } from '@app/config';
 import { createApp, SWAGGER_PATH } from './create-app';
 
 /**
- * Bounds how much garbage the heap may hold. Under load a large share of each request's objects outlives a
- * young-generation collection (Express and Nest keep them referenced a while; up to a third of what a plain
- * Express route allocates, measured with --trace-gc-nvp), so the old generation fills with dead objects, and
- * V8's default heuristic lets it grow to about 4× the live heap before collecting: ~280 MB of RSS for ~45 MB
- * live. Full collections at 1.5× keep the server near 175 MB with no throughput cost we could measure
- * (bench:scim). The flag is read at each collection, so setting it at start-up takes effect, for the worker
- * threads too; a --heap-growing-percent given to node itself wins.
+ * Bounds how much garbage the heap may hold before a full collection: V8's default heuristic lets the old
+ * generation grow to about 4× the live heap under load. Measured before ExpressHttpAdapter removed the main
+ * cause (Express re-prototyping every request made a third of each request's objects outlive young-generation
+ * collections), this kept bench:scim near 180 MB instead of ~285-305 MB. With that fixed, a plain load on one
+ * endpoint peaks at ~150 MB either way; the bound stays as a cap for whatever else promotes garbage (the SAML
+ * worker threads each have a heap). The flag is read at each collection, so setting it at start-up takes
+ * effect, for the worker threads too; a --heap-growing-percent given to node itself wins.
  */
 function boundHeapGrowth(config: AppConfig): void {
   const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => /heap[-_]growing[-_]percent/.test(a));

@@ -34,6 +34,22 @@ describe('SqliteStatements', () => {
     await statements.close();
   });
 
+  it('runs concurrent calls of one text on up to `perText` statements, and reuses a free one after', async () => {
+    const statements = new SqliteStatements(db, 200, 3);
+    const prepared = jest.spyOn(db, 'prepare');
+    const sql = 'SELECT name FROM t WHERE name = ?';
+    const names = ['a', 'b', 'c', 'a', 'b', 'c', 'x'];
+    const results = await Promise.all(names.map((v) => statements.all<{ name: string }>(sql, [v])));
+    expect(results).toEqual(names.map((v) => (v === 'x' ? [] : [{ name: v }])));
+    // Seven calls in flight at once: a new statement while all were busy, up to three; then they queue on those.
+    expect(prepared).toHaveBeenCalledTimes(3);
+    await statements.all(sql, ['a']);
+    await Promise.all([statements.all(sql, ['a']), statements.all(sql, ['b'])]);
+    expect(prepared).toHaveBeenCalledTimes(3);
+    await statements.close();
+    await expect(close(db)).resolves.toBeUndefined();
+  });
+
   it('sees rows written after the statement was prepared', async () => {
     const statements = new SqliteStatements(db);
     const sql = 'SELECT COUNT(*) AS n FROM t';

@@ -27,7 +27,8 @@ export interface SqliteHandle {
  * has come back to the event loop, which under load is busy with other requests. With one statement per text,
  * concurrent `userName eq` lookups therefore ran one by one with the event loop in between, and it sat ~19% idle
  * (bench/scim.bench.ts). So a text gets up to `perText` statements, and a call takes one that is free, or else
- * the least busy.
+ * the least busy. The default, 4, is the size of libuv's thread pool, where the calls run: more could not run at
+ * once anyway. At most `capacity` texts are kept, so at most `capacity * perText` statements (a few KiB each).
  *
  * `all` steps a statement to its end and `run` executes it, after which SQLite holds no lock for it, so a kept
  * statement never pins a read snapshot or blocks a commit between uses.

@@ -7,5 +7,6 @@ module.exports = {
   // NestJS 12 ships ES modules; Jest's module system needs them compiled to CommonJS like our own code.
   transform: { '^.+\\.(t|j|mj)s$': swc },
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs|jose|uid|load-esm|file-type|strtok3|token-types|@tokenizer)/)'],
-  moduleNameMapper: { '^@app/([a-z-]+)$': '<rootDir>/libs/$1/src' },
+  // `@app/<lib>/core` is a lib's Nest-free entry point (see .dependency-cruiser.cjs); every other import uses the index.
+  moduleNameMapper: { '^@app/([a-z-]+)$': '<rootDir>/libs/$1/src', '^@app/([a-z-]+)/core$': '<rootDir>/libs/$1/src/core' },
 };

@@ -34,10 +34,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { adminApi, createGroup, createJitIdentityProvider, groupsFromAssertion } from '../libs/fixtures/src';
 import { makeKeyPair, TestKeyPair } from '../test/support/certs';
-import { mappedAttributeBody } from '../test/support/jit-fixture';
 import { TestIdp } from '../test/support/saml-idp';
-import { call, Dialect, freshDatabase, getToken, insertRows, machineCpu, MAIN_JS, percentile, ROOT, round, RssSampler, Server, table } from './support';
+import { Dialect, freshDatabase, getToken, insertRows, machineCpu, MAIN_JS, percentile, ROOT, round, RssSampler, Server, table } from './support';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 2000);
 const CONNECTIONS = Number(process.env.BENCH_SSO_CONNECTIONS ?? 16);
@@ -51,9 +51,6 @@ const SERVER_ENV = Object.fromEntries(
 const CEILING_SAMPLE = Math.min(LOGINS, 400);
 const TARGET_SHARE = 0.8;
 const CORES = availableParallelism();
-
-const IDP_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:IdentityProvider';
-const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
 interface PathResult {
   path: string;
@@ -191,42 +188,28 @@ async function benchDialect(dialect: Dialect): Promise<DialectResult> {
   const rss = new RssSampler(server);
   const checks: string[] = [];
   try {
-    const token = await getToken(server);
     const sp = { entityId: `${server.baseUrl}/fed`, acsUrl: `${server.baseUrl}/fed/v1/sp/sso` };
     const metadata = await (await fetch(`${server.baseUrl}/fed/v1/metadata`)).text();
     const idpKeys = await makeKeyPair('bench-idp');
     const idp = new TestIdp(metadata, sp, idpKeys);
 
     // The configuration, through the API as an administrator would make it.
-    const groups: string[] = [];
-    for (const displayName of ['Bench Administrators', 'Bench Engineers']) {
-      const g = await call(server, 'POST', '/admin/v1/Groups', token, { schemas: [GROUP_SCHEMA], displayName });
-      if (g.status !== 201) throw new Error(`group: ${g.status} ${g.text}`);
-      groups.push(g.body.id);
-    }
-    const created = await call(server, 'POST', '/admin/v1/IdentityProviders', token, {
-      schemas: [IDP_SCHEMA],
+    const admin = adminApi(server.baseUrl, await getToken(server));
+    const groups = [await createGroup(admin, 'Bench Administrators'), await createGroup(admin, 'Bench Engineers')];
+    const { idpId } = await createJitIdentityProvider(admin, {
       partnerName: 'Bench IdP',
-      enabled: true,
       partnerProviderId: idp.entityId,
       idpSsoUrl: 'https://idp.samlify.test/sso',
       signingCertificate: idpKeys.certificateB64,
-      jitUserProvEnabled: true,
-      jitUserProvCreateUserEnabled: true,
-      jitUserProvAttributeUpdateEnabled: true,
-      jitUserProvGroupAssertionAttributeEnabled: true,
-      jitUserProvGroupSAMLAttributeName: 'groups',
-      jitUserProvGroupMappingMode: 'explicit',
-      jitUserProvGroupMappings: [
-        { idpGroup: 'Administrators', value: groups[0] },
-        { idpGroup: 'Engineering', value: groups[1] },
-      ],
-      jitUserProvGroupAssignmentMethod: 'Merge',
+      settings: {
+        ...groupsFromAssertion([
+          { idpGroup: 'Administrators', value: groups[0] },
+          { idpGroup: 'Engineering', value: groups[1] },
+        ]),
+        jitUserProvGroupMappingMode: 'explicit',
+        jitUserProvGroupAssignmentMethod: 'Merge',
+      },
     });
-    if (created.status !== 201) throw new Error(`identity provider: ${created.status} ${created.text}`);
-    const mapped = await call(server, 'PUT', `/admin/v1/MappedAttributes/${created.body.jitUserProvAttributes.value}`, token, mappedAttributeBody());
-    if (mapped.status !== 200) throw new Error(`mapped attribute: ${mapped.status} ${mapped.text}`);
-    const idpId: string = created.body.id;
 
     process.stdout.write(`${dialect}: signing ${2 * LOGINS} responses… `);
     const t0 = Date.now();
@@ -250,12 +233,12 @@ async function benchDialect(dialect: Dialect): Promise<DialectResult> {
     console.log(`${updated.perSec}/s`);
 
     // What JIT wrote, through the API.
-    const count = async (filter: string) => (await call(server, 'GET', `/admin/v1/Users?count=0&filter=${encodeURIComponent(filter)}`, token)).body.totalResults as number;
+    const count = async (filter: string) => (await admin.api('GET', `/admin/v1/Users?count=0&filter=${encodeURIComponent(filter)}`)).body.totalResults as number;
     const users = await count('userName sw "bench.user."');
     const renamed = await count('name.givenName sw "Renamed"');
     const memberCounts = await Promise.all(
       groups.map(async (g) => {
-        const r = await call(server, 'GET', `/admin/v1/Groups/${g}?attributes=members%5BstartIndex%3D1%26count%3D10000%5D`, token);
+        const r = await admin.api('GET', `/admin/v1/Groups/${g}?attributes=members%5BstartIndex%3D1%26count%3D10000%5D`);
         return Array.isArray(r.body.members) ? r.body.members.length : NaN;
       }),
     );

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import sqlite3 from 'sqlite3';
+// Relative, not @app/fixtures: the benches run under plain ts-node, without the path aliases.
+import { adminApi, AdminApiAnswer, clientCredentialsToken } from '../libs/fixtures/src';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -246,31 +248,12 @@ export class RssSampler {
   }
 }
 
-export async function call(server: Server, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any; text: string }> {
-  const res = await fetch(server.baseUrl + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, accept: 'application/scim+json', ...(body ? { 'content-type': 'application/scim+json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = text;
-  }
-  return { status: res.status, body: parsed, text };
+export function call(server: Server, method: string, path: string, token: string, body?: unknown): Promise<AdminApiAnswer> {
+  return adminApi(server.baseUrl, token).api(method, path, body);
 }
 
-export async function getToken(server: Server): Promise<string> {
-  const res = await fetch(`${server.baseUrl}/oauth2/v1/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic ' + Buffer.from(`${ADMIN_ID}:${ADMIN_SECRET}`).toString('base64') },
-    body: 'grant_type=client_credentials&scope=urn:opc:idm:__myscopes__',
-  });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${text}`);
-  return JSON.parse(text).access_token;
+export function getToken(server: Server): Promise<string> {
+  return clientCredentialsToken(server.baseUrl, ADMIN_ID, ADMIN_SECRET);
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -32,11 +32,14 @@ ensure_postgres
 
 results=$(mktemp -d)
 status=0
-# Steps that are not jest runs (type-check, build) count as one failed test each when they fail.
+# Steps that are not jest runs (type-check, dependency rules, build) count as one failed test each when they fail.
 step_failures=0
 
 log "Type-check"
 npx tsc -p tsconfig.json --noEmit || { status=1; step_failures=$((step_failures + 1)); }
+
+log "Dependency rules (.dependency-cruiser.cjs)"
+npm run --silent lint:deps || { status=1; step_failures=$((step_failures + 1)); }
 
 log "Build (what npm run quickstart runs)"
 npm run build >/dev/null || { echo "npm run build failed" >&2; status=1; step_failures=$((step_failures + 1)); }

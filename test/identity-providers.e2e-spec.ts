@@ -1,15 +1,13 @@
 import * as samlify from 'samlify';
+import { IDENTITY_PROVIDER_SCHEMA_ID, MAPPED_ATTRIBUTE_SCHEMA_ID, mappedAttributeBody } from '@app/fixtures';
 import { makeKeyPair, TestKeyPair } from './support/certs';
 import { expectScimError, expectStatus, GROUP_SCHEMA, patch, TestServer } from './support/server';
-
-const IDP_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:IdentityProvider';
-const MA_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:MappedAttribute';
 
 samlify.setSchemaValidator({ validate: async () => 'not needed: we only read the metadata samlify writes' });
 
 function idp(partnerName: string, cert: TestKeyPair, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    schemas: [IDP_SCHEMA],
+    schemas: [IDENTITY_PROVIDER_SCHEMA_ID],
     partnerName,
     type: 'SAML',
     enabled: true,
@@ -66,12 +64,7 @@ describe('IdentityProviders and MappedAttributes', () => {
       const ma = await s.api('GET', `/admin/v1/MappedAttributes/${mappedId}`);
       expectStatus(ma, 200);
       expect(ma.body).toMatchObject({ idcsResourceType: 'User', direction: 'inbound', refResourceType: 'IdentityProvider', refResourceID: created.body.id });
-      const put = await s.api('PUT', `/admin/v1/MappedAttributes/${mappedId}`, {
-        schemas: [MA_SCHEMA],
-        idcsResourceType: 'User',
-        direction: 'inbound',
-        attributeMappings: mappings,
-      });
+      const put = await s.api('PUT', `/admin/v1/MappedAttributes/${mappedId}`, mappedAttributeBody(mappings));
       expectStatus(put, 200);
 
       const readIdp = await s.api('GET', `/admin/v1/IdentityProviders/${created.body.id}`);
@@ -167,7 +160,7 @@ describe('IdentityProviders and MappedAttributes', () => {
           singleLogoutService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: 'https://idp.samlify.test/slo' }],
         })
         .getMetadata();
-      const res = await s.api('POST', '/admin/v1/IdentityProviders', { schemas: [IDP_SCHEMA], partnerName: 'From-Metadata', enabled: true, metadata: md, authnRequestBinding: 'Post' });
+      const res = await s.api('POST', '/admin/v1/IdentityProviders', { schemas: [IDENTITY_PROVIDER_SCHEMA_ID], partnerName: 'From-Metadata', enabled: true, metadata: md, authnRequestBinding: 'Post' });
       expectStatus(res, 201);
       expect(res.body).toMatchObject({
         partnerProviderId: 'https://idp.samlify.test/metadata',
@@ -176,7 +169,7 @@ describe('IdentityProviders and MappedAttributes', () => {
         logoutRequestUrl: 'https://idp.samlify.test/slo',
       });
       const explicit = await s.api('POST', '/admin/v1/IdentityProviders', {
-        schemas: [IDP_SCHEMA],
+        schemas: [IDENTITY_PROVIDER_SCHEMA_ID],
         partnerName: 'From-Metadata-2',
         enabled: false,
         metadata: md.replace('https://idp.samlify.test/metadata', 'https://idp2.samlify.test/metadata'),
@@ -196,7 +189,7 @@ describe('IdentityProviders and MappedAttributes', () => {
         /IDPSSODescriptor/,
       ],
     ])('should refuse metadata that is %s', async (_title, md, detail) => {
-      const res = await s.api('POST', '/admin/v1/IdentityProviders', { schemas: [IDP_SCHEMA], partnerName: `Bad-MD-${Math.random()}`, enabled: false, metadata: md });
+      const res = await s.api('POST', '/admin/v1/IdentityProviders', { schemas: [IDENTITY_PROVIDER_SCHEMA_ID], partnerName: `Bad-MD-${Math.random()}`, enabled: false, metadata: md });
       expectScimError(res, 400, 'invalidValue');
       expect(res.body.detail).toMatch(detail);
     });
@@ -212,7 +205,7 @@ describe('IdentityProviders and MappedAttributes', () => {
     });
 
     it('should allow neither POST nor DELETE (405)', async () => {
-      expectScimError(await s.api('POST', '/admin/v1/MappedAttributes', { schemas: [MA_SCHEMA], idcsResourceType: 'User', direction: 'inbound' }), 405);
+      expectScimError(await s.api('POST', '/admin/v1/MappedAttributes', { schemas: [MAPPED_ATTRIBUTE_SCHEMA_ID], idcsResourceType: 'User', direction: 'inbound' }), 405);
       expectScimError(await s.api('DELETE', `/admin/v1/MappedAttributes/${mappedId}`), 405);
     });
 
@@ -287,7 +280,7 @@ describe('IdentityProviders and MappedAttributes', () => {
       expectStatus(await s.api('GET', `/admin/v1/MappedAttributes/${created.body.jitUserProvAttributes.value}`, undefined, { token: aud }), 200);
       expectScimError(await s.api('PATCH', `/admin/v1/IdentityProviders/${created.body.id}`, patch({ op: 'replace', path: 'enabled', value: false }), { token: aud }), 403);
       expectScimError(await s.api('GET', '/admin/v1/IdentityProviders', undefined, { token: usr }), 403);
-      expectScimError(await s.api('PUT', `/admin/v1/MappedAttributes/${created.body.jitUserProvAttributes.value}`, { schemas: [MA_SCHEMA] }, { token: usr }), 403);
+      expectScimError(await s.api('PUT', `/admin/v1/MappedAttributes/${created.body.jitUserProvAttributes.value}`, { schemas: [MAPPED_ATTRIBUTE_SCHEMA_ID] }, { token: usr }), 403);
       expectScimError(await s.api('GET', '/admin/v1/IdentityProviders', undefined, { token: null }), 401);
     });
 
@@ -311,6 +304,6 @@ describe('IdentityProviders and MappedAttributes', () => {
     const types = (await s.api('GET', '/admin/v1/ResourceTypes')).body.Resources.map((r: { name: string }) => r.name);
     expect(types).toEqual(expect.arrayContaining(['IdentityProvider', 'MappedAttribute']));
     const schemas = (await s.api('GET', '/admin/v1/Schemas')).body.Resources.map((r: { id: string }) => r.id);
-    expect(schemas).toEqual(expect.arrayContaining([IDP_SCHEMA, MA_SCHEMA]));
+    expect(schemas).toEqual(expect.arrayContaining([IDENTITY_PROVIDER_SCHEMA_ID, MAPPED_ATTRIBUTE_SCHEMA_ID]));
   });
 });

@@ -1,9 +1,8 @@
+import { createJitIdentityProvider, groupsFromAssertion } from '@app/fixtures';
 import { JitLoginResult, JitLoginService, VerifiedAssertion } from '@app/jit';
 import { makeKeyPair } from './support/certs';
-import { mappedAttributeBody } from './support/jit-fixture';
 import { dbQuery, expectStatus, GROUP_SCHEMA, patch, TestServer, user } from './support/server';
 
-const IDP_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:IdentityProvider';
 const ORACLE_USER = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User';
 
 /**
@@ -33,33 +32,24 @@ describe(JitLoginService.name, () => {
   /** A new SAML IdP with the tutorial's attribute mappings and the given JIT settings, made through the API. */
   async function idp(settings: Record<string, unknown>, mappings?: Record<string, unknown>[]): Promise<string> {
     const n = ++idpCount;
-    const res = await s.api('POST', '/admin/v1/IdentityProviders', {
-      schemas: [IDP_SCHEMA],
+    const { idpId } = await createJitIdentityProvider(s, {
       partnerName: `JIT IdP ${n}`,
-      enabled: true,
       partnerProviderId: `https://idp${n}.jit.test`,
       idpSsoUrl: `https://idp${n}.jit.test/sso`,
       signingCertificate: certificate,
-      jitUserProvEnabled: true,
-      jitUserProvCreateUserEnabled: true,
-      jitUserProvAttributeUpdateEnabled: true,
-      ...settings,
+      settings,
+      attributeMappings: mappings,
     });
-    expectStatus(res, 201);
-    expectStatus(await s.api('PUT', `/admin/v1/MappedAttributes/${res.body.jitUserProvAttributes.value}`, mappedAttributeBody(mappings)), 200);
-    return res.body.id;
+    return idpId;
   }
 
   /** Explicit mappings Administrators → OCI Administrators, Admins → OCI Admins, Old → Old (the tutorial, plus one). */
-  const explicitGroups = () => ({
-    jitUserProvGroupAssertionAttributeEnabled: true,
-    jitUserProvGroupSAMLAttributeName: 'groups',
-    jitUserProvGroupMappings: [
+  const explicitGroups = () =>
+    groupsFromAssertion([
       { idpGroup: 'Administrators', value: group['OCI Administrators'] },
       { idpGroup: 'Admins', value: group['OCI Admins'] },
       { idpGroup: 'Old', value: group.Old },
-    ],
-  });
+    ]);
 
   function assertion(nameId: string, attributes: Record<string, string[]> = {}): VerifiedAssertion {
     return { nameId, nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress', issuer: 'https://idp.jit.test', attributes };

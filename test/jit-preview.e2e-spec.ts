@@ -1,8 +1,6 @@
+import { createJitIdentityProvider, groupsFromAssertion } from '@app/fixtures';
 import { makeKeyPair } from './support/certs';
-import { mappedAttributeBody } from './support/jit-fixture';
-import { expectScimError, expectStatus, GROUP_SCHEMA, TestServer, user } from './support/server';
-
-const IDP_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:IdentityProvider';
+import { expectScimError, expectStatus, GROUP_SCHEMA, patch, TestServer, user } from './support/server';
 
 /** POST /admin/v1/IdentityProviders/{id}/jitPreview: what a sign-in would do, writing nothing. */
 describe('JIT preview', () => {
@@ -23,27 +21,13 @@ describe('JIT preview', () => {
     const cert = await makeKeyPair('preview-idp');
     admins = (await s.api('POST', '/admin/v1/Groups', { schemas: [GROUP_SCHEMA], displayName: 'OCI Admins' })).body.id;
     manual = (await s.api('POST', '/admin/v1/Groups', { schemas: [GROUP_SCHEMA], displayName: 'Manual' })).body.id;
-    const idp = await s.api('POST', '/admin/v1/IdentityProviders', {
-      schemas: [IDP_SCHEMA],
+    ({ idpId } = await createJitIdentityProvider(s, {
       partnerName: 'Preview IdP',
-      enabled: true,
       partnerProviderId: 'https://idp.preview.test',
       idpSsoUrl: 'https://idp.preview.test/sso',
       signingCertificate: cert.certificateB64,
-      jitUserProvEnabled: true,
-      jitUserProvCreateUserEnabled: true,
-      jitUserProvAttributeUpdateEnabled: true,
-      jitUserProvGroupAssertionAttributeEnabled: true,
-      jitUserProvGroupSAMLAttributeName: 'groups',
-      jitUserProvGroupMappings: [{ idpGroup: 'Admins', value: admins }],
-      jitUserProvGroupAssignmentMethod: 'Overwrite',
-    });
-    expectStatus(idp, 201);
-    idpId = idp.body.id;
-    expectStatus(
-      await s.api('PUT', `/admin/v1/MappedAttributes/${idp.body.jitUserProvAttributes.value}`, mappedAttributeBody()),
-      200,
-    );
+      settings: { ...groupsFromAssertion([{ idpGroup: 'Admins', value: admins }]), jitUserProvGroupAssignmentMethod: 'Overwrite' },
+    }));
   });
   afterAll(() => s.stop());
 
@@ -64,7 +48,7 @@ describe('JIT preview', () => {
 
   it('should show old → new values and groups left for an existing user, from an assertion XML', async () => {
     const existing = (await s.api('POST', '/admin/v1/Users', user('old.person@example.com', { name: { givenName: 'Old', familyName: 'Person' } }))).body;
-    await s.api('PATCH', `/admin/v1/Groups/${manual}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: [{ value: existing.id }] }] });
+    await s.api('PATCH', `/admin/v1/Groups/${manual}`, patch({ op: 'add', path: 'members', value: [{ value: existing.id }] }));
     const before = await counts();
     const xml = `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a" Version="2.0" IssueInstant="2026-01-01T00:00:00Z">
       <saml:Issuer>https://idp.preview.test</saml:Issuer>
@@ -92,12 +76,12 @@ describe('JIT preview', () => {
   });
 
   it('should show why a sign-in would be refused', async () => {
-    await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'jitUserProvCreateUserEnabled', value: false }] });
+    await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, patch({ op: 'replace', path: 'jitUserProvCreateUserEnabled', value: false }));
     const res = await preview({ nameId: 'stranger@example.com', attributes: { firstName: 'S' } });
     expectStatus(res, 200);
     expect(res.body).toMatchObject({ outcome: 'reject', reason: 'user_not_found' });
     expect(res.body.detail).toMatch(/stranger@example.com/);
-    await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'jitUserProvCreateUserEnabled', value: true }] });
+    await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, patch({ op: 'replace', path: 'jitUserProvCreateUserEnabled', value: true }));
   });
 
   it.each<[string, unknown]>([
@@ -126,7 +110,7 @@ describe('JIT preview', () => {
   it('should refuse to guess when several users share the primary email the IdP matches on', async () => {
     await s.api('POST', '/admin/v1/Users', user('twin1', { emails: [{ value: 'twin@example.com', type: 'work', primary: true }] }));
     await s.api('POST', '/admin/v1/Users', user('twin2', { emails: [{ value: 'TWIN@example.com', type: 'work', primary: true }] }));
-    await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'userMappingStoreAttribute', value: 'emails.value' }] });
+    await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, patch({ op: 'replace', path: 'userMappingStoreAttribute', value: 'emails.value' }));
     try {
       const before = await counts();
       const res = await preview({ nameId: 'twin@example.com' });
@@ -134,7 +118,7 @@ describe('JIT preview', () => {
       expect(res.body).toMatchObject({ outcome: 'reject', reason: 'ambiguous_user', matchedUser: null });
       expect(await counts()).toEqual(before);
     } finally {
-      await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'userMappingStoreAttribute', value: 'userName' }] });
+      await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, patch({ op: 'replace', path: 'userMappingStoreAttribute', value: 'userName' }));
     }
   });
 });

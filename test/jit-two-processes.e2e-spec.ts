@@ -1,9 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { adminApi, clientCredentialsToken, createGroup, createJitIdentityProvider, groupsFromAssertion } from '@app/fixtures';
 import { makeKeyPair } from './support/certs';
-import { mappedAttributeBody } from './support/jit-fixture';
-import { ADMIN_ID, ADMIN_SECRET, E2E_DB, expectStatus, freePort, freshDatabase, GROUP_SCHEMA } from './support/server';
+import { ADMIN_ID, ADMIN_SECRET, E2E_DB, freePort, freshDatabase } from './support/server';
 import { TestIdp } from './support/saml-idp';
 
 const MAIN = join(__dirname, '..', 'dist', 'apps', 'admin-api', 'src', 'main.js');
@@ -47,38 +47,16 @@ async function startProcess(port: number, env: Record<string, string>): Promise<
 
   it('should create exactly one user with consistent memberships and answer no request with a 5xx', async () => {
     const base = `http://127.0.0.1:${ports[0]}`;
-    const tokenRes = await fetch(`${base}/oauth2/v1/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic ' + Buffer.from(`${ADMIN_ID}:${ADMIN_SECRET}`).toString('base64') },
-      body: 'grant_type=client_credentials',
-    });
-    const token = (await tokenRes.json()).access_token as string;
-    const api = async (method: string, path: string, body?: unknown) => {
-      const r = await fetch(base + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-      return { status: r.status, headers: r.headers, body: await r.json(), text: '' };
-    };
+    const admin = adminApi(base, await clientCredentialsToken(base, ADMIN_ID, ADMIN_SECRET));
     const keys = await makeKeyPair('two-process-idp');
-    const group = await api('POST', '/admin/v1/Groups', { schemas: [GROUP_SCHEMA], displayName: 'Raced' });
-    const idp = await api('POST', '/admin/v1/IdentityProviders', {
-      schemas: ['urn:ietf:params:scim:schemas:oracle:idcs:IdentityProvider'],
+    const groupId = await createGroup(admin, 'Raced');
+    await createJitIdentityProvider(admin, {
       partnerName: 'Two processes',
-      enabled: true,
       partnerProviderId: 'https://idp.samlify.test/metadata',
       idpSsoUrl: 'https://idp.samlify.test/sso',
       signingCertificate: keys.certificateB64,
-      allowUnsolicitedResponses: true,
-      jitUserProvEnabled: true,
-      jitUserProvCreateUserEnabled: true,
-      jitUserProvAttributeUpdateEnabled: true,
-      jitUserProvGroupAssertionAttributeEnabled: true,
-      jitUserProvGroupSAMLAttributeName: 'groups',
-      jitUserProvGroupMappings: [{ idpGroup: 'Racers', value: group.body.id }],
+      settings: { allowUnsolicitedResponses: true, ...groupsFromAssertion([{ idpGroup: 'Racers', value: groupId }]) },
     });
-    expectStatus(idp, 201);
-    expectStatus(
-      await api('PUT', `/admin/v1/MappedAttributes/${idp.body.jitUserProvAttributes.value}`, mappedAttributeBody()),
-      200,
-    );
 
     const metadata = await (await fetch(`${base}/fed/v1/metadata`)).text();
     const publicUrl = `http://localhost:${ports[0]}`;
@@ -99,10 +77,10 @@ async function startProcess(port: number, env: Record<string, string>): Promise<
     );
     expect(statuses).toEqual(statuses.map(() => 303));
 
-    const users = await api('GET', `/admin/v1/Users?filter=${encodeURIComponent('userName eq "twin.racer@example.com"')}&attributes=groups`);
+    const users = await admin.api('GET', `/admin/v1/Users?filter=${encodeURIComponent('userName eq "twin.racer@example.com"')}&attributes=groups`);
     expect(users.body.totalResults).toBe(1);
-    expect(users.body.Resources[0].groups.map((g: { value: string }) => g.value)).toEqual([group.body.id]);
-    const members = await api('GET', `/admin/v1/Groups/${group.body.id}?attributes=members`);
+    expect(users.body.Resources[0].groups.map((g: { value: string }) => g.value)).toEqual([groupId]);
+    const members = await admin.api('GET', `/admin/v1/Groups/${groupId}?attributes=members`);
     expect(members.body.members).toHaveLength(1);
   });
 });

@@ -1,10 +1,9 @@
 import { IdentityDomainsClient, models } from 'oci-identitydomains';
+import { IDENTITY_PROVIDER_SCHEMA_ID, MAPPED_ATTRIBUTE_SCHEMA_ID } from '@app/fixtures';
 import { makeKeyPair, TestKeyPair } from './support/certs';
 import { ociClient, ociError } from './support/oci-sdk';
 import { GROUP_SCHEMA, PATCH_SCHEMA, TestServer } from './support/server';
 
-const IDP_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:IdentityProvider';
-const MA_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:MappedAttribute';
 const SEARCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest';
 const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 
@@ -42,7 +41,7 @@ describe('OCI TypeScript SDK (oci-identitydomains) against IdentityProviders and
   });
 
   const samlIdp = (partnerName: string, extra: Partial<models.IdentityProvider> = {}): models.IdentityProvider => ({
-    schemas: [IDP_SCHEMA],
+    schemas: [IDENTITY_PROVIDER_SCHEMA_ID],
     partnerName,
     type: models.IdentityProvider.Type.Saml,
     enabled: true,
@@ -87,7 +86,7 @@ describe('OCI TypeScript SDK (oci-identitydomains) against IdentityProviders and
     const res = await client.createIdentityProvider({ authorization, identityProvider: samlIdp('SDK-ADFS', jit()) });
     const idp = res.identityProvider;
     expect(idp.id).toBeTruthy();
-    expect(idp.schemas).toEqual([IDP_SCHEMA]);
+    expect(idp.schemas).toEqual([IDENTITY_PROVIDER_SCHEMA_ID]);
     expect(idp.partnerName).toBe('SDK-ADFS');
     expect(idp.type).toBe(models.IdentityProvider.Type.Saml);
     expect(idp.enabled).toBe(true);
@@ -249,7 +248,7 @@ describe('OCI TypeScript SDK (oci-identitydomains) against IdentityProviders and
     const res = await client.getMappedAttribute({ authorization, mappedAttributeId: mappedId });
     const ma = res.mappedAttribute;
     expect(ma.id).toBe(mappedId);
-    expect(ma.schemas).toEqual([MA_SCHEMA]);
+    expect(ma.schemas).toEqual([MAPPED_ATTRIBUTE_SCHEMA_ID]);
     expect(ma.idcsResourceType).toBe(models.MappedAttribute.IdcsResourceType.User);
     expect(ma.refResourceType).toBe(models.MappedAttribute.RefResourceType.IdentityProvider);
     expect(ma.refResourceID).toBe(idpId);

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { DemoIdp, DemoRegistration, initiateSsoUrl, registerDemoIdp, startDemoIdp } from '../apps/demo-idp/src';
 import { launchChromium } from './support/browser';
-import { ADMIN_ID, ADMIN_SECRET, E2E_DB, TestServer } from './support/server';
+import { ADMIN_ID, ADMIN_SECRET, E2E_DB, patch, TestServer } from './support/server';
 
 /**
  * A newcomer's first JIT sign-in in a real browser (Debian chromium): SP-initiated at /fed/v1/sp/initiatesso,
@@ -59,9 +59,8 @@ describe(`SAML sign-in in a browser with the demo IdP (${E2E_DB})`, () => {
   });
 
   it('should go through the HTTP-POST binding too: our page posts the signed AuthnRequest by itself, within its CSP', async () => {
-    const patch = (binding: string) =>
-      s.api('PATCH', `/admin/v1/IdentityProviders/${registration.idpId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'authnRequestBinding', value: binding }] });
-    expect((await patch('Post')).status).toBe(200);
+    const setBinding = (binding: string) => s.api('PATCH', `/admin/v1/IdentityProviders/${registration.idpId}`, patch({ op: 'replace', path: 'authnRequestBinding', value: binding }));
+    expect((await setBinding('Post')).status).toBe(200);
     const page = await browser.newPage();
     const violations: string[] = [];
     page.on('console', (m) => {
@@ -77,7 +76,7 @@ describe(`SAML sign-in in a browser with the demo IdP (${E2E_DB})`, () => {
       expect(violations).toEqual([]);
     } finally {
       await page.close();
-      expect((await patch('Redirect')).status).toBe(200);
+      expect((await setBinding('Redirect')).status).toBe(200);
     }
   });
 

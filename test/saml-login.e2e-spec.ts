@@ -4,12 +4,10 @@ import { inflateRawSync } from 'node:zlib';
 import { SignedXml } from 'xml-crypto';
 import { SsoReason } from '@app/saml';
 import { makeKeyPair, TestKeyPair } from './support/certs';
-import { mappedAttributeBody } from './support/jit-fixture';
+import { createJitIdentityProvider, groupsFromAssertion } from '@app/fixtures';
 import { IDP_ENTITY_ID, ResponseTags, TestIdp } from './support/saml-idp';
-import { ApiResponse, dbQuery, E2E_DB, expectStatus, GROUP_SCHEMA, TestServer } from './support/server';
+import { ApiResponse, dbQuery, E2E_DB, expectStatus, GROUP_SCHEMA, patch, TestServer } from './support/server';
 
-
-const IDP_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:IdentityProvider';
 const HOUR = 3600_000;
 
 // Successful sign-ins go through JitLoginService (libs/jit, written concurrently). Until '@app/jit' exports it, the
@@ -75,7 +73,7 @@ describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
 
   async function setIdp(values: Record<string, unknown>): Promise<void> {
     const ops = Object.entries(values).map(([path, value]) => ({ op: 'replace', path, value }));
-    expectStatus(await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: ops }), 200);
+    expectStatus(await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, patch(...ops)), 200);
   }
 
   beforeAll(async () => {
@@ -86,30 +84,19 @@ describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
     acsUrl = `${s.publicUrl}/fed/v1/sp/sso`;
     idp = new TestIdp(metadata.text, { entityId, acsUrl }, idpKeys);
     const admins = await s.api('POST', '/admin/v1/Groups', { schemas: [GROUP_SCHEMA], displayName: 'OCI Admins' });
-    const created = await s.api('POST', '/admin/v1/IdentityProviders', {
-      schemas: [IDP_SCHEMA],
+    ({ idpId } = await createJitIdentityProvider(s, {
       partnerName: 'samlify',
-      enabled: true,
       partnerProviderId: IDP_ENTITY_ID,
       idpSsoUrl: 'https://idp.samlify.test/sso',
       signingCertificate: idpKeys.certificateB64,
-      nameIdFormat: 'saml-emailaddress',
-      authnRequestBinding: 'Redirect',
-      jitUserProvEnabled: true,
-      jitUserProvCreateUserEnabled: true,
-      jitUserProvAttributeUpdateEnabled: true,
-      jitUserProvGroupAssertionAttributeEnabled: true,
-      jitUserProvGroupSAMLAttributeName: 'groups',
-      jitUserProvGroupMappingMode: 'explicit',
-      jitUserProvGroupMappings: [{ idpGroup: 'Admins', value: admins.body.id }],
-      jitUserProvGroupAssignmentMethod: 'Merge',
-    });
-    expectStatus(created, 201);
-    idpId = created.body.id;
-    expectStatus(
-      await s.api('PUT', `/admin/v1/MappedAttributes/${created.body.jitUserProvAttributes.value}`, mappedAttributeBody()),
-      200,
-    );
+      settings: {
+        nameIdFormat: 'saml-emailaddress',
+        authnRequestBinding: 'Redirect',
+        ...groupsFromAssertion([{ idpGroup: 'Admins', value: admins.body.id }]),
+        jitUserProvGroupMappingMode: 'explicit',
+        jitUserProvGroupAssignmentMethod: 'Merge',
+      },
+    }));
   });
 
   afterAll(async () => {

@@ -2,9 +2,10 @@ import { inflateRawSync } from 'node:zlib';
 import { Document, DOMParser, Element, Node, XMLSerializer } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
 import { SsoReason } from '@app/saml';
+import { createJitIdentityProvider } from '@app/fixtures';
 import { makeKeyPair, TestKeyPair } from './support/certs';
 import { IDP_ENTITY_ID, TestIdp } from './support/saml-idp';
-import { ApiResponse, E2E_DB, expectStatus, TestServer } from './support/server';
+import { ApiResponse, E2E_DB, expectStatus, patch, TestServer, user } from './support/server';
 
 /*
  * What a trusted SAML SP must refuse (saml-sp-security.md), proven end to end against POST /fed/v1/sp/sso with
@@ -22,9 +23,6 @@ import { ApiResponse, E2E_DB, expectStatus, TestServer } from './support/server'
 const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
 const SAML = 'urn:oasis:names:tc:SAML:2.0:assertion';
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
-const IDP_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:IdentityProvider';
-const MA_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:MappedAttribute';
-const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
 const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
 const RSA_SHA1 = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
@@ -287,7 +285,7 @@ describe(`SAML ACS refuses forged responses: XSW1–XSW8, weak algorithms, forei
 
   async function setIdp(values: Record<string, unknown>): Promise<void> {
     const ops = Object.entries(values).map(([path, value]) => ({ op: 'replace', path, value }));
-    expectStatus(await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: ops }), 200);
+    expectStatus(await s.api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, patch(...ops)), 200);
   }
 
   const DEFAULTS = { signatureHashAlgorithm: 'SHA-256', requireSignedResponse: false, jitUserProvCreateUserEnabled: true };
@@ -308,38 +306,16 @@ describe(`SAML ACS refuses forged responses: XSW1–XSW8, weak algorithms, forei
     s = await TestServer.start();
     const metadata = await s.raw('GET', '/fed/v1/metadata');
     idp = new TestIdp(metadata.text, { entityId: `${s.publicUrl}/fed`, acsUrl: `${s.publicUrl}/fed/v1/sp/sso` }, idpKeys);
-    const created = await s.api('POST', '/admin/v1/IdentityProviders', {
-      schemas: [IDP_SCHEMA],
+    ({ idpId } = await createJitIdentityProvider(s, {
       partnerName: 'xsw-idp',
-      enabled: true,
       partnerProviderId: IDP_ENTITY_ID,
       idpSsoUrl: 'https://idp.samlify.test/sso',
       signingCertificate: idpKeys.certificateB64,
-      nameIdFormat: 'saml-emailaddress',
-      authnRequestBinding: 'Redirect',
-      jitUserProvEnabled: true,
-      jitUserProvCreateUserEnabled: true,
-      jitUserProvAttributeUpdateEnabled: true,
-    });
-    expectStatus(created, 201);
-    idpId = created.body.id;
-    expectStatus(
-      await s.api('PUT', `/admin/v1/MappedAttributes/${created.body.jitUserProvAttributes.value}`, {
-        schemas: [MA_SCHEMA],
-        idcsResourceType: 'User',
-        direction: 'inbound',
-        attributeMappings: [
-          { idcsAttributeName: 'userName', managedObjectAttributeName: '$(assertion.fed.nameidvalue)' },
-          { idcsAttributeName: 'name.givenName', managedObjectAttributeName: '$(assertion.firstName)' },
-          { idcsAttributeName: 'name.familyName', managedObjectAttributeName: '$(assertion.familyName)' },
-          { idcsAttributeName: 'emails[primary eq true and type eq "work"].value', managedObjectAttributeName: '$(assertion.email)' },
-        ],
-      }),
-      200,
-    );
+      settings: { nameIdFormat: 'saml-emailaddress', authnRequestBinding: 'Redirect' },
+    }));
     // The victims exist: a forgery that got user B (or a truncated NameID) through would sign in as them.
     for (const userName of [USER_B, 'user@evil.com']) {
-      expectStatus(await s.api('POST', '/admin/v1/Users', { schemas: [USER_SCHEMA], userName, name: { givenName: 'Victim', familyName: 'User' }, emails: [{ value: userName, type: 'work', primary: true }] }), 201);
+      expectStatus(await s.api('POST', '/admin/v1/Users', user(userName, { name: { givenName: 'Victim', familyName: 'User' } })), 201);
     }
   });
 

@@ -2,9 +2,15 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { Principal } from '@app/auth';
 import { Database, newId, nowIso } from '@app/persistence';
-import { Doc, ListQuery, listResponse, Projection, PublicUrl, ResolvedPath, runListQuery, ScimAttribute, ScimResourceType, SqlExpr, SqlMapping } from '@app/scim';
+import { Doc, ListQuery, listResponse, Projection, PublicUrl, ResolvedPath, runListQuery, ScimAttribute, ScimResourceType, SqlExpr, SqlMapping, VersionedRow, WrittenHook } from '@app/scim';
 import { AuditEventEntity } from './audit.entity';
 import { AUDIT_EVENT_RESOURCE_TYPE } from './audit.schema';
+
+/** Who makes an administrative change, and the request it came with, for the audit trail. */
+export interface Actor {
+  principal?: Principal;
+  correlationId?: string;
+}
 
 export interface AuditChange {
   attribute: string;
@@ -77,6 +83,21 @@ export class AuditService {
     private readonly db: Database,
     private readonly urls: PublicUrl,
   ) {}
+
+  /** A resource pipeline's hook that records each committed change as an `admin.<Resource>.<action>` event. */
+  resourceWrites<R extends VersionedRow>(rt: ScimResourceType, actor: Actor, nameOf?: (row: R) => string): WrittenHook<R> {
+    return (m, w) =>
+      this.record(m, {
+        eventId: `admin.${rt.name}.${w.action}`,
+        outcome: 'success',
+        actor: actor.principal,
+        correlationId: actor.correlationId,
+        resourceType: rt.name,
+        resourceId: w.row.id,
+        resourceName: nameOf?.(w.row),
+        changes: diffResources(rt, w.before, w.after),
+      });
+  }
 
   async record(m: EntityManager, r: AuditRecord): Promise<void> {
     const id = newId();

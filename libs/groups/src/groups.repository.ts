@@ -1,18 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { Database, nowIso } from '@app/persistence';
-import { ListQuery, RawListTable, ResolvedPath, runRawListQuery, SqlCollection, SqlExpr, SqlFragment, SqlMapping } from '@app/scim';
+import { ListQuery, RawListTable, ResolvedPath, runRawListQuery, SqlCollection, SqlExpr, SqlFragment, SqlMapping, VERSIONED_COLUMNS, VersionedTable } from '@app/scim';
 import { GROUP_RESOURCE_TYPE } from './group.schema';
 import { GroupEntity, GroupMemberEntity } from './group.entity';
 
 const COLUMNS: Record<string, SqlExpr> = {
-  id: { expr: 'r.id' },
+  ...VERSIONED_COLUMNS,
   displayName: { expr: 'r.display_name_lower', lowered: true },
   externalId: { expr: 'r.external_id' },
-  'meta.created': { expr: 'r.created' },
-  'meta.lastModified': { expr: 'r.last_modified' },
-  // The ETag, W/"<version>", as meta.version shows it.
-  'meta.version': { expr: `('W/"' || r.version || '"')` },
 };
 
 let aliasCounter = 0;
@@ -57,12 +53,45 @@ export interface MemberRow {
   data: string;
 }
 
+/** Rows per statement: a handful of parameters each, well under every driver's bind-parameter limit. */
+const BATCH = 500;
+
+/** A group as JIT needs it to map asserted group names and ids. */
+export type GroupName = Pick<GroupEntity, 'id' | 'displayName' | 'displayNameLower'>;
+
+/**
+ * Queries over the groups tables; transactions are the caller's. Membership rows are written only through
+ * GroupMemberships, which keeps the groups' versions right.
+ */
 @Injectable()
 export class GroupsRepository {
-  constructor(private readonly db: Database) {}
+  /** Row-level statements of the groups table, for the resource pipeline. */
+  readonly table: VersionedTable<GroupEntity>;
+
+  constructor(private readonly db: Database) {
+    this.table = new VersionedTable(GroupEntity, () => db.dialect);
+  }
 
   findById(m: EntityManager, id: string): Promise<GroupEntity | null> {
     return m.findOneBy(GroupEntity, { id });
+  }
+
+  /** Groups by id, with their names. */
+  async namesByIds(m: EntityManager, ids: string[]): Promise<GroupName[]> {
+    const out: GroupName[] = [];
+    for (let i = 0; i < ids.length; i += BATCH) {
+      out.push(...(await m.find(GroupEntity, { where: { id: In(ids.slice(i, i + BATCH)) }, select: ['id', 'displayName', 'displayNameLower'] })));
+    }
+    return out;
+  }
+
+  /** Groups by displayName, ignoring case (names given lower-cased). */
+  async namesByLowerNames(m: EntityManager, lowerNames: string[]): Promise<GroupName[]> {
+    const out: GroupName[] = [];
+    for (let i = 0; i < lowerNames.length; i += BATCH) {
+      out.push(...(await m.find(GroupEntity, { where: { displayNameLower: In(lowerNames.slice(i, i + BATCH)) }, select: ['id', 'displayName', 'displayNameLower'] })));
+    }
+    return out;
   }
 
   /** One page of groups (what a SCIM response needs of each row) and the number of matches. */
@@ -70,43 +99,54 @@ export class GroupsRepository {
     return runRawListQuery(this.db.sql(m), LIST_TABLE, GROUP_RESOURCE_TYPE, GROUP_SQL_MAPPING, this.db.dialect, query) as Promise<{ rows: GroupListRow[]; total: number }>;
   }
 
-  insert(m: EntityManager, row: GroupEntity): Promise<unknown> {
-    return m.insert(GroupEntity, row);
-  }
-
-  async updateIfVersion(m: EntityManager, row: GroupEntity, expectedVersion: number): Promise<boolean> {
-    const { id, ...changes } = row;
-    const r = await m.createQueryBuilder().update(GroupEntity).set(changes).where('id = :id AND version = :v', { id, v: expectedVersion }).execute();
-    return !!r.affected;
-  }
-
-  async delete(m: EntityManager, id: string): Promise<void> {
-    await m.delete(GroupEntity, { id });
-  }
-
-  /** Adds memberships; existing ones are left as they are (idempotent, no read of current members). */
-  async addMembers(m: EntityManager, groupId: string, memberIds: string[]): Promise<void> {
-    const created = nowIso();
-    for (let i = 0; i < memberIds.length; i += 300) {
-      const values = memberIds.slice(i, i + 300).map((memberId) => ({ groupId, memberId, created }));
-      await m.createQueryBuilder().insert().into(GroupMemberEntity).values(values).orIgnore().execute();
-    }
-  }
-
-  async removeMembers(m: EntityManager, groupId: string, memberIds: string[]): Promise<void> {
-    for (let i = 0; i < memberIds.length; i += 500) {
+  /** Gives each group a new version, for a membership change made outside the group's own write. */
+  async bumpVersions(m: EntityManager, groupIds: string[]): Promise<void> {
+    const now = nowIso();
+    for (let i = 0; i < groupIds.length; i += BATCH) {
       await m
         .createQueryBuilder()
-        .delete()
-        .from(GroupMemberEntity)
-        .where('group_id = :groupId AND member_id IN (:...ids)', { groupId, ids: memberIds.slice(i, i + 500) })
+        .update(GroupEntity)
+        .set({ version: () => 'version + 1', lastModified: now })
+        .where({ id: In(groupIds.slice(i, i + BATCH)) })
         .execute();
     }
   }
 
-  /** Removes the memberships matching a condition built over `membersCollection('gm', …)`. */
-  async removeMembersWhere(m: EntityManager, groupId: string, condition: SqlFragment): Promise<void> {
-    await m
+  /** The groups a user is a direct member of. */
+  async groupIdsOf(m: EntityManager, userId: string): Promise<string[]> {
+    return (await m.find(GroupMemberEntity, { where: { memberId: userId }, select: ['groupId'] })).map((r) => r.groupId);
+  }
+
+  /** The member ids of a group. */
+  async memberIds(m: EntityManager, groupId: string): Promise<string[]> {
+    return (await m.find(GroupMemberEntity, { where: { groupId }, select: ['memberId'] })).map((r) => r.memberId);
+  }
+
+  /** Inserts memberships, skipping existing ones; returns how many were new. */
+  async insertMembers(m: EntityManager, groupId: string, memberIds: string[]): Promise<number> {
+    const created = nowIso();
+    let added = 0;
+    for (let i = 0; i < memberIds.length; i += BATCH) {
+      const values = memberIds.slice(i, i + BATCH).map((memberId) => ({ groupId, memberId, created }));
+      const [sql, params] = m.createQueryBuilder().insert().into(GroupMemberEntity).values(values).orIgnore().getQueryAndParameters();
+      added += await this.affected(m, sql, params);
+    }
+    return added;
+  }
+
+  /** Deletes the given memberships of a group; returns how many there were. */
+  async deleteMembers(m: EntityManager, groupId: string, memberIds: string[]): Promise<number> {
+    let removed = 0;
+    for (let i = 0; i < memberIds.length; i += BATCH) {
+      const r = await m.createQueryBuilder().delete().from(GroupMemberEntity).where({ groupId, memberId: In(memberIds.slice(i, i + BATCH)) }).execute();
+      removed += r.affected ?? 0;
+    }
+    return removed;
+  }
+
+  /** Deletes the memberships matching a condition built over `membersCollection('gm', …)`; returns how many. */
+  async deleteMembersWhere(m: EntityManager, groupId: string, condition: SqlFragment): Promise<number> {
+    const r = await m
       .createQueryBuilder()
       .delete()
       .from(GroupMemberEntity)
@@ -115,14 +155,25 @@ export class GroupsRepository {
         groupId,
       })
       .execute();
+    return r.affected ?? 0;
   }
 
-  async removeAllMembers(m: EntityManager, groupId: string): Promise<void> {
-    await m.delete(GroupMemberEntity, { groupId });
+  /** Deletes all memberships of a user; returns the groups they were in. */
+  async deleteMembershipsOf(m: EntityManager, userId: string): Promise<string[]> {
+    const groupIds = await this.groupIdsOf(m, userId);
+    if (groupIds.length) await m.delete(GroupMemberEntity, { memberId: userId });
+    return groupIds;
   }
 
   countMembers(m: EntityManager, groupId: string): Promise<number> {
     return m.count(GroupMemberEntity, { where: { groupId } });
+  }
+
+  /** The number of rows an INSERT wrote (TypeORM reports it for UPDATE and DELETE only). */
+  private async affected(m: EntityManager, sql: string, params: unknown[]): Promise<number> {
+    if (!m.queryRunner) throw new Error('membership writes run in a transaction');
+    const r = await m.queryRunner.query(sql, params, true);
+    return r.affected ?? 0;
   }
 
   /** One page of members with what is needed to display them. */

@@ -1,13 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { Database, isUniqueViolation, newId, nowIso } from '@app/persistence';
+import { Database } from '@app/persistence';
 import {
   applyPatch,
-  checkIfMatch,
-  checkImmutable,
-  checkRequired,
   Doc,
-  etagFor,
   fitColumn,
   FilterTranslator,
   ListQuery,
@@ -15,26 +11,23 @@ import {
   normalizeResource,
   ParsedPatchOp,
   parsePatchRequest,
-  Projection,
   ProjectionRequest,
   PublicUrl,
+  ResourcePipeline,
+  ResourceResult,
   ScimError,
 } from '@app/scim';
-import { UsersRepository } from '@app/users';
 import { GroupEntity } from './group.entity';
 import { GROUP_RESOURCE_TYPE, ORACLE_GROUP_SCHEMA_ID } from './group.schema';
+import { GroupMemberships } from './group-memberships';
 import { GroupReferences } from './group-references';
-import { GroupListRow, GroupsRepository, membersCollection } from './groups.repository';
+import { GroupsRepository, membersCollection } from './groups.repository';
 
 const rt = GROUP_RESOURCE_TYPE;
 /** IDCS returns at most this many members in one response; larger groups must page their members. */
 export const MAX_MEMBERS_PER_RESPONSE = 10_000;
 
-export interface GroupResult {
-  body: Doc;
-  version: number;
-  location: string;
-}
+export type GroupResult = ResourceResult;
 
 interface MemberPaging {
   startIndex: number;
@@ -70,19 +63,48 @@ function memberIdsOf(value: unknown, where: string): string[] {
   });
 }
 
+/** The row (indexed columns + JSON document, without members) of a group representation. */
+function groupRow(id: string, doc: Doc, version: number, created: string, lastModified: string): GroupEntity {
+  // The VARCHAR(1024) columns of the groups table (initial-schema migration).
+  const displayName = fitColumn(doc.displayName as string, 1024, 'displayName')!;
+  return {
+    id,
+    displayName,
+    displayNameLower: fitColumn(displayName.toLowerCase(), 1024, 'displayName')!,
+    externalId: fitColumn(typeof doc.externalId === 'string' ? doc.externalId : null, 1024, 'externalId'),
+    data: JSON.stringify(doc),
+    version,
+    created,
+    lastModified,
+  };
+}
+
 /** Rules of the Group resource. Memberships are changed row by row, never by rewriting the member list. */
 @Injectable()
 export class GroupsService {
+  private readonly pipeline: ResourcePipeline<GroupEntity>;
+
   constructor(
     private readonly db: Database,
     private readonly groups: GroupsRepository,
-    private readonly users: UsersRepository,
-    private readonly urls: PublicUrl,
+    private readonly memberships: GroupMemberships,
     private readonly references: GroupReferences,
-  ) {}
+    private readonly urls: PublicUrl,
+  ) {
+    this.pipeline = new ResourcePipeline(db, urls, {
+      rt,
+      noun: 'group',
+      table: groups.table,
+      toRow: groupRow,
+      conflict: (_e, doc) => {
+        const name = typeof doc?.displayName === 'string' ? ` "${doc.displayName}"` : '';
+        return ScimError.conflict(`A group with displayName${name} already exists (group names are unique, ignoring case)`);
+      },
+      render: (m, row, doc, request, projection) => (projection.includes('members') ? this.withMembers(m, row, doc, request) : doc),
+    });
+  }
 
-  async create(body: unknown, request: ProjectionRequest): Promise<GroupResult> {
-    const projection = new Projection(rt, request);
+  create(body: unknown, request: ProjectionRequest): Promise<GroupResult> {
     const doc = normalizeResource(rt, body);
     const members = memberIdsOf(doc.members, 'members');
     delete doc.members;
@@ -90,82 +112,67 @@ export class GroupsService {
     if (!ext.creationMechanism) ext.creationMechanism = 'api';
     doc[ORACLE_GROUP_SCHEMA_ID] = ext;
     if (!(doc.schemas as string[]).includes(ORACLE_GROUP_SCHEMA_ID)) (doc.schemas as string[]).push(ORACLE_GROUP_SCHEMA_ID);
-    checkRequired(rt, doc);
-    const now = nowIso();
-    const row = this.toRow(newId(), doc, 1, now, now);
-    try {
-      return await this.db.transaction(async (m) => {
-        await this.groups.insert(m, row);
-        await this.addMembers(m, row.id, members, 'members');
-        return this.result(m, row, doc, projection, request);
-      });
-    } catch (e) {
-      throw this.uniqueness(e, doc);
-    }
+    return this.pipeline.create(doc, request, { beside: (m, row) => this.memberships.add(m, row.id, members, 'members').then(() => undefined) });
   }
 
   get(id: string, request: ProjectionRequest): Promise<GroupResult> {
-    const projection = new Projection(rt, request);
-    return this.db.read(async (m) => {
-      const row = await this.requireRow(m, id);
-      return this.result(m, row, JSON.parse(row.data), projection, request);
-    });
+    return this.pipeline.get(id, request);
   }
 
   async list(query: ListQuery): Promise<Doc> {
-    const projection = new Projection(rt, query);
     return this.db.read(async (m) => {
       const { rows, total } = await this.groups.list(m, query);
-      const resources: Doc[] = [];
-      for (const r of rows) resources.push((await this.result(m, r, JSON.parse(r.data), projection, query)).body);
-      return listResponse(resources, total, query.startIndex);
+      return listResponse(await this.pipeline.renderAll(m, rows as GroupEntity[], query), total, query.startIndex);
     });
   }
 
-  async replace(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest): Promise<GroupResult> {
+  replace(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest): Promise<GroupResult> {
     const incoming = normalizeResource(rt, body);
     // PUT replaces the whole resource (RFC 7644 §3.5.1): the member list becomes exactly the one sent.
     const members = memberIdsOf(incoming.members, 'members');
     delete incoming.members;
-    return this.mutate(id, ifMatch, request, async (m, old) => {
+    return this.pipeline.mutate(id, ifMatch, request, (_m, old) => {
       const doc = structuredClone(incoming);
       const oldExt = old[ORACLE_GROUP_SCHEMA_ID] as Doc | undefined;
       if (oldExt?.creationMechanism) {
         doc[ORACLE_GROUP_SCHEMA_ID] = { ...((doc[ORACLE_GROUP_SCHEMA_ID] as Doc) ?? {}), creationMechanism: oldExt.creationMechanism };
         if (!(doc.schemas as string[]).includes(ORACLE_GROUP_SCHEMA_ID)) (doc.schemas as string[]).push(ORACLE_GROUP_SCHEMA_ID);
       }
-      await this.groups.removeAllMembers(m, id);
-      await this.addMembers(m, id, members, 'members');
-      return { doc, membersChanged: true };
+      return { doc, beside: (m) => this.memberships.set(m, id, members, 'members') };
     });
   }
 
-  async patch(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest): Promise<GroupResult> {
+  patch(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest): Promise<GroupResult> {
     const ops = parsePatchRequest(rt, body);
     const memberOps = ops.filter((o) => o.path.attribute.name === 'members');
     const others = ops.filter((o) => o.path.attribute.name !== 'members');
-    return this.mutate(id, ifMatch, request, async (m, old) => {
-      const doc = others.length ? normalizeResource(rt, applyPatch(old, others)) : old;
-      for (const op of memberOps) await this.applyMemberOp(m, id, op);
-      return { doc, membersChanged: memberOps.length > 0 };
-    });
+    return this.pipeline.mutate(id, ifMatch, request, (_m, old) => ({
+      doc: others.length ? normalizeResource(rt, applyPatch(old, others)) : old,
+      beside: memberOps.length
+        ? async (m) => {
+            let changed = false;
+            for (const op of memberOps) changed = (await this.applyMemberOp(m, id, op)) || changed;
+            return changed;
+          }
+        : undefined,
+    }));
   }
 
   /** Deletes a group; a group still referenced elsewhere is kept (409) unless `force` also removes the references. */
-  async delete(id: string, ifMatch: string | undefined, force = false): Promise<void> {
-    await this.db.transaction(async (m) => {
-      const row = await this.requireRow(m, id);
-      checkIfMatch(ifMatch, row.version);
-      const refs = await this.references.referencesTo(m, id);
-      if (refs.length && !force) {
-        throw new ScimError(409, `Group "${row.displayName}" is referenced by ${refs.join('; ')}. Remove those references, or delete with forceDelete=true to remove them too`);
-      }
-      if (refs.length) await this.references.removeReferencesTo(m, id);
-      await this.groups.delete(m, id);
+  delete(id: string, ifMatch: string | undefined, force = false): Promise<void> {
+    return this.pipeline.delete(id, ifMatch, {
+      before: async (m, row) => {
+        const refs = await this.references.referencesTo(m, id);
+        if (refs.length && !force) {
+          throw new ScimError(409, `Group "${row.displayName}" is referenced by ${refs.join('; ')}. Remove those references, or delete with forceDelete=true to remove them too`);
+        }
+        if (refs.length) await this.references.removeReferencesTo(m, id);
+      },
     });
   }
 
-  private async applyMemberOp(m: EntityManager, groupId: string, op: ParsedPatchOp): Promise<void> {
+  /** Applies one PATCH operation on `members`; returns whether it changed the memberships. */
+  private async applyMemberOp(m: EntityManager, groupId: string, op: ParsedPatchOp): Promise<boolean> {
     if (op.path.subAttribute) {
       throw ScimError.badRequest('invalidPath', `"${op.rawPath}": change memberships by adding or removing members, not by editing their sub-attributes`);
     }
@@ -177,112 +184,36 @@ export class GroupsService {
       }
       const coll = membersCollection('gm', 'gm.group_id');
       const condition = new FilterTranslator(rt, { documentColumn: 'NULL' }, this.db.dialect, 'mf').translateWithin(op.path, coll, op.valueFilter);
-      await this.groups.removeMembersWhere(m, groupId, condition);
-      if (op.op === 'replace') await this.addMembers(m, groupId, memberIdsOf(op.value, op.rawPath), op.rawPath);
-      return;
+      const removed = await this.memberships.removeWhere(m, groupId, condition);
+      const added = op.op === 'replace' ? await this.memberships.add(m, groupId, memberIdsOf(op.value, op.rawPath), op.rawPath) : false;
+      return removed || added;
     }
     switch (op.op) {
       case 'add':
-        return this.addMembers(m, groupId, memberIdsOf(op.value, 'members'), 'members');
+        return this.memberships.add(m, groupId, memberIdsOf(op.value, 'members'), 'members');
       case 'replace':
-        await this.groups.removeAllMembers(m, groupId);
-        return this.addMembers(m, groupId, memberIdsOf(op.value, 'members'), 'members');
+        return this.memberships.set(m, groupId, memberIdsOf(op.value, 'members'), 'members');
       case 'remove':
-        if (op.value === undefined || op.value === null) return this.groups.removeAllMembers(m, groupId);
+        if (op.value === undefined || op.value === null) return this.memberships.set(m, groupId, [], 'members');
         // Entra ID removes members as {"op":"Remove","path":"members","value":[{"value":"<id>"}]}.
-        return this.groups.removeMembers(m, groupId, memberIdsOf(op.value, 'members'));
+        return this.memberships.remove(m, groupId, memberIdsOf(op.value, 'members'));
     }
   }
 
-  private async addMembers(m: EntityManager, groupId: string, ids: string[], where: string): Promise<void> {
-    if (!ids.length) return;
-    const unique = [...new Set(ids)];
-    const found = await this.users.existingIds(m, unique);
-    const missing = unique.filter((id) => !found.has(id));
-    if (missing.length) {
+  private async withMembers(m: EntityManager, row: GroupEntity, doc: Doc, request: ProjectionRequest): Promise<Doc> {
+    const paging = memberPaging(request);
+    if (!paging && (await this.groups.countMembers(m, row.id)) > MAX_MEMBERS_PER_RESPONSE) {
       throw ScimError.badRequest(
-        'invalidValue',
-        `${where}: no user with id ${missing.slice(0, 5).map((x) => `"${x}"`).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
-        'error.common.validation.invalidReferenceResource',
+        'tooMany',
+        `Group "${row.displayName}" has more than ${MAX_MEMBERS_PER_RESPONSE} members; page them with attributes=members[startIndex=1%26count=1000]`,
       );
     }
-    await this.groups.addMembers(m, groupId, unique);
-  }
-
-  private async mutate(
-    id: string,
-    ifMatch: string | undefined,
-    request: ProjectionRequest,
-    change: (m: EntityManager, old: Doc) => Promise<{ doc: Doc; membersChanged: boolean }>,
-  ): Promise<GroupResult> {
-    const projection = new Projection(rt, request);
-    try {
-      return await this.db.transactionRetryingConflicts(async (m) => {
-        const current = await this.requireRow(m, id);
-        checkIfMatch(ifMatch, current.version);
-        const old = JSON.parse(current.data) as Doc;
-        const { doc, membersChanged } = await change(m, old);
-        checkRequired(rt, doc);
-        checkImmutable(rt, old, doc);
-        if (!membersChanged && JSON.stringify(doc) === current.data) return this.result(m, current, old, projection, request);
-        const row = this.toRow(id, doc, current.version + 1, current.created, nowIso());
-        if (!(await this.groups.updateIfVersion(m, row, current.version))) return undefined;
-        return this.result(m, row, doc, projection, request);
-      }, () => new ScimError(409, 'The group is being changed by other requests right now; retry'));
-    } catch (e) {
-      throw this.uniqueness(e, {});
-    }
-  }
-
-  private uniqueness(e: unknown, doc: Doc): unknown {
-    if (!isUniqueViolation(e)) return e;
-    const name = typeof doc.displayName === 'string' ? ` "${doc.displayName}"` : '';
-    return ScimError.conflict(`A group with displayName${name} already exists (group names are unique, ignoring case)`);
-  }
-
-  private toRow(id: string, doc: Doc, version: number, created: string, lastModified: string): GroupEntity {
-    // The VARCHAR(1024) columns of the groups table (initial-schema migration).
-    const displayName = fitColumn(doc.displayName as string, 1024, 'displayName')!;
-    return {
-      id,
-      displayName,
-      displayNameLower: fitColumn(displayName.toLowerCase(), 1024, 'displayName')!,
-      externalId: fitColumn(typeof doc.externalId === 'string' ? doc.externalId : null, 1024, 'externalId'),
-      data: JSON.stringify(doc),
-      version,
-      created,
-      lastModified,
-    };
-  }
-
-  private async requireRow(m: EntityManager, id: string): Promise<GroupEntity> {
-    const row = await this.groups.findById(m, id);
-    if (!row) throw ScimError.notFound(`No group with id "${id}"`);
-    return row;
-  }
-
-  private async result(m: EntityManager, row: GroupListRow, doc: Doc, projection: Projection, request: ProjectionRequest): Promise<GroupResult> {
-    const location = this.urls.resource(rt.endpoint, row.id);
-    const full: Doc = {
-      ...doc,
-      id: row.id,
-      meta: { resourceType: rt.name, created: row.created, lastModified: row.lastModified, location, version: etagFor(row.version) },
-    };
-    if (projection.includes('members')) {
-      const paging = memberPaging(request);
-      if (!paging && (await this.groups.countMembers(m, row.id)) > MAX_MEMBERS_PER_RESPONSE) {
-        throw ScimError.badRequest(
-          'tooMany',
-          `Group "${row.displayName}" has more than ${MAX_MEMBERS_PER_RESPONSE} members; page them with attributes=members[startIndex=1%26count=1000]`,
-        );
-      }
-      const start = paging?.startIndex ?? 1;
-      const rows = await this.groups.members(m, row.id, start - 1, paging?.count ?? MAX_MEMBERS_PER_RESPONSE);
-      full.members = rows.map((r) => {
-        const user = JSON.parse(r.data) as Doc;
-        return { value: r.memberId, type: 'User', $ref: this.urls.resource('/Users', r.memberId), display: (user.displayName as string) ?? r.userName };
-      });
-    }
-    return { body: projection.apply(full), version: row.version, location };
+    const start = paging?.startIndex ?? 1;
+    const rows = await this.groups.members(m, row.id, start - 1, paging?.count ?? MAX_MEMBERS_PER_RESPONSE);
+    const members = rows.map((r) => {
+      const user = JSON.parse(r.data) as Doc;
+      return { value: r.memberId, type: 'User', $ref: this.urls.resource('/Users', r.memberId), display: (user.displayName as string) ?? r.userName };
+    });
+    return { ...doc, members };
   }
 }

@@ -4,3 +4,4 @@ export * from './groups.repository';
 export * from './groups.service';
 export * from './groups.module';
 export * from './group-references';
+export * from './group-memberships';

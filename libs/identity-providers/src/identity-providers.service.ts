@@ -1,29 +1,27 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager, In } from 'typeorm';
-import { AuditService, diffResources } from '@app/audit';
-import { GroupEntity } from '@app/groups';
-import { Actor, applyJitSettingsRules, assertionFromXml, JitLoginService, MappedAttributesService, referencedGroupIds, VerifiedAssertion } from '@app/jit';
-import { Database, isUniqueViolation, newId, nowIso } from '@app/persistence';
+import { EntityManager } from 'typeorm';
+import { Actor, AuditService } from '@app/audit';
+import { GroupsRepository } from '@app/groups';
+import { applyJitSettingsRules, assertionFromXml, JitLoginService, MappedAttributesService, referencedGroupIds, VerifiedAssertion } from '@app/jit';
+import { Database } from '@app/persistence';
 import {
   applyPatch,
-  checkIfMatch,
-  checkImmutable,
-  checkRequired,
   Doc,
   DocumentRepository,
-  etagFor,
   ListQuery,
   listResponse,
   normalizeResource,
   parsePatchRequest,
-  Projection,
   ProjectionRequest,
   PublicUrl,
   ResolvedPath,
+  ResourcePipeline,
+  ResourceResult,
   ScimError,
   SqlExpr,
   SqlMapping,
   fitColumn,
+  VERSIONED_COLUMNS,
 } from '@app/scim';
 import { CertificateError, parseCertificate } from './certificates';
 import { IdentityProviderEntity } from './identity-provider.entity';
@@ -33,15 +31,11 @@ import { MetadataError, parseIdpMetadata } from './idp-metadata';
 const rt = IDENTITY_PROVIDER_RESOURCE_TYPE;
 
 const COLUMNS: Record<string, SqlExpr> = {
-  id: { expr: 'r.id' },
+  ...VERSIONED_COLUMNS,
   partnerName: { expr: 'r.partner_name_lower', lowered: true },
   partnerProviderId: { expr: 'r.partner_provider_id' },
   type: { expr: 'r.type' },
   enabled: { expr: 'r.enabled' },
-  'meta.created': { expr: 'r.created' },
-  'meta.lastModified': { expr: 'r.last_modified' },
-  // The ETag, W/"<version>", as meta.version shows it.
-  'meta.version': { expr: `('W/"' || r.version || '"')` },
 };
 const MAPPING: SqlMapping = { documentColumn: 'r.data', column: (p: ResolvedPath) => COLUMNS[p.canonical] };
 
@@ -50,10 +44,23 @@ const FROM_METADATA = ['partnerProviderId', 'idpSsoUrl', 'signingCertificate', '
 
 const USER_LOOKUP_ATTRIBUTES = ['userName', 'emails.value', 'externalId'];
 
-export interface IdentityProviderResult {
-  body: Doc;
-  version: number;
-  location: string;
+export type IdentityProviderResult = ResourceResult;
+
+/** The row (indexed columns + JSON document) of an identity provider representation. */
+function identityProviderRow(id: string, doc: Doc, version: number, created: string, lastModified: string): IdentityProviderEntity {
+  return {
+    id,
+    // The columns are bounded (an index on PostgreSQL); say so rather than let the database refuse the row.
+    partnerName: fitColumn(doc.partnerName as string, 255, 'partnerName')!,
+    partnerNameLower: fitColumn((doc.partnerName as string).toLowerCase(), 255, 'partnerName')!,
+    partnerProviderId: fitColumn((doc.partnerProviderId as string | undefined) ?? null, 1024, 'partnerProviderId'),
+    type: doc.type as string,
+    enabled: doc.enabled === true,
+    data: JSON.stringify(doc),
+    version,
+    created,
+    lastModified,
+  };
 }
 
 function canonicalEnum(doc: Doc, name: string, allowed: string[]): void {
@@ -81,6 +88,7 @@ function checkUrl(doc: Doc, name: string): void {
 @Injectable()
 export class IdentityProvidersService {
   private readonly repo: DocumentRepository<IdentityProviderEntity>;
+  private readonly pipeline: ResourcePipeline<IdentityProviderEntity>;
 
   constructor(
     private readonly db: Database,
@@ -88,47 +96,49 @@ export class IdentityProvidersService {
     private readonly audit: AuditService,
     private readonly mapped: MappedAttributesService,
     private readonly jit: JitLoginService,
+    private readonly groups: GroupsRepository,
   ) {
     this.repo = new DocumentRepository(IdentityProviderEntity, rt, MAPPING, () => db.dialect);
+    this.pipeline = new ResourcePipeline(db, urls, {
+      rt,
+      noun: 'identity provider',
+      table: this.repo,
+      toRow: identityProviderRow,
+      conflict: (e) =>
+        ScimError.conflict(
+          /provider_id/.test(String((e as Error).message ?? ''))
+            ? 'Another identity provider already has this partnerProviderId (IdP entity ID)'
+            : 'Another identity provider already has this partnerName (names are unique, ignoring case)',
+        ),
+      render: (m, _row, doc) => this.render(m, doc),
+    });
   }
 
-  async create(body: unknown, request: ProjectionRequest, actor: Actor): Promise<IdentityProviderResult> {
-    const projection = new Projection(rt, request);
+  create(body: unknown, request: ProjectionRequest, actor: Actor): Promise<IdentityProviderResult> {
     const doc = normalizeResource(rt, body);
     if (doc.jitUserProvAttributes !== undefined) {
       throw ScimError.badRequest('mutability', 'jitUserProvAttributes is set by the service when the identity provider is created; leave it out');
     }
     doc.type ??= 'SAML';
     this.prepare(doc, new Set(Object.keys(doc)), true, undefined);
-    const id = newId();
-    const now = nowIso();
-    try {
-      return await this.db.transaction(async (m) => {
+    return this.pipeline.create(doc, request, {
+      before: async (m, id) => {
         await this.checkGroups(m, doc);
         const mappedId = await this.mapped.createForIdentityProvider(m, id, actor);
         doc.jitUserProvAttributes = { value: mappedId, $ref: this.urls.resource('/MappedAttributes', mappedId) };
-        const row = this.toRow(id, doc, 1, now, now);
-        await this.repo.insert(m, row);
-        await this.record(m, 'create', row, undefined, doc, actor);
-        return this.result(m, row, projection);
-      });
-    } catch (e) {
-      throw this.uniqueness(e);
-    }
+      },
+      written: this.audited(actor),
+    });
   }
 
   get(id: string, request: ProjectionRequest): Promise<IdentityProviderResult> {
-    const projection = new Projection(rt, request);
-    return this.db.read(async (m) => this.result(m, await this.requireRow(m, id), projection));
+    return this.pipeline.get(id, request);
   }
 
   async list(query: ListQuery): Promise<Doc> {
-    const projection = new Projection(rt, query);
     return this.db.read(async (m) => {
       const { rows, total } = await this.repo.list(m, query);
-      const resources: Doc[] = [];
-      for (const r of rows) resources.push((await this.result(m, r, projection)).body);
-      return listResponse(resources, total, query.startIndex);
+      return listResponse(await this.pipeline.renderAll(m, rows, query), total, query.startIndex);
     });
   }
 
@@ -158,13 +168,12 @@ export class IdentityProvidersService {
     });
   }
 
-  async delete(id: string, ifMatch: string | undefined, actor: Actor): Promise<void> {
-    await this.db.transaction(async (m) => {
-      const row = await this.requireRow(m, id);
-      checkIfMatch(ifMatch, row.version);
-      await this.repo.delete(m, id);
-      await this.mapped.deleteForIdentityProvider(m, id, actor);
-      await this.record(m, 'delete', row, JSON.parse(row.data), undefined, actor);
+  delete(id: string, ifMatch: string | undefined, actor: Actor): Promise<void> {
+    return this.pipeline.delete(id, ifMatch, {
+      written: async (m, w) => {
+        await this.mapped.deleteForIdentityProvider(m, id, actor);
+        await this.audited(actor)(m, w);
+      },
     });
   }
 
@@ -190,7 +199,7 @@ export class IdentityProvidersService {
       if (b.nameIdFormat !== undefined && typeof b.nameIdFormat !== 'string') throw ScimError.badRequest('invalidValue', '"nameIdFormat" must be a string');
       assertion = { nameId: b.nameId, nameIdFormat: b.nameIdFormat as string | undefined, issuer: '', attributes };
     }
-    const row = await this.db.read((m) => this.requireRow(m, id));
+    const row = await this.db.read((m) => this.pipeline.require(m, id));
     assertion.issuer ||= row.partnerProviderId ?? '';
     const { plan, user, groupNames } = await this.jit.preview(id, assertion);
     const groups = (ids: string[]) => ids.map((g) => ({ value: g, display: groupNames.get(g) }));
@@ -229,9 +238,9 @@ export class IdentityProvidersService {
       for (const k of ['jitUserProvGroupMappings', 'jitUserProvAssignedGroups']) if (!(doc[k] as unknown[]).length) delete doc[k];
       // An emptied static list would violate the JIT rules; the list is off once it has no groups.
       if (!doc.jitUserProvAssignedGroups) doc.jitUserProvGroupStaticListEnabled = false;
-      const next = this.toRow(row.id, doc, row.version + 1, row.created, nowIso());
-      await this.repo.updateIfVersion(m, next, row.version);
-      await this.record(m, 'update', next, old, doc, actor);
+      const next = await this.pipeline.update(m, row, doc);
+      if (!next) throw new ScimError(409, `Identity provider "${row.partnerName}" is being changed by another request; retry the deletion`);
+      await this.audited(actor)(m, { action: 'update', row: next, before: old, after: doc });
     }
   }
 
@@ -301,96 +310,41 @@ export class IdentityProvidersService {
   private async checkGroups(m: EntityManager, doc: Doc): Promise<void> {
     const refs = referencedGroupIds(doc);
     if (!refs.size) return;
-    const found = new Set((await m.find(GroupEntity, { where: { id: In([...refs.keys()]) }, select: ['id'] })).map((g) => g.id));
+    const found = new Set((await this.groups.namesByIds(m, [...refs.keys()])).map((g) => g.id));
     for (const [id, where] of refs) {
       if (!found.has(id)) throw ScimError.badRequest('invalidValue', `${where}: no group with id "${id}"`, 'error.common.validation.invalidReferenceResource');
     }
   }
 
-  private async mutate(id: string, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor, change: (old: Doc) => Doc): Promise<IdentityProviderResult> {
-    const projection = new Projection(rt, request);
-    try {
-      return await this.db.transactionRetryingConflicts(async (m) => {
-        const current = await this.requireRow(m, id);
-        checkIfMatch(ifMatch, current.version);
-        const old = JSON.parse(current.data) as Doc;
+  private mutate(id: string, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor, change: (old: Doc) => Doc): Promise<IdentityProviderResult> {
+    return this.pipeline.mutate(
+      id,
+      ifMatch,
+      request,
+      async (m, old) => {
         const doc = change(old);
-        checkRequired(rt, doc);
-        checkImmutable(rt, old, doc);
         await this.checkGroups(m, doc);
-        if (JSON.stringify(doc) === current.data) return this.result(m, current, projection);
-        const row = this.toRow(id, doc, current.version + 1, current.created, nowIso());
-        if (!(await this.repo.updateIfVersion(m, row, current.version))) return undefined;
-        await this.record(m, 'update', row, old, doc, actor);
-        return this.result(m, row, projection);
-      }, () => new ScimError(409, 'The identity provider is being changed by other requests right now; retry'));
-    } catch (e) {
-      throw this.uniqueness(e);
-    }
-  }
-
-  private record(m: EntityManager, action: 'create' | 'update' | 'delete', row: IdentityProviderEntity, before: Doc | undefined, after: Doc | undefined, actor: Actor) {
-    return this.audit.record(m, {
-      eventId: `admin.IdentityProvider.${action}`,
-      outcome: 'success',
-      actor: actor.principal,
-      correlationId: actor.correlationId,
-      resourceType: rt.name,
-      resourceId: row.id,
-      resourceName: row.partnerName,
-      changes: diffResources(rt, before, after),
-    });
-  }
-
-  private uniqueness(e: unknown): unknown {
-    if (!isUniqueViolation(e)) return e;
-    const msg = String((e as Error).message ?? '');
-    return ScimError.conflict(
-      /provider_id/.test(msg)
-        ? 'Another identity provider already has this partnerProviderId (IdP entity ID)'
-        : 'Another identity provider already has this partnerName (names are unique, ignoring case)',
+        return { doc };
+      },
+      this.audited(actor),
     );
   }
 
-  private toRow(id: string, doc: Doc, version: number, created: string, lastModified: string): IdentityProviderEntity {
-    return {
-      id,
-      // The columns are bounded (an index on PostgreSQL); say so rather than let the database refuse the row.
-      partnerName: fitColumn(doc.partnerName as string, 255, 'partnerName')!,
-      partnerNameLower: fitColumn((doc.partnerName as string).toLowerCase(), 255, 'partnerName')!,
-      partnerProviderId: fitColumn((doc.partnerProviderId as string | undefined) ?? null, 1024, 'partnerProviderId'),
-      type: doc.type as string,
-      enabled: doc.enabled === true,
-      data: JSON.stringify(doc),
-      version,
-      created,
-      lastModified,
-    };
+  private audited(actor: Actor) {
+    return this.audit.resourceWrites<IdentityProviderEntity>(rt, actor, (row) => row.partnerName);
   }
 
-  private async requireRow(m: EntityManager, id: string): Promise<IdentityProviderEntity> {
-    const row = await this.repo.findById(m, id);
-    if (!row) throw ScimError.notFound(`No identity provider with id "${id}"`);
-    return row;
-  }
-
-  private async result(m: EntityManager, row: IdentityProviderEntity, projection: Projection): Promise<IdentityProviderResult> {
-    const doc = JSON.parse(row.data) as Doc;
-    const location = this.urls.resource(rt.endpoint, row.id);
+  /** The stored representation with what other rows hold: the names of the groups JIT maps to. */
+  private async render(m: EntityManager, stored: Doc): Promise<Doc> {
+    const doc = { ...stored };
     const groupIds = [...referencedGroupIds(doc).keys()];
     if (groupIds.length) {
-      const names = new Map((await m.find(GroupEntity, { where: { id: In(groupIds) }, select: ['id', 'displayName'] })).map((g) => [g.id, g.displayName]));
+      const names = new Map((await this.groups.namesByIds(m, groupIds)).map((g) => [g.id, g.displayName]));
       for (const key of ['jitUserProvGroupMappings', 'jitUserProvAssignedGroups']) {
         doc[key] = ((doc[key] as Doc[] | undefined) ?? []).map((g) => ({ ...g, $ref: this.urls.resource('/Groups', String(g.value)), display: names.get(String(g.value)) }));
         if (!(doc[key] as Doc[]).length) delete doc[key];
       }
     }
-    const full: Doc = {
-      ...doc,
-      id: row.id,
-      tenantProviderId: `${this.urls.base}/fed`,
-      meta: { resourceType: rt.name, created: row.created, lastModified: row.lastModified, location, version: etagFor(row.version) },
-    };
-    return { body: projection.apply(full), version: row.version, location };
+    return { ...doc, tenantProviderId: `${this.urls.base}/fed` };
   }
 }

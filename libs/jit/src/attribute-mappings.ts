@@ -1,5 +1,5 @@
-import { Doc, parseOne, ScimError } from '@app/scim';
-import { USER_RESOURCE_TYPE } from '@app/users';
+import { Doc, parseOne, ScimError } from '@app/scim/core';
+import { USER_RESOURCE_TYPE } from '@app/users/core';
 import { Expression, ExpressionError, parseExpression } from './expression';
 
 export const MAX_ATTRIBUTE_MAPPINGS = 100;

@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { EntityManager, In } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { AuditService } from '@app/audit';
-import { GroupEntity, GroupMemberEntity, GroupsRepository } from '@app/groups';
-import { Database, isUniqueViolation, newId, nowIso } from '@app/persistence';
-import { UserAttributeValueEntity, UserEntity, UsersRepository, UsersService } from '@app/users';
+import { GroupMemberships, GroupsRepository } from '@app/groups';
+import { Database, isTransactionConflict, isUniqueViolation } from '@app/persistence';
+import { UsersService } from '@app/users';
 import { GroupMappingMode } from './jit-settings';
 import { JitRuntimeConfig } from './jit-runtime-config';
 import { assertedGroups, ExistingUser, GroupDirectory, JitConfig, JitPlan, lookupValue, plan, RejectReason, VerifiedAssertion } from './planner';
@@ -43,9 +43,9 @@ export class JitLoginService {
   constructor(
     private readonly db: Database,
     private readonly configs: JitRuntimeConfig,
-    private readonly users: UsersRepository,
-    private readonly userRows: UsersService,
+    private readonly users: UsersService,
     private readonly groups: GroupsRepository,
+    private readonly memberships: GroupMemberships,
     private readonly audit: AuditService,
   ) {}
 
@@ -59,7 +59,7 @@ export class JitLoginService {
       try {
         return await this.attempt(input);
       } catch (e) {
-        const retry = e instanceof Conflict || isUniqueViolation(e);
+        const retry = e instanceof Conflict || isUniqueViolation(e) || isTransactionConflict(e);
         if (!retry || attempt >= MAX_ATTEMPTS) {
           this.logger.error(`JIT sign-in failed (correlation ${input.correlationId}): ${(e as Error).stack ?? e}`);
           const detail = retry ? `Still conflicting with concurrent changes after ${attempt} attempts` : 'Unexpected error; see the server log';
@@ -114,24 +114,17 @@ export class JitLoginService {
         await input.onSignedIn?.(m, p.userId);
         return { ok: true, userId: p.userId, outcome: 'unchanged', plan: p };
       }
-      const now = nowIso();
+      // Users and memberships are written by the libraries that own them: the user through the users'
+      // resource pipeline (index rows, versions), memberships through the one membership writer (group versions).
       let userId: string;
       if (p.kind === 'create') {
-        userId = newId();
-        const row = this.userRows.toRow(userId, p.user, 1, now, now);
-        await this.users.insert(m, row, this.userRows.indexRows(p.user));
+        userId = (await this.users.pipeline.insert(m, p.user)).id;
       } else {
         userId = p.userId;
-        const current = await this.users.findById(m, userId);
-        if (!current) throw new Conflict();
-        if (JSON.stringify(p.user) !== current.data) {
-          const row = this.userRows.toRow(userId, p.user, current.version + 1, current.created, now);
-          delete (row as Partial<UserEntity>).passwordHash; // JIT never touches the password
-          if (!(await this.users.updateIfVersion(m, row, current.version, this.userRows.indexRows(p.user)))) throw new Conflict();
-        }
+        const current = await this.users.pipeline.kind.table.findById(m, userId);
+        if (!current || !(await this.users.pipeline.update(m, current, p.user))) throw new Conflict();
       }
-      for (const g of p.join) await this.groups.addMembers(m, g, [userId]);
-      for (const g of p.kind === 'update' ? p.leave : []) await this.groups.removeMembers(m, g, [userId]);
+      await this.memberships.moveUser(m, userId, p.join, p.kind === 'update' ? p.leave : []);
       await this.audit.record(m, {
         ...base,
         outcome: 'success',
@@ -165,44 +158,24 @@ export class JitLoginService {
   private async findUser(m: EntityManager, config: JitConfig, a: VerifiedAssertion): Promise<ExistingUser | undefined | 'ambiguous'> {
     const value = lookupValue(config, a);
     if (value === undefined) return undefined;
-    const qb = m.createQueryBuilder(UserEntity, 'r');
-    switch (config.lookup.storeAttribute) {
-      case 'emails.value':
-        qb.where(
-          `EXISTS (SELECT 1 FROM user_attribute_values v WHERE v.user_id = r.id AND v.attribute = 'emails' AND v.is_primary = :yes AND v.value_lower = :value)`,
-          { yes: true, value: value.toLowerCase() },
-        );
-        break;
-      case 'externalId':
-        qb.where('r.external_id = :value', { value });
-        break;
-      default:
-        qb.where('r.user_name_lower = :value', { value: value.toLowerCase() });
-    }
-    const rows = await qb.limit(2).getMany();
-    // Several users with one primary email (or externalId): picking one would sign in the wrong person, and
-    // treating it as "not found" would create yet another; refuse instead.
-    if (rows.length > 1) return 'ambiguous';
-    if (!rows.length) return undefined;
-    const row = rows[0];
-    const memberships = await m.find(GroupMemberEntity, { where: { memberId: row.id }, select: ['groupId'] });
-    return { id: row.id, active: row.active === true || (row.active as unknown) === 1, doc: JSON.parse(row.data), groupIds: memberships.map((g) => g.groupId) };
+    const found = await this.users.findForSignIn(m, config.lookup.storeAttribute, value);
+    if (found === undefined || found === 'ambiguous') return found;
+    const row = found;
+    return { id: row.id, active: row.active === true || (row.active as unknown) === 1, doc: JSON.parse(row.data), groupIds: await this.groups.groupIdsOf(m, row.id) };
   }
 
   /** Adds the displayNames of groups left that the directory did not need for planning (Overwrite drops any group). */
   private async nameGroups(m: EntityManager, directory: GroupDirectory, ids: string[]): Promise<void> {
     const missing = ids.filter((id) => !directory.byId.has(id));
     if (!missing.length) return;
-    for (const g of await m.find(GroupEntity, { where: { id: In(missing) }, select: ['id', 'displayName'] })) directory.byId.set(g.id, g.displayName);
+    for (const g of await this.groups.namesByIds(m, missing)) directory.byId.set(g.id, g.displayName);
   }
 
   /** Only the groups this sign-in can involve: configured ids, and asserted names for implicit mapping. */
   private async directory(m: EntityManager, config: JitConfig, a: VerifiedAssertion): Promise<GroupDirectory> {
     const ids = [...new Set([...config.groups.explicit.values(), ...config.groups.staticGroupIds])];
     const names = config.groups.mode === GroupMappingMode.Implicit ? assertedGroups(config, a).map((n) => n.toLowerCase()) : [];
-    const found: GroupEntity[] = [];
-    if (ids.length) found.push(...(await m.find(GroupEntity, { where: { id: In(ids) }, select: ['id', 'displayName', 'displayNameLower'] })));
-    if (names.length) found.push(...(await m.find(GroupEntity, { where: { displayNameLower: In(names) }, select: ['id', 'displayName', 'displayNameLower'] })));
+    const found = [...(await this.groups.namesByIds(m, ids)), ...(await this.groups.namesByLowerNames(m, names))];
     return {
       byId: new Map(found.map((g) => [g.id, g.displayName])),
       byName: new Map(found.map((g) => [g.displayNameLower, g.id])),

@@ -1,4 +1,4 @@
-import { Doc, ScimError } from '@app/scim';
+import { Doc, ScimError } from '@app/scim/core';
 
 export const MAX_GROUP_MAPPINGS = 250;
 

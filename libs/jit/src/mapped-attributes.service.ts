@@ -1,27 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditService, diffResources } from '@app/audit';
-import { Principal } from '@app/auth';
-import { Database, newId, nowIso } from '@app/persistence';
+import { Actor, AuditService } from '@app/audit';
+import { Database } from '@app/persistence';
 import {
   applyPatch,
-  checkIfMatch,
-  checkImmutable,
-  checkRequired,
   Doc,
   DocumentRepository,
-  etagFor,
   ListQuery,
   listResponse,
   normalizeResource,
   parsePatchRequest,
-  Projection,
   ProjectionRequest,
   PublicUrl,
   ResolvedPath,
+  ResourcePipeline,
+  ResourceResult,
   ScimError,
   SqlExpr,
   SqlMapping,
+  VERSIONED_COLUMNS,
 } from '@app/scim';
 import { compileAttributeMappings } from './attribute-mappings';
 import { MappedAttributeEntity } from './mapped-attribute.entity';
@@ -30,77 +27,57 @@ import { DEFAULT_JIT_MAPPINGS, MAPPED_ATTRIBUTE_RESOURCE_TYPE, MAPPED_ATTRIBUTE_
 const rt = MAPPED_ATTRIBUTE_RESOURCE_TYPE;
 
 const COLUMNS: Record<string, SqlExpr> = {
-  id: { expr: 'r.id' },
+  ...VERSIONED_COLUMNS,
   refResourceType: { expr: 'r.ref_resource_type' },
   refResourceID: { expr: 'r.ref_resource_id' },
-  'meta.created': { expr: 'r.created' },
-  'meta.lastModified': { expr: 'r.last_modified' },
-  // The ETag, W/"<version>", as meta.version shows it.
-  'meta.version': { expr: `('W/"' || r.version || '"')` },
 };
 const MAPPING: SqlMapping = { documentColumn: 'r.data', column: (p: ResolvedPath) => COLUMNS[p.canonical] };
 
-export interface MappedAttributeResult {
-  body: Doc;
-  version: number;
-  location: string;
-}
+export type MappedAttributeResult = ResourceResult;
 
-/** Context of a write, for the audit trail. */
-export interface Actor {
-  principal?: Principal;
-  correlationId?: string;
-}
+export type { Actor } from '@app/audit';
 
 /** The MappedAttributes resource: read, PUT and PATCH by clients; created and deleted only with its identity provider. */
 @Injectable()
 export class MappedAttributesService {
   private readonly repo: DocumentRepository<MappedAttributeEntity>;
+  private readonly pipeline: ResourcePipeline<MappedAttributeEntity>;
 
   constructor(
     private readonly db: Database,
-    private readonly urls: PublicUrl,
+    urls: PublicUrl,
     private readonly audit: AuditService,
   ) {
     this.repo = new DocumentRepository(MappedAttributeEntity, rt, MAPPING, () => db.dialect);
+    this.pipeline = new ResourcePipeline(db, urls, {
+      rt,
+      noun: 'mapped attribute',
+      table: this.repo,
+      // The referenced resource is set when the mapping is created with its identity provider, and never changes.
+      toRow: (id, doc, version, created, lastModified) => ({ id, data: JSON.stringify(doc), version, created, lastModified }) as MappedAttributeEntity,
+      conflict: () => ScimError.conflict('The mapping conflicts with another one; read it again and retry'),
+      render: (_m, row, doc) => ({ ...doc, refResourceType: row.refResourceType, refResourceID: row.refResourceId }),
+    });
   }
 
   /** Creates the inbound User mapping of a new identity provider, in the caller's transaction. */
   async createForIdentityProvider(m: EntityManager, idpId: string, actor: Actor): Promise<string> {
-    const id = newId();
-    const now = nowIso();
     const doc: Doc = {
       schemas: [MAPPED_ATTRIBUTE_SCHEMA_ID],
       idcsResourceType: 'User',
       direction: 'inbound',
       attributeMappings: structuredClone(DEFAULT_JIT_MAPPINGS),
     };
-    await this.repo.insert(m, { id, refResourceType: 'IdentityProvider', refResourceId: idpId, data: JSON.stringify(doc), version: 1, created: now, lastModified: now });
-    await this.audit.record(m, {
-      eventId: 'admin.MappedAttribute.create',
-      outcome: 'success',
-      actor: actor.principal,
-      correlationId: actor.correlationId,
-      resourceType: rt.name,
-      resourceId: id,
-      changes: diffResources(rt, undefined, doc),
-    });
-    return id;
+    const row = await this.pipeline.insert(m, doc, undefined, { refResourceType: 'IdentityProvider', refResourceId: idpId });
+    await this.audited(actor)(m, { action: 'create', row, after: doc });
+    return row.id;
   }
 
   async deleteForIdentityProvider(m: EntityManager, idpId: string, actor: Actor): Promise<void> {
     const rows = await m.findBy(MappedAttributeEntity, { refResourceType: 'IdentityProvider', refResourceId: idpId });
     for (const row of rows) {
-      await this.repo.delete(m, row.id);
-      await this.audit.record(m, {
-        eventId: 'admin.MappedAttribute.delete',
-        outcome: 'success',
-        actor: actor.principal,
-        correlationId: actor.correlationId,
-        resourceType: rt.name,
-        resourceId: row.id,
-        changes: diffResources(rt, JSON.parse(row.data), undefined),
-      });
+      await this.repo.deleteIfVersion(m, row.id, row.version);
+      await this.audited(actor)(m, { action: 'delete', row, before: JSON.parse(row.data) });
     }
   }
 
@@ -111,15 +88,13 @@ export class MappedAttributesService {
   }
 
   get(id: string, request: ProjectionRequest): Promise<MappedAttributeResult> {
-    const projection = new Projection(rt, request);
-    return this.db.read(async (m) => this.result(await this.requireRow(m, id), projection));
+    return this.pipeline.get(id, request);
   }
 
   async list(query: ListQuery): Promise<Doc> {
-    const projection = new Projection(rt, query);
     return this.db.read(async (m) => {
       const { rows, total } = await this.repo.list(m, query);
-      return listResponse(rows.map((r) => this.result(r, projection).body), total, query.startIndex);
+      return listResponse(await this.pipeline.renderAll(m, rows, query), total, query.startIndex);
     });
   }
 
@@ -133,50 +108,24 @@ export class MappedAttributesService {
     return this.mutate(id, ifMatch, request, actor, (old) => normalizeResource(rt, applyPatch(old, ops)));
   }
 
-  private async mutate(id: string, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor, change: (old: Doc) => Doc): Promise<MappedAttributeResult> {
-    const projection = new Projection(rt, request);
-    return this.db.transactionRetryingConflicts(async (m) => {
-        const current = await this.requireRow(m, id);
-        checkIfMatch(ifMatch, current.version);
-        const old = JSON.parse(current.data) as Doc;
+  private mutate(id: string, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor, change: (old: Doc) => Doc): Promise<MappedAttributeResult> {
+    return this.pipeline.mutate(
+      id,
+      ifMatch,
+      request,
+      (_m, old, current) => {
         const doc = change(old);
-        checkRequired(rt, doc);
-        checkImmutable(rt, old, doc);
         if (current.refResourceType === 'IdentityProvider' && (doc.idcsResourceType !== 'User' || doc.direction !== 'inbound')) {
           throw ScimError.badRequest('mutability', 'The mapping of an identity provider is inbound to User: idcsResourceType must stay "User" and direction "inbound"');
         }
         compileAttributeMappings(doc.attributeMappings as Doc[] | undefined);
-        if (JSON.stringify(doc) === current.data) return this.result(current, projection);
-        const row: MappedAttributeEntity = { ...current, data: JSON.stringify(doc), version: current.version + 1, lastModified: nowIso() };
-        if (!(await this.repo.updateIfVersion(m, row, current.version))) return undefined;
-        await this.audit.record(m, {
-          eventId: 'admin.MappedAttribute.update',
-          outcome: 'success',
-          actor: actor.principal,
-          correlationId: actor.correlationId,
-          resourceType: rt.name,
-          resourceId: id,
-          changes: diffResources(rt, old, doc),
-        });
-        return this.result(row, projection);
-    }, () => new ScimError(409, 'The mapping is being changed by other requests right now; retry'));
+        return { doc };
+      },
+      this.audited(actor),
+    );
   }
 
-  private async requireRow(m: EntityManager, id: string): Promise<MappedAttributeEntity> {
-    const row = await this.repo.findById(m, id);
-    if (!row) throw ScimError.notFound(`No mapped attribute with id "${id}"`);
-    return row;
-  }
-
-  private result(row: MappedAttributeEntity, projection: Projection): MappedAttributeResult {
-    const location = this.urls.resource(rt.endpoint, row.id);
-    const full: Doc = {
-      ...JSON.parse(row.data),
-      id: row.id,
-      refResourceType: row.refResourceType,
-      refResourceID: row.refResourceId,
-      meta: { resourceType: rt.name, created: row.created, lastModified: row.lastModified, location, version: etagFor(row.version) },
-    };
-    return { body: projection.apply(full), version: row.version, location };
+  private audited(actor: Actor) {
+    return this.audit.resourceWrites<MappedAttributeEntity>(rt, actor);
   }
 }

@@ -1,5 +1,5 @@
-import { applyPatch, checkRequired, Doc, normalizeResource, parseOne, readValue, ScimError } from '@app/scim';
-import { ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE, USER_SCHEMA_ID } from '@app/users';
+import { applyPatch, checkRequired, Doc, normalizeResource, parseOne, readValue, ScimError } from '@app/scim/core';
+import { ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE, USER_SCHEMA_ID } from '@app/users/core';
 import { CompiledMapping } from './attribute-mappings';
 import { AssertionContext, evaluateExpression } from './expression';
 import { GroupAssignmentMethod, GroupMappingMode } from './jit-settings';

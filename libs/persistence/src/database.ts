@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import type { Dialect, SqlRunner } from '@app/scim';
+import type { Dialect, SqlRunner } from './sql-runner';
 import { ReadWriteLock } from './rw-lock';
 import { PgPool, PgStatements } from './pg-statements';
 import { SqlParams } from './sql-params';
@@ -38,18 +38,6 @@ export class Database implements OnApplicationShutdown {
     return this.dataSource.transaction(fn);
   }
 
-  /**
-   * Optimistic read-modify-write: runs `fn` in a transaction, and again while it returns undefined, which it
-   * does when its version-checked UPDATE met a newer version written by another request or instance.
-   */
-  async transactionRetryingConflicts<T>(fn: (m: EntityManager) => Promise<T | undefined>, exhausted: () => Error, attempts = 5): Promise<T> {
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      const outcome = await this.transaction(fn);
-      if (outcome !== undefined) return outcome;
-    }
-    throw exhausted();
-  }
-
   /** Runs read-only work; on SQLite it waits for a running transaction so it never sees half of one. */
   read<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     if (this.dialect === 'sqlite') return this.lock.read(() => fn(this.dataSource.manager));
@@ -82,4 +70,24 @@ export function isUniqueViolation(e: unknown): boolean {
   const err = e as { code?: string; driverError?: { code?: string }; message?: string };
   const code = err?.driverError?.code ?? err?.code;
   return code === '23505' || (code === 'SQLITE_CONSTRAINT' && /UNIQUE/i.test(err.message ?? '')) || /UNIQUE constraint failed/i.test(err?.message ?? '');
+}
+
+/**
+ * True when `e` is a foreign-key violation on either dialect: a row refers to one that a concurrent
+ * transaction deleted (e.g. a membership added for a user being deleted).
+ */
+export function isForeignKeyViolation(e: unknown): boolean {
+  const err = e as { code?: string; driverError?: { code?: string }; message?: string };
+  const code = err?.driverError?.code ?? err?.code;
+  return code === '23503' || /FOREIGN KEY constraint failed/i.test(err?.message ?? '');
+}
+
+/**
+ * True when the database aborted a transaction because it conflicted with a concurrent one (PostgreSQL deadlock
+ * or serialization failure, SQLite busy): running it again is the remedy.
+ */
+export function isTransactionConflict(e: unknown): boolean {
+  const err = e as { code?: string; driverError?: { code?: string }; message?: string };
+  const code = err?.driverError?.code ?? err?.code;
+  return code === '40P01' || code === '40001' || /SQLITE_BUSY/.test(err?.message ?? '');
 }

@@ -5,3 +5,4 @@ export * from './rw-lock';
 export * from './ids';
 export * from './migrations';
 export * from './sweeps';
+export * from './sql-runner';

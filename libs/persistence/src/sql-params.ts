@@ -1,4 +1,4 @@
-import type { Dialect } from '@app/scim';
+import type { Dialect } from './sql-runner';
 
 const NAMED = /:([A-Za-z_][A-Za-z0-9_]*)/g;
 

@@ -1,4 +1,5 @@
 import { ScimError } from './errors';
+import { canonicalJson } from './resource-input';
 
 /** Weak ETag for a resource version counter; `meta.version` carries the same string. */
 export function etagFor(version: number): string {
@@ -27,13 +28,4 @@ export function checkIfMatch(header: string | undefined, version: number): void 
  */
 export function sameRepresentation(a: unknown, b: unknown): boolean {
   return canonicalJson(a) === canonicalJson(b);
-}
-
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
 }

@@ -12,13 +12,92 @@ const mapping: SqlMapping = {
 };
 
 function scimTypeOf(fn: () => unknown): string | undefined {
+  return errorOf(fn)?.scimType;
+}
+
+function errorOf(fn: () => unknown): ScimError | undefined {
   try {
     fn();
   } catch (e) {
-    return (e as ScimError).scimType;
+    return e as ScimError;
   }
   return undefined;
 }
+
+describe(parseFilter.name, () => {
+  // Filters are written with String.raw: what is inside the backticks is exactly the filter text a client sends.
+  it.each([
+    [String.raw`userName eq "back\\slash@example.com"`, 'back\\slash@example.com'],
+    [String.raw`userName co "\\"`, '\\'],
+    [String.raw`userName ew "end\\"`, 'end\\'],
+    [String.raw`userName eq "say \"hi\""`, 'say "hi"'],
+    [String.raw`userName eq "\\\""`, '\\"'],
+    [String.raw`userName eq "a\/b"`, 'a/b'],
+    [String.raw`userName eq "tab\there"`, 'tab\there'],
+    [String.raw`userName eq "caf\u00E9 \ud83d\ude00"`, 'caf\u00e9 \u{1F600}'],
+    [String.raw`userName eq "\\u0041"`, '\\u0041'],
+    ['userName eq "plain"', 'plain'],
+    ['userName eq "1"', '1'],
+  ])('should decode %s by JSON string rules', (filter, value) => {
+    expect(parseFilter(filter)).toEqual({ op: expect.any(String), attrPath: 'userName', compValue: value });
+  });
+
+  it('should decode every string of a compound filter, including value filters and the sub-attribute after one', () => {
+    expect(parseFilter(String.raw`not (userName eq "a\\b") or emails[type eq "x\"y" and value co "\\"].display sw "\u0041"`)).toEqual({
+      op: 'or',
+      filters: [
+        { op: 'not', filter: { op: 'eq', attrPath: 'userName', compValue: 'a\\b' } },
+        {
+          op: 'and',
+          filters: [
+            {
+              op: '[]',
+              attrPath: 'emails',
+              valFilter: {
+                op: 'and',
+                filters: [
+                  { op: 'eq', attrPath: 'type', compValue: 'x"y' },
+                  { op: 'co', attrPath: 'value', compValue: '\\' },
+                ],
+              },
+            },
+            { op: 'sw', attrPath: 'emails.display', compValue: 'A' },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('should leave numbers, booleans and null as they are', () => {
+    expect(parseFilter('size eq 3 and active eq true and title eq null')).toEqual({
+      op: 'and',
+      filters: [
+        { op: 'eq', attrPath: 'size', compValue: 3 },
+        { op: 'eq', attrPath: 'active', compValue: true },
+        { op: 'eq', attrPath: 'title', compValue: null },
+      ],
+    });
+  });
+
+  it.each([
+    [String.raw`userName eq "back\slash"`, String.raw`has the escape "\s", which JSON does not allow: write \\ for a backslash`],
+    [String.raw`userName eq "\x41"`, String.raw`has the escape "\x"`],
+    [String.raw`userName eq "\u12"`, String.raw`has the escape "\u"`],
+    [String.raw`userName eq "ok" or userName co "\\\q"`, String.raw`has the escape "\q"`],
+    ['userName eq "line\nbreak"', 'contains the control character U+000A; write it as \\u000a'],
+  ])('should reject %s as invalidFilter, naming what to fix', (filter, detail) => {
+    const e = errorOf(() => parseFilter(filter));
+    expect(e).toBeInstanceOf(ScimError);
+    expect(e).toMatchObject({ status: 400, scimType: 'invalidFilter' });
+    expect(e?.detail).toContain(detail);
+  });
+
+  it('should quote the client\'s own strings, not placeholders, in syntax errors', () => {
+    const e = errorOf(() => parseFilter(String.raw`userName "a\\b" eq "c"`));
+    expect(e).toMatchObject({ status: 400, scimType: 'invalidFilter' });
+    expect(e?.detail).toContain(String.raw`Unexpected token userName "a\\b" as valFilter operator`);
+  });
+});
 
 describe(FilterTranslator.name, () => {
   describe('translate', () => {
@@ -34,6 +113,10 @@ describe(FilterTranslator.name, () => {
       ['userName pr', "(r.user_name_lower IS NOT NULL AND r.user_name_lower <> '')", {}],
     ])('should translate %s for SQLite', (filter, sql, params) => {
       expect(filterToSql(WIDGET, mapping, 'sqlite', filter)).toEqual({ sql, params });
+    });
+
+    it('should bind the decoded string, not its escaped form', () => {
+      expect(filterToSql(WIDGET, mapping, 'sqlite', String.raw`userName co "\\" and code eq "Q\"Z"`).params).toEqual({ f0: '\\', f1: 'Q"Z' });
     });
 
     it('should use an index-friendly range plus an exact prefix check for sw', () => {

@@ -1,9 +1,11 @@
 import { parse as parseScimFilter, Filter } from 'scim2-parse-filter';
+import type { Dialect } from '@app/persistence/core';
 import { ScimError } from './errors';
 import { ResolvedPath, resolvePath, resolveSubPath } from './paths';
 import { ScimAttribute, ScimResourceType } from './schema';
 
-export type Dialect = 'sqlite' | 'postgres';
+// Defined by persistence, the lower layer; re-exported for the importers that know it from here.
+export type { Dialect };
 
 /** A SQL expression yielding one attribute value. `lowered` means the column already holds lower-cased text. */
 export interface SqlExpr {
@@ -46,15 +48,75 @@ type CompValue = string | number | boolean | null;
 const MAX_FILTER_LENGTH = 4096;
 const MAX_FILTER_NODES = 200;
 
-/** Parses a SCIM filter (RFC 7644 §3.4.2.2) with scim2-parse-filter, mapping syntax errors to invalidFilter. */
+/**
+ * A filter's string literal, escapes paired left to right as JSON pairs them. No other filter token contains a
+ * double quote, so this finds exactly the filter's string values.
+ */
+const STRING_LITERAL = /"(?:[^"\\]|\\.)*"/gs;
+const ESCAPE = /\\(u[0-9a-fA-F]{4}|.?)/gs;
+const JSON_ESCAPES = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't']);
+const CONTROL_CHARACTER = /[\u0000-\u001f]/;
+
+/**
+ * Decodes a string literal by JSON rules (RFC 7644 §3.4.2.2). Checked before JSON.parse, whose message names
+ * neither the offending character nor the fix; once checked, the literal is valid JSON.
+ */
+function decodeStringLiteral(literal: string): string {
+  for (const [escape, rest] of literal.matchAll(ESCAPE)) {
+    if (rest.length === 5 || JSON_ESCAPES.has(rest)) continue;
+    throw ScimError.badRequest(
+      'invalidFilter',
+      `The string ${literal} in the filter has the escape "${escape}", which JSON does not allow: write \\\\ for a backslash (valid escapes are \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)`,
+    );
+  }
+  const control = CONTROL_CHARACTER.exec(literal);
+  if (control) {
+    const code = control[0].charCodeAt(0).toString(16).padStart(4, '0');
+    throw ScimError.badRequest('invalidFilter', `The string ${literal} in the filter contains the control character U+${code.toUpperCase()}; write it as \\u${code}`);
+  }
+  return JSON.parse(literal) as string;
+}
+
+/**
+ * Parses a SCIM filter (RFC 7644 §3.4.2.2) with scim2-parse-filter, mapping syntax errors to invalidFilter.
+ * String values are decoded here by JSON rules: the package's tokenizer doubles every backslash not followed by
+ * a quote, so it would read `"a\\b"` as two backslashes and reject `"\\"`. It is given placeholders instead:
+ * `"0"`, `"1"`… index the decoded strings.
+ */
 export function parseFilter(filter: string): Filter {
   if (filter.length > MAX_FILTER_LENGTH) {
     throw ScimError.badRequest('invalidFilter', `The filter is longer than ${MAX_FILTER_LENGTH} characters`);
   }
+  const literals: string[] = [];
+  const strings: string[] = [];
+  const masked = filter.replace(STRING_LITERAL, (literal) => {
+    strings.push(decodeStringLiteral(literal));
+    return `"${literals.push(literal) - 1}"`;
+  });
+  let parsed: Filter;
   try {
-    return parseScimFilter(filter);
+    parsed = parseScimFilter(masked);
   } catch (e) {
-    throw ScimError.badRequest('invalidFilter', `The filter "${filter}" is not a valid SCIM filter: ${(e as Error).message}`);
+    const message = (e as Error).message.replace(/"(\d+)"/g, (p, i: string) => literals[Number(i)] ?? p);
+    throw ScimError.badRequest('invalidFilter', `The filter "${filter}" is not a valid SCIM filter: ${message}`);
+  }
+  restoreStrings(parsed, strings);
+  return parsed;
+}
+
+function restoreStrings(f: Filter, strings: string[]): void {
+  switch (f.op) {
+    case 'and':
+    case 'or':
+      return f.filters.forEach((x) => restoreStrings(x, strings));
+    case 'not':
+      return restoreStrings(f.filter, strings);
+    case '[]':
+      return restoreStrings(f.valFilter, strings);
+    case 'pr':
+      return;
+    default:
+      if (typeof f.compValue === 'string') f.compValue = strings[Number(f.compValue)];
   }
 }
 

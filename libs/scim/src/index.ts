@@ -17,3 +17,4 @@ export * from './scim.module';
 export * from './resource-response';
 export * from './list-sql';
 export * from './document-repository';
+export * from './resource-pipeline';

@@ -1,4 +1,5 @@
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import type { SqlRunner } from '@app/persistence/core';
 import { Dialect, filterToSql, sortExpression, SqlMapping } from './filter';
 import { ListQuery } from './list-query';
 import { ScimResourceType } from './schema';
@@ -41,11 +42,8 @@ export async function runListQuery<T extends ObjectLiteral>(
   return { rows, total: await counter.getCount() };
 }
 
-/** Runs plain SQL: `escape` turns `:name` parameters into the driver's placeholders and values. */
-export interface SqlRunner {
-  escape(sql: string, params: Record<string, unknown>): [string, unknown[]];
-  query<T>(sql: string, params: unknown[]): Promise<T[]>;
-}
+// Defined by persistence, the lower layer; re-exported for the importers that know it from here.
+export type { SqlRunner };
 
 /** The SELECT list of a table's columns, worked out once per table. */
 const SELECT_LISTS = new WeakMap<RawListTable<string>, string>();

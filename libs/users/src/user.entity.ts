@@ -10,7 +10,8 @@ export class UserEntity {
   @Column({ name: 'given_name_lower', type: 'varchar', length: 1024, nullable: true }) givenNameLower!: string | null;
   @Column({ name: 'family_name_lower', type: 'varchar', length: 1024, nullable: true }) familyNameLower!: string | null;
   @Column({ type: 'boolean' }) active!: boolean;
-  @Column({ name: 'password_hash', type: 'varchar', length: 255, nullable: true, select: false }) passwordHash!: string | null;
+  /** Absent from rows read without it (it is never selected by default) and from writes that leave it alone. */
+  @Column({ name: 'password_hash', type: 'varchar', length: 255, nullable: true, select: false }) passwordHash?: string | null;
   /** The writable SCIM representation (without password), as JSON. */
   @Column({ type: 'text' }) data!: string;
   @Column({ type: 'integer' }) version!: number;

@@ -1,4 +1,4 @@
-import { attr, complex, ScimResourceType, ScimSchema } from '@app/scim';
+import { attr, complex, ScimResourceType, ScimSchema } from '@app/scim/core';
 
 export const USER_SCHEMA_ID = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const ENTERPRISE_USER_SCHEMA_ID = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';

@@ -1,24 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager, In } from 'typeorm';
-import { Database, nowIso } from '@app/persistence';
-import { ListQuery, RawListTable, ResolvedPath, runRawListQuery, SqlCollection, SqlExpr, SqlMapping } from '@app/scim';
+import { Database } from '@app/persistence';
+import { ListQuery, RawListTable, ResolvedPath, runRawListQuery, SqlCollection, SqlExpr, SqlMapping, VERSIONED_COLUMNS, VersionedTable } from '@app/scim';
 import { USER_RESOURCE_TYPE } from './user.schema';
 import { UserAttributeValueEntity, UserEntity } from './user.entity';
+import { UserIndexRow } from './user-row';
 
 const INDEXED_MULTI_VALUED = new Set(['emails', 'phoneNumbers']);
 
 const COLUMNS: Record<string, SqlExpr> = {
-  id: { expr: 'r.id' },
+  ...VERSIONED_COLUMNS,
   userName: { expr: 'r.user_name_lower', lowered: true },
   externalId: { expr: 'r.external_id' },
   displayName: { expr: 'r.display_name_lower', lowered: true },
   'name.givenName': { expr: 'r.given_name_lower', lowered: true },
   'name.familyName': { expr: 'r.family_name_lower', lowered: true },
   active: { expr: 'r.active' },
-  'meta.created': { expr: 'r.created' },
-  'meta.lastModified': { expr: 'r.last_modified' },
-  // The ETag, W/"<version>", as meta.version shows it.
-  'meta.version': { expr: `('W/"' || r.version || '"')` },
 };
 
 /** The columns of a user that a list response is built from. */
@@ -82,10 +79,21 @@ export interface GroupRef {
   display: string;
 }
 
+/** How JIT finds the user a sign-in designates (IDCS userMappingStoreAttribute). */
+export type UserLookupAttribute = 'userName' | 'emails.value' | 'externalId';
+
+/** Index rows per INSERT: 6 parameters each, well under SQLite's and PostgreSQL's bind-parameter limits. */
+const INDEX_ROWS_PER_INSERT = 500;
+
 /** Queries over the users tables, in small named methods; transactions are the caller's. */
 @Injectable()
 export class UsersRepository {
-  constructor(private readonly db: Database) {}
+  /** Row-level statements of the users table, for the resource pipeline. */
+  readonly table: VersionedTable<UserEntity>;
+
+  constructor(private readonly db: Database) {
+    this.table = new VersionedTable(UserEntity, () => db.dialect);
+  }
 
   findById(m: EntityManager, id: string): Promise<UserEntity | null> {
     return m.findOneBy(UserEntity, { id });
@@ -99,10 +107,32 @@ export class UsersRepository {
   async existingIds(m: EntityManager, ids: string[]): Promise<Map<string, UserEntity>> {
     const out = new Map<string, UserEntity>();
     for (let i = 0; i < ids.length; i += 500) {
-      const rows = await m.find(UserEntity, { where: { id: In(ids.slice(i, i + 500)) }, select: ['id', 'userName', 'data'] });
+      const rows = await m.find(UserEntity, { where: { id: In(ids.slice(i, i + 500)) }, select: ['id'] });
       rows.forEach((r) => out.set(r.id, r));
     }
     return out;
+  }
+
+  /**
+   * Up to two users whose `attribute` equals `value` (ignoring case for userName and emails; a primary email
+   * only): two mean the value is ambiguous.
+   */
+  findByLookup(m: EntityManager, attribute: UserLookupAttribute, value: string): Promise<UserEntity[]> {
+    const qb = m.createQueryBuilder(UserEntity, 'r');
+    switch (attribute) {
+      case 'emails.value':
+        qb.where(
+          `EXISTS (SELECT 1 FROM user_attribute_values v WHERE v.user_id = r.id AND v.attribute = 'emails' AND v.is_primary = :yes AND v.value_lower = :value)`,
+          { yes: true, value: value.toLowerCase() },
+        );
+        break;
+      case 'externalId':
+        qb.where('r.external_id = :value', { value });
+        break;
+      default:
+        qb.where('r.user_name_lower = :value', { value: value.toLowerCase() });
+    }
+    return qb.limit(2).getMany();
   }
 
   /** One page of users (what a SCIM response needs of each row) and the number of matches. */
@@ -110,38 +140,12 @@ export class UsersRepository {
     return runRawListQuery(this.db.sql(m), LIST_TABLE, USER_RESOURCE_TYPE, USER_SQL_MAPPING, this.db.dialect, query) as Promise<{ rows: UserListRow[]; total: number }>;
   }
 
-  async insert(m: EntityManager, row: UserEntity, values: Omit<UserAttributeValueEntity, 'id' | 'userId'>[]): Promise<void> {
-    await m.insert(UserEntity, row);
-    if (values.length) await m.insert(UserAttributeValueEntity, values.map((v) => ({ ...v, userId: row.id })));
-  }
-
-  /** Writes a new version only if nobody else wrote since `expectedVersion` was read. */
-  async updateIfVersion(
-    m: EntityManager,
-    row: UserEntity,
-    expectedVersion: number,
-    values: Omit<UserAttributeValueEntity, 'id' | 'userId'>[],
-  ): Promise<boolean> {
-    const { id, ...changes } = row;
-    if (changes.passwordHash === undefined) delete (changes as Partial<UserEntity>).passwordHash;
-    const result = await m.createQueryBuilder().update(UserEntity).set(changes).where('id = :id AND version = :v', { id, v: expectedVersion }).execute();
-    if (!result.affected) return false;
-    await m.delete(UserAttributeValueEntity, { userId: id });
-    if (values.length) await m.insert(UserAttributeValueEntity, values.map((v) => ({ ...v, userId: id })));
-    return true;
-  }
-
-  /** Deletes the user; its memberships go with it (ON DELETE CASCADE), and each group it left gets a new version. */
-  async delete(m: EntityManager, id: string): Promise<boolean> {
-    // Groups belong to a module that depends on this one, so the statement names the tables itself.
-    const [sql, params] = m.connection.driver.escapeQueryWithParameters(
-      'UPDATE groups SET version = version + 1, last_modified = :now WHERE id IN (SELECT group_id FROM group_members WHERE member_id = :id)',
-      { now: nowIso(), id },
-      {},
-    );
-    await m.query(sql, params);
-    const result = await m.delete(UserEntity, { id });
-    return !!result.affected;
+  /** Replaces the index rows of a user, in batches that stay under each driver's bind-parameter limit. */
+  async writeIndexRows(m: EntityManager, userId: string, rows: UserIndexRow[], isNew: boolean): Promise<void> {
+    if (!isNew) await m.delete(UserAttributeValueEntity, { userId });
+    for (let i = 0; i < rows.length; i += INDEX_ROWS_PER_INSERT) {
+      await m.insert(UserAttributeValueEntity, rows.slice(i, i + INDEX_ROWS_PER_INSERT).map((v) => ({ ...v, userId })));
+    }
   }
 
   /** Direct group memberships of the given users. */

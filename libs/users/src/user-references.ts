@@ -1,0 +1,25 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+
+/** Something outside the users module that points at users (group memberships). */
+export interface UserReferenceHolder {
+  /** Removes what refers to the user about to be deleted, in the caller's transaction. */
+  removeReferencesTo(m: EntityManager, userId: string): Promise<void>;
+}
+
+/**
+ * Modules that refer to users register here, so deleting a user cleans up after itself (and, for groups,
+ * gives each group the user left a new version) without the users module depending on them.
+ */
+@Injectable()
+export class UserReferences {
+  private readonly holders: UserReferenceHolder[] = [];
+
+  register(holder: UserReferenceHolder): void {
+    this.holders.push(holder);
+  }
+
+  async removeReferencesTo(m: EntityManager, userId: string): Promise<void> {
+    for (const h of this.holders) await h.removeReferencesTo(m, userId);
+  }
+}

@@ -1,9 +1,8 @@
 import { makeKeyPair, TestKeyPair } from './support/certs';
-import { mappedAttributeBody } from './support/jit-fixture';
+import { createJitIdentityProvider, groupsFromAssertion, IDENTITY_PROVIDER_SCHEMA_ID, mappedAttributeBody } from '@app/fixtures';
 import { IDP_ENTITY_ID, TestIdp } from './support/saml-idp';
 import { ApiResponse, dbQuery, E2E_DB, expectScimError, expectStatus, GROUP_SCHEMA, patch, TestServer, user } from './support/server';
 
-const IDP_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:IdentityProvider';
 
 type Doc = Record<string, any>;
 
@@ -65,7 +64,7 @@ describe(`Resource write pipeline (${E2E_DB})`, () => {
 
   /** Fields an IdP needs to be created enabled, with a unique name and entity ID. */
   const idpBody = (n: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-    schemas: [IDP_SCHEMA],
+    schemas: [IDENTITY_PROVIDER_SCHEMA_ID],
     partnerName: `Pipeline IdP ${n}`,
     enabled: true,
     partnerProviderId: `https://${n}.pipeline.test`,
@@ -315,23 +314,22 @@ describe(`Resource write pipeline (${E2E_DB})`, () => {
       group.staff = await newGroup('JIT Staff');
       group.manual = await newGroup('JIT Manual');
       group.bystanders = await newGroup('JIT Bystanders', { members: refs(await newUser('jit.bystander@example.com')) });
-      const jitIdp = await created('/admin/v1/IdentityProviders', {
-        ...idpBody('jit', { partnerProviderId: IDP_ENTITY_ID, idpSsoUrl: 'https://idp.samlify.test/sso' }),
-        nameIdFormat: 'saml-emailaddress',
-        allowUnsolicitedResponses: true,
-        jitUserProvEnabled: true,
-        jitUserProvCreateUserEnabled: true,
-        jitUserProvAttributeUpdateEnabled: true,
-        jitUserProvGroupAssertionAttributeEnabled: true,
-        jitUserProvGroupSAMLAttributeName: 'groups',
-        jitUserProvGroupMappingMode: 'explicit',
-        jitUserProvGroupMappings: [
-          { idpGroup: 'Admins', value: group.admins.id },
-          { idpGroup: 'Staff', value: group.staff.id },
-        ],
-        jitUserProvGroupAssignmentMethod: 'Overwrite',
+      await createJitIdentityProvider(s, {
+        partnerName: 'Pipeline IdP jit',
+        partnerProviderId: IDP_ENTITY_ID,
+        idpSsoUrl: 'https://idp.samlify.test/sso',
+        signingCertificate: keys.certificateB64,
+        settings: {
+          nameIdFormat: 'saml-emailaddress',
+          allowUnsolicitedResponses: true,
+          ...groupsFromAssertion([
+            { idpGroup: 'Admins', value: group.admins.id },
+            { idpGroup: 'Staff', value: group.staff.id },
+          ]),
+          jitUserProvGroupMappingMode: 'explicit',
+          jitUserProvGroupAssignmentMethod: 'Overwrite',
+        },
       });
-      expectStatus(await s.api('PUT', `/admin/v1/MappedAttributes/${jitIdp.jitUserProvAttributes.value}`, mappedAttributeBody()), 200);
     });
 
     /** An IdP-initiated sign-in with a really signed response; the user then has exactly the asserted groups' memberships. */

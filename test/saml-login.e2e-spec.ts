@@ -1,6 +1,8 @@
 import { DOMParser } from '@xmldom/xmldom';
 import { X509Certificate } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
+import * as samlify from 'samlify';
+import { DataSource, Logger as QueryLogger } from 'typeorm';
 import { SignedXml } from 'xml-crypto';
 import { SsoReason } from '@app/saml';
 import { makeKeyPair, TestKeyPair } from './support/certs';
@@ -512,6 +514,90 @@ describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
       const found = await s.api('GET', `/admin/v1/Users?filter=${encodeURIComponent('userName eq "racing.user@example.com"')}&attributes=groups`);
       expect(found.body.totalResults).toBe(1);
       expect(found.body.Resources[0].groups.map((g: { value: string }) => g.value)).toEqual([ociAdmins]);
+    });
+
+    /**
+     * A response the IdP signed, whose assertion holds what the JIT preview and the login once read differently:
+     * a NameID wrapped in whitespace (trimmed by one, not the other) and an Advice carrying another assertion with
+     * its own attributes (read as the subject's by one); plus what both must keep reading alike: attributes with
+     * a NameFormat and a FriendlyName (keyed by Name), several values, one Name in two Attribute elements, and
+     * whitespace inside a value.
+     */
+    async function unusualResponse(nameId: string, inResponseTo: string): Promise<string> {
+      const statements =
+        `<saml:Advice><saml:Assertion ID="_advice-${inResponseTo}" Version="2.0" IssueInstant="${new Date().toISOString()}"><saml:Issuer>${IDP_ENTITY_ID}</saml:Issuer>` +
+        `<saml:AttributeStatement><saml:Attribute Name="firstName"><saml:AttributeValue>Advised</saml:AttributeValue></saml:Attribute>` +
+        `<saml:Attribute Name="groups"><saml:AttributeValue>Administrators</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>` +
+        `</saml:Assertion></saml:Advice>` +
+        `<saml:AttributeStatement>` +
+        `<saml:Attribute Name="firstName" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:basic" FriendlyName="givenName"><saml:AttributeValue>Agreed</saml:AttributeValue></saml:Attribute>` +
+        `<saml:Attribute Name="familyName" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"><saml:AttributeValue>Van  Der Berg</saml:AttributeValue></saml:Attribute>` +
+        `<saml:Attribute Name="email"><saml:AttributeValue>${nameId}</saml:AttributeValue><saml:AttributeValue>second.${nameId}</saml:AttributeValue></saml:Attribute>` +
+        `<saml:Attribute Name="groups"><saml:AttributeValue>Admins</saml:AttributeValue></saml:Attribute>` +
+        `<saml:Attribute Name="groups"><saml:AttributeValue>Unmapped</saml:AttributeValue></saml:Attribute>` +
+        `</saml:AttributeStatement>`;
+      const xml = idp.responseXml({ NameID: `\n    ${nameId}\n  `, InResponseTo: inResponseTo }, {}).replace('<saml:AttributeStatement></saml:AttributeStatement>', statements);
+      expect(xml).toContain('<saml:Advice>');
+      const sp = samlify.ServiceProvider({ metadata: (await s.raw('GET', '/fed/v1/metadata')).text });
+      const { context } = await idp.entity().createLoginResponse(sp, { extract: {} } as never, 'post', {}, () => ({ id: 'unused', context: xml }));
+      return context;
+    }
+
+    it('should create the user the JIT preview showed for the same assertion', async () => {
+      await setIdp({ jitUserProvGroupMappings: [{ idpGroup: 'Administrators', value: ociAdministrators }, { idpGroup: 'Admins', value: ociAdmins }], jitUserProvIgnoreErrorOnAbsentGroups: true });
+      const response = await unusualResponse('agreed.user@example.com', (await initiate()).id);
+
+      const preview = await s.api('POST', `/admin/v1/IdentityProviders/${idpId}/jitPreview`, { assertion: Buffer.from(response, 'base64').toString('utf8') });
+      const signIn = await post(response);
+
+      expectStatus(preview, 200);
+      expect(signIn.status).toBe(303);
+      expect(preview.body).toMatchObject({ outcome: 'create', newUser: { userName: 'agreed.user@example.com', name: { givenName: 'Agreed' } } });
+      const created = await userNamed('agreed.user@example.com');
+      expect(created).toBeDefined();
+      expect({ userName: created!.userName, name: created!.name, emails: created!.emails }).toEqual({
+        userName: preview.body.newUser.userName,
+        name: preview.body.newUser.name,
+        emails: preview.body.newUser.emails,
+      });
+      expect(created!.groups.map((g: { value: string }) => g.value)).toEqual(preview.body.groupsJoined.map((g: { value: string }) => g.value));
+      expect(preview.body.groupsJoined).toEqual([{ value: ociAdmins, display: 'OCI Admins' }]);
+      expect(preview.body.groupsSkipped).toEqual([expect.objectContaining({ value: 'Unmapped', source: 'assertion' })]);
+    });
+
+    /** The SELECTs on identity_providers made while `run` runs, seen by TypeORM's logger, through which both dialects run every query. */
+    async function identityProviderReads(run: () => Promise<unknown>): Promise<string[]> {
+      const ds = s.app.get(DataSource);
+      const logger = ds.logger;
+      const reads: string[] = [];
+      const counting: QueryLogger = Object.assign(Object.create(logger) as QueryLogger, {
+        logQuery: (query: string, parameters?: unknown[], runner?: Parameters<QueryLogger['logQuery']>[2]) => {
+          if (/^\s*SELECT\b/i.test(query) && /\bidentity_providers\b/.test(query)) reads.push(query);
+          return logger.logQuery(query, parameters, runner);
+        },
+      });
+      (ds as unknown as { logger: QueryLogger }).logger = counting;
+      try {
+        await run();
+      } finally {
+        (ds as unknown as { logger: QueryLogger }).logger = logger;
+      }
+      return reads;
+    }
+
+    it('should read the identity provider once per sign-in, whether JIT creates or updates the user', async () => {
+      const first = await signedResponse({ NameID: 'read.once@example.com', InResponseTo: (await initiate()).id }, { attrs: { firstName: ['Read'], familyName: ['Once'], email: ['read.once@example.com'] } });
+      const second = await signedResponse({ NameID: 'read.once@example.com', InResponseTo: (await initiate()).id }, { attrs: { firstName: ['Read'], familyName: ['Twice'], email: ['read.once@example.com'] } });
+
+      for (const response of [first, second]) {
+        let status = 0;
+        const reads = await identityProviderReads(async () => {
+          status = (await post(response)).status;
+        });
+        expect(status).toBe(303);
+        expect(reads).toHaveLength(1);
+      }
+      expect((await userNamed('read.once@example.com'))!.name).toEqual({ givenName: 'Read', familyName: 'Twice' });
     });
   });
 });

@@ -7,7 +7,6 @@ import {
   fitColumn,
   FilterTranslator,
   ListQuery,
-  listResponse,
   normalizeResource,
   ParsedPatchOp,
   parsePatchRequest,
@@ -96,6 +95,7 @@ export class GroupsService {
       noun: 'group',
       table: groups.table,
       toRow: groupRow,
+      list: (m, query) => groups.list(m, query) as Promise<{ rows: GroupEntity[]; total: number }>,
       conflict: (_e, doc) => {
         const name = typeof doc?.displayName === 'string' ? ` "${doc.displayName}"` : '';
         return ScimError.conflict(`A group with displayName${name} already exists (group names are unique, ignoring case)`);
@@ -119,11 +119,8 @@ export class GroupsService {
     return this.pipeline.get(id, request);
   }
 
-  async list(query: ListQuery): Promise<Doc> {
-    return this.db.read(async (m) => {
-      const { rows, total } = await this.groups.list(m, query);
-      return listResponse(await this.pipeline.renderAll(m, rows as GroupEntity[], query), total, query.startIndex);
-    });
+  list(query: ListQuery): Promise<Doc> {
+    return this.pipeline.list(query);
   }
 
   replace(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest): Promise<GroupResult> {

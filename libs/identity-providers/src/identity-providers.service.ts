@@ -9,35 +9,31 @@ import {
   Doc,
   DocumentRepository,
   ListQuery,
-  listResponse,
   normalizeResource,
   parsePatchRequest,
   ProjectionRequest,
   PublicUrl,
-  ResolvedPath,
   ResourcePipeline,
   ResourceResult,
   ScimError,
   SqlExpr,
-  SqlMapping,
   fitColumn,
-  VERSIONED_COLUMNS,
 } from '@app/scim';
 import { CertificateError, parseCertificate } from './certificates';
 import { IdentityProviderEntity } from './identity-provider.entity';
 import { IDENTITY_PROVIDER_RESOURCE_TYPE, NAME_ID_FORMATS } from './identity-provider.schema';
 import { MetadataError, parseIdpMetadata } from './idp-metadata';
+import { findIdentityProviderRow, IdentityProviderRef, SignInConfiguration, signInConfigurationOf } from './sign-in-configuration';
 
 const rt = IDENTITY_PROVIDER_RESOURCE_TYPE;
 
+/** Attributes stored in columns of their own, for filters and sorting. */
 const COLUMNS: Record<string, SqlExpr> = {
-  ...VERSIONED_COLUMNS,
   partnerName: { expr: 'r.partner_name_lower', lowered: true },
   partnerProviderId: { expr: 'r.partner_provider_id' },
   type: { expr: 'r.type' },
   enabled: { expr: 'r.enabled' },
 };
-const MAPPING: SqlMapping = { documentColumn: 'r.data', column: (p: ResolvedPath) => COLUMNS[p.canonical] };
 
 /** Attributes that metadata import may fill, with where they come from. */
 const FROM_METADATA = ['partnerProviderId', 'idpSsoUrl', 'signingCertificate', 'encryptionCertificate', 'logoutRequestUrl', 'logoutResponseUrl'] as const;
@@ -98,11 +94,12 @@ export class IdentityProvidersService {
     private readonly jit: JitLoginService,
     private readonly groups: GroupsRepository,
   ) {
-    this.repo = new DocumentRepository(IdentityProviderEntity, rt, MAPPING, () => db.dialect);
+    this.repo = new DocumentRepository(IdentityProviderEntity, rt, COLUMNS, () => db.dialect);
     this.pipeline = new ResourcePipeline(db, urls, {
       rt,
       noun: 'identity provider',
       table: this.repo,
+      list: (m, query) => this.repo.list(m, query),
       toRow: identityProviderRow,
       conflict: (e) =>
         ScimError.conflict(
@@ -135,11 +132,8 @@ export class IdentityProvidersService {
     return this.pipeline.get(id, request);
   }
 
-  async list(query: ListQuery): Promise<Doc> {
-    return this.db.read(async (m) => {
-      const { rows, total } = await this.repo.list(m, query);
-      return listResponse(await this.pipeline.renderAll(m, rows, query), total, query.startIndex);
-    });
+  list(query: ListQuery): Promise<Doc> {
+    return this.pipeline.list(query);
   }
 
   replace(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor): Promise<IdentityProviderResult> {
@@ -199,9 +193,10 @@ export class IdentityProvidersService {
       if (b.nameIdFormat !== undefined && typeof b.nameIdFormat !== 'string') throw ScimError.badRequest('invalidValue', '"nameIdFormat" must be a string');
       assertion = { nameId: b.nameId, nameIdFormat: b.nameIdFormat as string | undefined, issuer: '', attributes };
     }
-    const row = await this.db.read((m) => this.pipeline.require(m, id));
-    assertion.issuer ||= row.partnerProviderId ?? '';
-    const { plan, user, groupNames } = await this.jit.preview(id, assertion);
+    const config = await this.signInConfiguration({ id });
+    if (!config) throw this.pipeline.notFound(id);
+    assertion.issuer ||= config.saml.entityId;
+    const { plan, user, groupNames } = await this.jit.preview(config.jit, assertion);
     const groups = (ids: string[]) => ids.map((g) => ({ value: g, display: groupNames.get(g) }));
     const base = { matchedUser: user ?? null };
     switch (plan.kind) {
@@ -214,6 +209,17 @@ export class IdentityProvidersService {
       case 'update':
         return { ...base, outcome: 'update', attributeChanges: plan.changes, groupsJoined: groups(plan.join), groupsLeft: groups(plan.leave), groupsSkipped: plan.skipped };
     }
+  }
+
+  /**
+   * What a sign-in through this IdP needs of it (SAML settings and JIT configuration), read once: the sign-in and
+   * the JIT preview both work from this one reading of the row. Undefined when no IdP matches `ref`.
+   */
+  signInConfiguration(ref: IdentityProviderRef): Promise<SignInConfiguration | undefined> {
+    return this.db.read(async (m) => {
+      const row = await findIdentityProviderRow(m, ref);
+      return row ? signInConfigurationOf(row, await this.mapped.findForIdentityProvider(m, row.id)) : undefined;
+    });
   }
 
   /** Identity providers whose JIT settings point at a group, for the group-deletion check. */

@@ -9,4 +9,5 @@ export * from './jit.module';
 export * from './planner';
 export * from './jit-runtime-config';
 export * from './jit-login.service';
+export * from './assertion';
 export * from './assertion-xml';

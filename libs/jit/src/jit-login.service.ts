@@ -5,18 +5,18 @@ import { GroupMemberships, GroupsRepository } from '@app/groups';
 import { Database, isTransactionConflict, isUniqueViolation } from '@app/persistence';
 import { UsersService } from '@app/users';
 import { GroupMappingMode } from './jit-settings';
-import { JitRuntimeConfig } from './jit-runtime-config';
 import { assertedGroups, ExistingUser, GroupDirectory, JitConfig, JitPlan, lookupValue, plan, RejectReason, VerifiedAssertion } from './planner';
 
 export type JitLoginResult =
   | { ok: true; userId: string; outcome: 'created' | 'updated' | 'unchanged'; plan: JitPlan }
-  | { ok: false; reason: RejectReason | 'unknown_idp' | 'internal'; detail: string };
+  | { ok: false; reason: RejectReason | 'internal'; detail: string };
 
 /** Raised inside the transaction when another sign-in or request changed the user first: start over. */
 class Conflict extends Error {}
 
 export interface SignInInput {
-  idpId: string;
+  /** The IdP's JIT configuration, from the one read of its sign-in configuration that also judged the assertion. */
+  config: JitConfig;
   assertion: VerifiedAssertion;
   correlationId: string;
   onSignedIn?: (m: EntityManager, userId: string) => Promise<void>;
@@ -42,7 +42,6 @@ export class JitLoginService {
 
   constructor(
     private readonly db: Database,
-    private readonly configs: JitRuntimeConfig,
     private readonly users: UsersService,
     private readonly groups: GroupsRepository,
     private readonly memberships: GroupMemberships,
@@ -70,11 +69,9 @@ export class JitLoginService {
     }
   }
 
-  /** What a sign-in would do, without writing anything (JIT preview). */
-  async preview(idpId: string, assertion: VerifiedAssertion): Promise<{ plan: JitPlan; user?: { id: string; userName: string }; groupNames: Map<string, string> }> {
+  /** What a sign-in with this configuration would do, without writing anything (JIT preview). */
+  async preview(config: JitConfig, assertion: VerifiedAssertion): Promise<{ plan: JitPlan; user?: { id: string; userName: string }; groupNames: Map<string, string> }> {
     return this.db.read(async (m) => {
-      const config = await this.configs.load(m, idpId);
-      if (!config) throw new Error(`unknown identity provider ${idpId}`);
       const existing = await this.findUser(m, config, assertion);
       const directory = await this.directory(m, config, assertion);
       if (existing === 'ambiguous') return { plan: ambiguous(config, assertion), groupNames: directory.byId };
@@ -89,20 +86,14 @@ export class JitLoginService {
   }
 
   private async attempt(input: SignInInput): Promise<JitLoginResult> {
-    const { idpId, assertion: a, correlationId } = input;
+    const { config, assertion: a, correlationId } = input;
     return this.db.transaction(async (m) => {
-      const config = await this.configs.load(m, idpId);
-      if (!config) {
-        const detail = `No identity provider ${idpId}`;
-        await this.audit.record(m, { eventId: 'sso.login', correlationId, resourceType: 'IdentityProvider', resourceId: idpId, outcome: 'failure', reason: 'unknown_idp', message: detail, details: { nameId: a.nameId } });
-        return { ok: false, reason: 'unknown_idp', detail };
-      }
       const found = await this.findUser(m, config, a);
       const existing = found === 'ambiguous' ? undefined : found;
       const directory = await this.directory(m, config, a);
       const p = found === 'ambiguous' ? ambiguous(config, a) : plan(config, a, existing, directory);
       if (p.kind === 'update') await this.nameGroups(m, directory, p.leave);
-      const base = { eventId: 'sso.login', correlationId, resourceType: 'IdentityProvider', resourceId: idpId, resourceName: config.idpName };
+      const base = { eventId: 'sso.login', correlationId, resourceType: 'IdentityProvider', resourceId: config.idpId, resourceName: config.idpName };
       const names = (ids: string[]) => ids.map((id) => ({ id, displayName: directory.byId.get(id) }));
 
       if (p.kind === 'reject') {
@@ -144,10 +135,10 @@ export class JitLoginService {
   }
 
   /** Every attempt leaves an audit event, also one that failed for a reason outside the plan. */
-  private async recordFailure(input: { idpId: string; assertion: VerifiedAssertion; correlationId: string }, reason: string, detail: string): Promise<void> {
+  private async recordFailure(input: SignInInput, reason: string, detail: string): Promise<void> {
     try {
       await this.db.transaction((m) =>
-        this.audit.record(m, { eventId: 'sso.login', correlationId: input.correlationId, resourceType: 'IdentityProvider', resourceId: input.idpId, outcome: 'failure', reason, message: detail, details: { nameId: input.assertion.nameId } }),
+        this.audit.record(m, { eventId: 'sso.login', correlationId: input.correlationId, resourceType: 'IdentityProvider', resourceId: input.config.idpId, resourceName: input.config.idpName, outcome: 'failure', reason, message: detail, details: { nameId: input.assertion.nameId } }),
       );
     } catch (e) {
       this.logger.error(`Could not audit the failed sign-in (correlation ${input.correlationId}): ${(e as Error).message}`);

@@ -1,10 +1,6 @@
-import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
-import { Database } from '@app/persistence';
-import { Doc } from '@app/scim';
+import { Doc } from '@app/scim/core';
 import { compileAttributeMappings } from './attribute-mappings';
 import { GroupAssignmentMethod, GroupMappingMode } from './jit-settings';
-import { MappedAttributesService } from './mapped-attributes.service';
 import { JitConfig } from './planner';
 
 /** The parts of a stored IdentityProvider that JIT reads: its row's id, name and enabled flag, and its representation. */
@@ -15,7 +11,10 @@ export interface StoredIdentityProvider {
   doc: Doc;
 }
 
-/** The planner's view of an IdP's stored jitUserProv* settings, user mapping and MappedAttribute. Pure. */
+/**
+ * The planner's view of an IdP's stored jitUserProv* settings, user mapping and MappedAttribute. Pure: the
+ * identity-providers library, which owns the row, reads it once per sign-in and hands the result to JIT.
+ */
 export function jitConfigOf(idp: StoredIdentityProvider, mappedAttribute: Doc | undefined): JitConfig {
   const d = idp.doc;
   const groupMappings = (d.jitUserProvGroupMappings as Doc[] | undefined) ?? [];
@@ -44,36 +43,4 @@ export function jitConfigOf(idp: StoredIdentityProvider, mappedAttribute: Doc | 
       ignoreAbsent: d.jitUserProvIgnoreErrorOnAbsentGroups !== false,
     },
   };
-}
-
-/**
- * Loads an IdP's JIT configuration at sign-in time. It reads the identity_providers row by table rather than
- * through IdentityProvidersService because the identity-providers module depends on this one (it validates
- * the jitUserProv* rules with them); importing it back would make a cycle.
- */
-@Injectable()
-export class JitRuntimeConfig {
-  constructor(
-    private readonly db: Database,
-    private readonly mapped: MappedAttributesService,
-  ) {}
-
-  /** The configuration of IdP `idpId`, or undefined when there is no such IdP. */
-  get(idpId: string): Promise<JitConfig | undefined> {
-    return this.db.read((m) => this.load(m, idpId));
-  }
-
-  /** Same as get, inside the caller's transaction (so the sign-in plans against what it then writes beside). */
-  async load(m: EntityManager, idpId: string): Promise<JitConfig | undefined> {
-    const rows: { id: string; partner_name: string; enabled: boolean | number; data: string }[] = await m
-      .createQueryBuilder()
-      .select(['i.id AS id', 'i.partner_name AS partner_name', 'i.enabled AS enabled', 'i.data AS data'])
-      .from('identity_providers', 'i')
-      .where('i.id = :idpId', { idpId })
-      .getRawMany();
-    if (!rows.length) return undefined;
-    const r = rows[0];
-    const idp: StoredIdentityProvider = { id: r.id, partnerName: r.partner_name, enabled: r.enabled === true || r.enabled === 1, doc: JSON.parse(r.data) as Doc };
-    return jitConfigOf(idp, await this.mapped.findForIdentityProvider(m, idpId));
-  }
 }

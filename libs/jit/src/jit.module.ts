@@ -3,7 +3,6 @@ import { GroupsModule } from '@app/groups';
 import { ScimRegistry } from '@app/scim';
 import { UsersModule } from '@app/users';
 import { JitLoginService } from './jit-login.service';
-import { JitRuntimeConfig } from './jit-runtime-config';
 import { MAPPED_ATTRIBUTE_RESOURCE_TYPE } from './mapped-attribute.schema';
 import { MappedAttributesController } from './mapped-attributes.controller';
 import { MappedAttributesService } from './mapped-attributes.service';
@@ -12,8 +11,8 @@ import { MappedAttributesService } from './mapped-attributes.service';
 @Module({
   imports: [UsersModule, GroupsModule],
   controllers: [MappedAttributesController],
-  providers: [MappedAttributesService, JitRuntimeConfig, JitLoginService],
-  exports: [MappedAttributesService, JitRuntimeConfig, JitLoginService],
+  providers: [MappedAttributesService, JitLoginService],
+  exports: [MappedAttributesService, JitLoginService],
 })
 export class JitConfigurationModule {
   constructor(registry: ScimRegistry) {

@@ -7,18 +7,14 @@ import {
   Doc,
   DocumentRepository,
   ListQuery,
-  listResponse,
   normalizeResource,
   parsePatchRequest,
   ProjectionRequest,
   PublicUrl,
-  ResolvedPath,
   ResourcePipeline,
   ResourceResult,
   ScimError,
   SqlExpr,
-  SqlMapping,
-  VERSIONED_COLUMNS,
 } from '@app/scim';
 import { compileAttributeMappings } from './attribute-mappings';
 import { MappedAttributeEntity } from './mapped-attribute.entity';
@@ -26,12 +22,11 @@ import { DEFAULT_JIT_MAPPINGS, MAPPED_ATTRIBUTE_RESOURCE_TYPE, MAPPED_ATTRIBUTE_
 
 const rt = MAPPED_ATTRIBUTE_RESOURCE_TYPE;
 
+/** Attributes stored in columns of their own, for filters and sorting. */
 const COLUMNS: Record<string, SqlExpr> = {
-  ...VERSIONED_COLUMNS,
   refResourceType: { expr: 'r.ref_resource_type' },
   refResourceID: { expr: 'r.ref_resource_id' },
 };
-const MAPPING: SqlMapping = { documentColumn: 'r.data', column: (p: ResolvedPath) => COLUMNS[p.canonical] };
 
 export type MappedAttributeResult = ResourceResult;
 
@@ -48,11 +43,12 @@ export class MappedAttributesService {
     urls: PublicUrl,
     private readonly audit: AuditService,
   ) {
-    this.repo = new DocumentRepository(MappedAttributeEntity, rt, MAPPING, () => db.dialect);
+    this.repo = new DocumentRepository(MappedAttributeEntity, rt, COLUMNS, () => db.dialect);
     this.pipeline = new ResourcePipeline(db, urls, {
       rt,
       noun: 'mapped attribute',
       table: this.repo,
+      list: (m, query) => this.repo.list(m, query),
       // The referenced resource is set when the mapping is created with its identity provider, and never changes.
       toRow: (id, doc, version, created, lastModified) => ({ id, data: JSON.stringify(doc), version, created, lastModified }) as MappedAttributeEntity,
       conflict: () => ScimError.conflict('The mapping conflicts with another one; read it again and retry'),
@@ -91,11 +87,8 @@ export class MappedAttributesService {
     return this.pipeline.get(id, request);
   }
 
-  async list(query: ListQuery): Promise<Doc> {
-    return this.db.read(async (m) => {
-      const { rows, total } = await this.repo.list(m, query);
-      return listResponse(await this.pipeline.renderAll(m, rows, query), total, query.startIndex);
-    });
+  list(query: ListQuery): Promise<Doc> {
+    return this.pipeline.list(query);
   }
 
   replace(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor): Promise<MappedAttributeResult> {

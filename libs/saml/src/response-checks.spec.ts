@@ -1,4 +1,5 @@
-import { checkAlgorithms, parseXml } from './response-checks';
+import { assertionFromXml } from '@app/jit';
+import { checkAlgorithms, checkVerifiedAssertion, parseXml } from './response-checks';
 import { safeRelayState } from './saml-login.service';
 import { SsoReason, SsoRejection } from './sso-rejection';
 
@@ -43,5 +44,39 @@ describe('safeRelayState', () => {
     ['relative/path', undefined],
   ])('should map %j to %j', (input, expected) => {
     expect(safeRelayState(input)).toBe(expected);
+  });
+});
+
+describe('checkVerifiedAssertion', () => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  const expected = { issuer: 'https://idp.example.com', acsUrl: 'https://sp.example.com/fed/v1/sp/sso', now, skewMs: 60_000 };
+  const verified = (nameId: string, statements: string) =>
+    `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a" Version="2.0" IssueInstant="${now.toISOString()}">` +
+    `<saml:Issuer>https://idp.example.com</saml:Issuer>` +
+    `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${nameId}</saml:NameID>` +
+    `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData Recipient="${expected.acsUrl}" NotOnOrAfter="2026-01-01T00:05:00Z" InResponseTo="_req"/></saml:SubjectConfirmation></saml:Subject>` +
+    `${statements}</saml:Assertion>`;
+
+  it('should read NameID, Issuer and attributes exactly as the JIT preview reads the same XML', () => {
+    const xml = verified(
+      '\n    jane@example.com\n  ',
+      `<saml:Advice><saml:Assertion ID="_b" Version="2.0"><saml:AttributeStatement><saml:Attribute Name="groups"><saml:AttributeValue>Administrators</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion></saml:Advice>` +
+        `<saml:AttributeStatement><saml:Attribute Name="groups" FriendlyName="memberOf"><saml:AttributeValue>Admins</saml:AttributeValue><saml:AttributeValue> Engineers </saml:AttributeValue></saml:Attribute></saml:AttributeStatement>`,
+    );
+
+    const { id, inResponseTo, notOnOrAfter, ...read } = checkVerifiedAssertion(xml, expected);
+
+    expect(read).toEqual(assertionFromXml(xml));
+    expect(read).toEqual({
+      issuer: 'https://idp.example.com',
+      nameId: 'jane@example.com',
+      nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+      attributes: { groups: ['Admins', ' Engineers '] },
+    });
+    expect({ id, inResponseTo, notOnOrAfter }).toEqual({ id: '_a', inResponseTo: '_req', notOnOrAfter: new Date('2026-01-01T00:06:00Z') });
+  });
+
+  it.each(['', '  \n  ', '<!-- only a comment -->'])('should refuse the NameID %j as missing', (nameId) => {
+    expect(() => checkVerifiedAssertion(verified(nameId, ''), expected)).toThrow(expect.objectContaining({ reason: SsoReason.NameIdMissing }) as SsoRejection);
   });
 });

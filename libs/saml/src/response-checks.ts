@@ -1,4 +1,6 @@
 import { DOMParser, Element, Document } from '@xmldom/xmldom';
+// By relative path: this file runs on the validation threads too, which load it without Nest or the @app paths.
+import { readAssertion, type VerifiedAssertion } from '../../jit/src/core';
 import { SsoReason, SsoRejection } from './sso-rejection';
 
 const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
@@ -123,25 +125,24 @@ export function checkAlgorithms(root: Element, allowSha1: boolean): void {
   }
 }
 
-/** What we take from a verified assertion. */
-export interface VerifiedAssertion {
+/**
+ * A verified assertion accepted by our checks: what JIT reads of it (as the JIT preview reads it, see
+ * readAssertion), and what its single use needs.
+ */
+export interface AcceptedAssertion extends VerifiedAssertion {
   id: string;
-  issuer: string;
-  nameId: string;
-  nameIdFormat?: string;
   /** SubjectConfirmationData@InResponseTo of the accepted bearer confirmation. */
   inResponseTo?: string;
   /** Until when the assertion could be presented (latest NotOnOrAfter): how long its id must be remembered. */
   notOnOrAfter: Date;
-  attributes: Record<string, string[]>;
 }
 
 /** Checks of the verified assertion that node-saml 5.1 does not make (saml-sp-security.md, "NOT done"). */
-export function checkVerifiedAssertion(assertionXml: string, expected: { issuer: string; acsUrl: string; now: Date; skewMs: number }): VerifiedAssertion {
+export function checkVerifiedAssertion(assertionXml: string, expected: { issuer: string; acsUrl: string; now: Date; skewMs: number }): AcceptedAssertion {
   const assertion = parseXml(assertionXml).documentElement!;
   if (assertion.namespaceURI !== SAML || assertion.localName !== 'Assertion') throw reject(SsoReason.ResponseMalformed, 'the verified content is not an Assertion');
-  const issuer = text(children(assertion, SAML, 'Issuer')[0]);
-  if (issuer !== expected.issuer) throw reject(SsoReason.IssuerMismatch, `assertion Issuer ${issuer ?? '(none)'} is not the IdP's ${expected.issuer}`);
+  const content = readAssertion(assertion);
+  if (content.issuer !== expected.issuer) throw reject(SsoReason.IssuerMismatch, `assertion Issuer ${content.issuer || '(none)'} is not the IdP's ${expected.issuer}`);
   const id = assertion.getAttribute('ID');
   if (!id) throw reject(SsoReason.AssertionIdMissing, 'the assertion has no ID, so it cannot be protected against replay');
 
@@ -168,28 +169,14 @@ export function checkVerifiedAssertion(assertionXml: string, expected: { issuer:
   }
   if (!accepted) throw why!;
 
-  const nameIdEl = subject ? children(subject, SAML, 'NameID')[0] : undefined;
-  // textContent joins every text node, so a comment inside the NameID cannot truncate it.
-  const nameId = nameIdEl?.textContent ?? '';
-  if (!nameId.trim()) throw reject(SsoReason.NameIdMissing, 'the assertion has no (or an empty) NameID');
+  if (!content.nameId) throw reject(SsoReason.NameIdMissing, 'the assertion has no (or an empty) NameID');
 
   const conditions = children(assertion, SAML, 'Conditions')[0];
   const limits = [accepted.getAttribute('NotOnOrAfter'), conditions?.getAttribute('NotOnOrAfter')].filter((v): v is string => !!v).map((v) => Date.parse(v));
-  const attributes: Record<string, string[]> = {};
-  for (const statement of children(assertion, SAML, 'AttributeStatement')) {
-    for (const attribute of children(statement, SAML, 'Attribute')) {
-      const name = attribute.getAttribute('Name');
-      if (!name) continue;
-      (attributes[name] ??= []).push(...children(attribute, SAML, 'AttributeValue').map((v) => v.textContent ?? ''));
-    }
-  }
   return {
+    ...content,
     id,
-    issuer,
-    nameId,
-    nameIdFormat: nameIdEl?.getAttribute('Format') || undefined,
     inResponseTo: accepted.getAttribute('InResponseTo') || undefined,
     notOnOrAfter: new Date(Math.max(...limits) + expected.skewMs),
-    attributes,
   };
 }

@@ -1,6 +1,6 @@
 import type { CacheProvider, Profile, SamlConfig } from '@node-saml/node-saml';
 import { MultiSamlStrategy, VerifiedCallback } from '@node-saml/passport-saml';
-import { checkVerifiedAssertion, VerifiedAssertion } from './response-checks';
+import { AcceptedAssertion, checkVerifiedAssertion } from './response-checks';
 
 /**
  * What node-saml needs to verify one IdP's responses: plain data, so that it can be handed to a worker thread.
@@ -53,7 +53,7 @@ function authenticate(req: ResponseRequest): Promise<Profile> {
  * checks of the verified assertion. Throws node-saml's Error, or an SsoRejection from our checks. The same
  * function runs on a worker thread and, when there are none, on the main thread.
  */
-export async function verifyResponse(options: ResponseValidationOptions, expected: AssertionExpectations, samlResponse: string, cache: CacheProvider): Promise<VerifiedAssertion> {
+export async function verifyResponse(options: ResponseValidationOptions, expected: AssertionExpectations, samlResponse: string, cache: CacheProvider): Promise<AcceptedAssertion> {
   const profile = await authenticate({ body: { SAMLResponse: samlResponse }, query: {}, headers: {}, samlOptions: { ...options, cacheProvider: cache } as SamlConfig });
   const assertionXml = profile.getAssertionXml?.();
   if (!assertionXml) throw new Error('node-saml returned no assertion');

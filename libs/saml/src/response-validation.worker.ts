@@ -2,11 +2,12 @@
  * A worker thread of SamlValidationPool: runs verifyResponse for the main thread. Request ids the main thread
  * already looked up come with the task; any other lookup of the request-id store (in the database) is asked of
  * the main thread (cacheGet) and answered by message.
- * Keep this file's imports to node-saml and this library's pure modules: it is loaded on its own, outside Nest.
+ * Keep this file's imports to node-saml and this library's pure modules (and JIT's reading of an assertion, through
+ * libs/jit/src/core.ts by relative path): it is loaded on its own, outside Nest and without the @app paths.
  */
 import { MessagePort, parentPort } from 'node:worker_threads';
 import type { CacheItem, CacheProvider } from '@node-saml/node-saml';
-import type { VerifiedAssertion } from './response-checks';
+import type { AcceptedAssertion } from './response-checks';
 import { AssertionExpectations, ResponseValidationOptions, verifyResponse, withKnown } from './response-validation';
 import { SsoRejection } from './sso-rejection';
 
@@ -16,7 +17,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { kind: 'cacheGet'; task: number; call: number; key: string }
-  | { kind: 'done'; task: number; assertion: VerifiedAssertion }
+  | { kind: 'done'; task: number; assertion: AcceptedAssertion }
   | { kind: 'failed'; task: number; message: string; reason?: string; detail?: string };
 
 const port = ((): MessagePort => {

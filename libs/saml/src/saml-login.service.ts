@@ -1,14 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml';
-import { Brackets } from 'typeorm';
 import { AuditService } from '@app/audit';
-import { certificateDer, IdentityProviderEntity, NAME_ID_FORMATS } from '@app/identity-providers';
+import { certificateDer, IdentityProvidersService, SignInConfiguration } from '@app/identity-providers';
 import { JitLoginService } from '@app/jit';
 import { Database, isUniqueViolation, nowIso, sweepDue } from '@app/persistence';
 import { RequestIdStore } from './request-id-store';
 import { ResponseValidationOptions } from './response-validation';
-import { checkAlgorithms, checkResponseStructure, claimedIssuer, decodeResponse, parseXml, VerifiedAssertion } from './response-checks';
+import { AcceptedAssertion, checkAlgorithms, checkResponseStructure, claimedIssuer, decodeResponse, parseXml } from './response-checks';
 import { SamlAssertionIdEntity, SamlRequestIdEntity } from './saml-login.entities';
 import { SamlValidationPool } from './saml-validation-pool';
 import { SessionsService } from './sessions.service';
@@ -26,21 +25,8 @@ export const CLOCK_SKEW_MS = 60_000;
 /** How long an AuthnRequest may wait for its answer: long enough for a password reset or an MFA enrolment. */
 export const REQUEST_ID_TTL_MS = 15 * 60 * 1000;
 
-/** The parts of a stored IdentityProvider that sign-in uses. */
-interface IdpSettings {
-  id: string;
-  version: number;
-  partnerName: string;
-  entityId: string;
-  enabled: boolean;
-  binding: 'Redirect' | 'Post';
-  allowSha1: boolean;
-  requiresEncryptedAssertion: boolean;
-  allowUnsolicitedResponses: boolean;
-}
-
+/** What node-saml is given for one IdP, built from its SAML settings once per version of its row. */
 interface IdpConfig {
-  idp: IdpSettings;
   /** Makes the AuthnRequests (main thread: it signs them with our key). */
   saml: SAML;
   /** What the validation pool verifies responses with (the same settings, as plain data). */
@@ -107,21 +93,17 @@ export class SamlLoginService {
     private readonly sessions: SessionsService,
     private readonly jit: JitLoginService,
     private readonly pool: SamlValidationPool,
+    private readonly idps: IdentityProvidersService,
   ) {}
 
   /** Builds the AuthnRequest for the IdP named by id or partnerName, stores its id, and says how to deliver it. */
   async initiate(idpRef: string, relayState: string | undefined): Promise<AuthnRequestDelivery> {
-    const row = await this.db.read((m) =>
-      m
-        .createQueryBuilder(IdentityProviderEntity, 'r')
-        .where(new Brackets((w) => w.where('r.id = :ref', { ref: idpRef }).orWhere('r.partner_name_lower = :lower', { lower: idpRef.toLowerCase() })))
-        .getOne(),
-    );
-    if (!row) throw new SsoRejection(SsoReason.UnknownIssuer, `no identity provider with id or partnerName "${idpRef}"`, undefined, 404);
-    const { idp, saml } = await this.configFor(row);
+    const idp = await this.idps.signInConfiguration({ idOrName: idpRef });
+    if (!idp) throw new SsoRejection(SsoReason.UnknownIssuer, `no identity provider with id or partnerName "${idpRef}"`, undefined, 404);
     if (!idp.enabled) throw new SsoRejection(SsoReason.IdpDisabled, 'the identity provider is disabled', idp, 403);
+    const { saml } = await this.configFor(idp);
     const relay = safeRelayState(relayState) ?? '';
-    if (idp.binding === 'Post') {
+    if (idp.saml.binding === 'Post') {
       // The message only: the page that posts it is ours (sso-pages), with a CSP that lets exactly that form go.
       const message = await saml.getAuthorizeMessageAsync(relay);
       const fields = Object.fromEntries(Object.entries(message).filter(([, v]) => typeof v === 'string' && v !== '')) as Record<string, string>;
@@ -134,11 +116,12 @@ export class SamlLoginService {
    * The assertion consumer service. Checks run in a fixed order: decoding and structure, then which IdP, then
    * node-saml's cryptographic validation against that IdP's certificate only, then what node-saml leaves to us on
    * the verified assertion, then the single-use claims (assertion id, InResponseTo), then JIT and the session.
-   * A rejection before JIT is audited here; JIT audits its own outcome.
+   * A rejection before JIT is audited here; JIT audits its own outcome. The IdP's configuration is read once, and
+   * JIT applies the one the response was judged by.
    */
   async consume(body: Record<string, unknown>, correlationId: string): Promise<SignedIn> {
-    let idp: IdpSettings | undefined;
-    let assertion: VerifiedAssertion;
+    let idp: SignInConfiguration | undefined;
+    let assertion: AcceptedAssertion;
     try {
       ({ idp, assertion } = await this.validate(body));
     } catch (e) {
@@ -149,8 +132,8 @@ export class SamlLoginService {
     const signedInIdp = idp;
     let sessionToken: string | undefined;
     const result = await this.jit.signIn({
-      idpId: idp.id,
-      assertion: { nameId: assertion.nameId, nameIdFormat: assertion.nameIdFormat, issuer: assertion.issuer, attributes: assertion.attributes },
+      config: idp.jit,
+      assertion,
       correlationId,
       // The session is written with the user and the audit event: a sign-in is all of it or nothing.
       onSignedIn: async (m, userId) => {
@@ -161,25 +144,26 @@ export class SamlLoginService {
     return { sessionToken, userId: result.userId, relayState: safeRelayState(body.RelayState) };
   }
 
-  private async validate(body: Record<string, unknown>): Promise<{ idp: IdpSettings; assertion: VerifiedAssertion }> {
+  private async validate(body: Record<string, unknown>): Promise<{ idp: SignInConfiguration; assertion: AcceptedAssertion }> {
     const { response } = decodeResponse(body.SAMLResponse);
     const issuer = claimedIssuer(response);
     if (!issuer) throw new SsoRejection(SsoReason.UnknownIssuer, 'the response names no Issuer');
     // The claimed issuer only selects which IdP's configuration and certificate judge the response.
-    const row = await this.db.read((m) => m.findOneBy(IdentityProviderEntity, { partnerProviderId: issuer }));
-    if (!row) throw new SsoRejection(SsoReason.UnknownIssuer, `no identity provider with partnerProviderId "${issuer.slice(0, 300)}"`);
-    const { idp, validation, requestIds } = await this.configFor(row);
+    const idp = await this.idps.signInConfiguration({ issuer });
+    if (!idp) throw new SsoRejection(SsoReason.UnknownIssuer, `no identity provider with partnerProviderId "${issuer.slice(0, 300)}"`);
     const fail = (reason: string, detail: string) => new SsoRejection(reason, detail, idp);
     if (!idp.enabled) throw fail(SsoReason.IdpDisabled, 'the identity provider is disabled');
+    const { validation, requestIds } = await this.configFor(idp);
+    const { allowSha1, requiresEncryptedAssertion, allowUnsolicitedResponses } = idp.saml;
 
     const structure = (() => {
       try {
-        return checkResponseStructure(response, { acsUrl: this.sp.endpoints.acsUrl, allowSha1: idp.allowSha1, requiresEncryptedAssertion: idp.requiresEncryptedAssertion });
+        return checkResponseStructure(response, { acsUrl: this.sp.endpoints.acsUrl, allowSha1, requiresEncryptedAssertion });
       } catch (e) {
         throw e instanceof SsoRejection ? fail(e.reason, e.detail) : e;
       }
     })();
-    if (!structure.inResponseTo && !idp.allowUnsolicitedResponses) throw fail(SsoReason.UnsolicitedNotAllowed, 'unsolicited response from an IdP that does not allow them');
+    if (!structure.inResponseTo && !allowUnsolicitedResponses) throw fail(SsoReason.UnsolicitedNotAllowed, 'unsolicited response from an IdP that does not allow them');
     const known: Record<string, string> = {};
     if (structure.inResponseTo) {
       const created = await requestIds.getAsync(structure.inResponseTo);
@@ -197,16 +181,16 @@ export class SamlLoginService {
         throw fail(SsoReason.ValidationFailed, `the encrypted assertion does not decrypt with our key: ${(e as Error).message}`);
       }
       try {
-        checkAlgorithms(parseXml(decrypted).documentElement!, idp.allowSha1);
+        checkAlgorithms(parseXml(decrypted).documentElement!, allowSha1);
       } catch (e) {
         throw e instanceof SsoRejection ? fail(e.reason, e.detail) : e;
       }
     }
 
     // passport-saml's (node-saml's) verification, then our checks of the verified assertion, on a validation thread.
-    let assertion: VerifiedAssertion;
+    let assertion: AcceptedAssertion;
     try {
-      const expected = { issuer: idp.entityId, acsUrl: this.sp.endpoints.acsUrl, skewMs: CLOCK_SKEW_MS };
+      const expected = { issuer: idp.saml.entityId, acsUrl: this.sp.endpoints.acsUrl, skewMs: CLOCK_SKEW_MS };
       assertion = await this.pool.validate(validation, expected, body.SAMLResponse as string, requestIds, known);
     } catch (e) {
       if (e instanceof SsoRejection) throw fail(e.reason, e.detail);
@@ -218,7 +202,7 @@ export class SamlLoginService {
     if (structure.inResponseTo && assertion.inResponseTo && assertion.inResponseTo !== structure.inResponseTo) {
       throw fail(SsoReason.InResponseToMismatch, 'SubjectConfirmationData InResponseTo differs from the Response');
     }
-    if (!inResponseTo && !idp.allowUnsolicitedResponses) throw fail(SsoReason.UnsolicitedNotAllowed, 'unsolicited response from an IdP that does not allow them');
+    if (!inResponseTo && !allowUnsolicitedResponses) throw fail(SsoReason.UnsolicitedNotAllowed, 'unsolicited response from an IdP that does not allow them');
     await this.claim(idp, assertion, inResponseTo);
     return { idp, assertion };
   }
@@ -227,7 +211,7 @@ export class SamlLoginService {
    * Single use, across instances: the assertion id is claimed by inserting it (the primary key makes a second
    * insert fail) and the AuthnRequest id is consumed by one DELETE whose row count names the one winner.
    */
-  private async claim(idp: IdpSettings, assertion: VerifiedAssertion, inResponseTo: string | undefined): Promise<void> {
+  private async claim(idp: SignInConfiguration, assertion: AcceptedAssertion, inResponseTo: string | undefined): Promise<void> {
     const fail = (reason: string, detail: string) => new SsoRejection(reason, detail, idp);
     const now = nowIso();
     try {
@@ -265,57 +249,45 @@ export class SamlLoginService {
   }
 
   /** The node-saml configuration of an IdP at the version read, built once per version. */
-  private configFor(row: IdentityProviderEntity): Promise<IdpConfig> {
-    const cached = this.configs.get(row.id);
-    if (cached && cached.version === row.version) return cached.config;
-    const config = this.buildConfig(row);
-    this.configs.set(row.id, { version: row.version, config });
-    config.catch(() => this.configs.delete(row.id));
+  private configFor(idp: SignInConfiguration): Promise<IdpConfig> {
+    const cached = this.configs.get(idp.id);
+    if (cached && cached.version === idp.version) return cached.config;
+    const config = this.buildConfig(idp);
+    this.configs.set(idp.id, { version: idp.version, config });
+    config.catch(() => this.configs.delete(idp.id));
     return config;
   }
 
-  private async buildConfig(row: IdentityProviderEntity): Promise<IdpConfig> {
-    const doc = JSON.parse(row.data) as Record<string, unknown>;
-    const idp: IdpSettings = {
-      id: row.id,
-      version: row.version,
-      partnerName: row.partnerName,
-      entityId: row.partnerProviderId ?? '',
-      enabled: row.enabled,
-      binding: doc.authnRequestBinding === 'Post' ? 'Post' : 'Redirect',
-      allowSha1: doc.signatureHashAlgorithm === 'SHA-1',
-      requiresEncryptedAssertion: doc.requiresEncryptedAssertion === true,
-      allowUnsolicitedResponses: doc.allowUnsolicitedResponses === true,
-    };
-    if (!doc.signingCertificate || !doc.idpSsoUrl || !row.partnerProviderId) {
+  private async buildConfig(idp: SignInConfiguration): Promise<IdpConfig> {
+    const settings = idp.saml;
+    if (!settings.signingCertificate || !settings.idpSsoUrl || !settings.entityId) {
       throw new SsoRejection(SsoReason.IdpUnavailable, 'the identity provider lacks partnerProviderId, idpSsoUrl or signingCertificate', idp);
     }
     const credentials = await this.keys.credentials();
     const endpoints = this.sp.endpoints;
-    const requestIds = new RequestIdStore(this.db, row.id, REQUEST_ID_TTL_MS);
-    const nameIdFormat = NAME_ID_FORMATS[String(doc.nameIdFormat ?? '')] || null;
-    const authnContext = Array.isArray(doc.requestedAuthenticationContext) ? (doc.requestedAuthenticationContext as string[]) : [];
-    const hash = idp.allowSha1 ? 'sha1' : 'sha256';
+    const requestIds = new RequestIdStore(this.db, idp.id, REQUEST_ID_TTL_MS);
+    const authnContext = settings.requestedAuthenticationContext;
+    const hash = settings.allowSha1 ? 'sha1' : 'sha256';
     const validation: ResponseValidationOptions = {
       issuer: endpoints.entityId,
       callbackUrl: endpoints.acsUrl,
       audience: endpoints.entityId,
-      entryPoint: String(doc.idpSsoUrl),
+      entryPoint: settings.idpSsoUrl,
       // Only this IdP's certificate: a response is never checked against another IdP's key.
-      idpCert: pem(certificateDer(String(doc.signingCertificate))),
-      publicCert: doc.includeSigningCertInSignature === true ? credentials.certificatePem : undefined,
+      idpCert: pem(certificateDer(settings.signingCertificate)),
+      publicCert: settings.includeSigningCertInSignature ? credentials.certificatePem : undefined,
       signatureAlgorithm: hash,
       digestAlgorithm: hash,
       decryptionPvk: credentials.privateKeyPem(),
-      authnRequestBinding: idp.binding === 'Post' ? 'HTTP-POST' : 'HTTP-Redirect',
-      forceAuthn: doc.requireForceAuthn === true,
-      identifierFormat: nameIdFormat,
+      authnRequestBinding: settings.binding === 'Post' ? 'HTTP-POST' : 'HTTP-Redirect',
+      forceAuthn: settings.forceAuthn,
+      identifierFormat: settings.nameIdFormat,
       disableRequestedAuthnContext: authnContext.length === 0,
       authnContext,
       acceptedClockSkewMs: CLOCK_SKEW_MS,
       wantAssertionsSigned: true,
-      wantAuthnResponseSigned: doc.requireSignedResponse === true,
-      validateInResponseTo: idp.allowUnsolicitedResponses ? ValidateInResponseTo.ifPresent : ValidateInResponseTo.always,
+      wantAuthnResponseSigned: settings.requireSignedResponse,
+      validateInResponseTo: settings.allowUnsolicitedResponses ? ValidateInResponseTo.ifPresent : ValidateInResponseTo.always,
       requestIdExpirationPeriodMs: REQUEST_ID_TTL_MS,
     };
     const saml = new SAML({
@@ -324,9 +296,9 @@ export class SamlLoginService {
       privateKey: credentials.privateKeyPem(),
       // HTTP-POST carries the AuthnRequest base64-encoded only (SAML Bindings §3.5.4); node-saml would DEFLATE it,
       // as the redirect binding requires, and IdPs would not read it.
-      skipRequestCompression: idp.binding === 'Post',
+      skipRequestCompression: settings.binding === 'Post',
       cacheProvider: requestIds,
     });
-    return { idp, saml, validation, requestIds };
+    return { saml, validation, requestIds };
   }
 }

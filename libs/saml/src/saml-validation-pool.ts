@@ -4,14 +4,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import type { VerifiedAssertion } from './response-checks';
+import type { AcceptedAssertion } from './response-checks';
 import { AssertionExpectations, ResponseValidationOptions, verifyResponse, withKnown } from './response-validation';
 import type { FromWorker, ToWorker } from './response-validation.worker';
 import { SsoRejection } from './sso-rejection';
 
 interface Task {
   cache: CacheProvider;
-  resolve: (assertion: VerifiedAssertion) => void;
+  resolve: (assertion: AcceptedAssertion) => void;
   reject: (e: Error) => void;
 }
 
@@ -43,12 +43,12 @@ export class SamlValidationPool implements OnApplicationShutdown {
    * of the verified assertion. `known` holds request ids (→ their creation time) already read from the store, so
    * that the thread need not ask for them again.
    */
-  validate(options: ResponseValidationOptions, expected: AssertionExpectations, samlResponse: string, cache: CacheProvider, known: Record<string, string> = {}): Promise<VerifiedAssertion> {
+  validate(options: ResponseValidationOptions, expected: AssertionExpectations, samlResponse: string, cache: CacheProvider, known: Record<string, string> = {}): Promise<AcceptedAssertion> {
     if (this.threads.length === 0) return verifyResponse(options, expected, samlResponse, withKnown(cache, known));
     if (this.closed) return Promise.reject(new Error('the SAML validation pool is shut down'));
     const thread = this.leastBusy();
     const task = this.nextTask++;
-    return new Promise<VerifiedAssertion>((resolve, reject) => {
+    return new Promise<AcceptedAssertion>((resolve, reject) => {
       thread.tasks.set(task, { cache, resolve, reject });
       thread.worker.postMessage({ kind: 'validate', task, options, expected, samlResponse, known } satisfies ToWorker);
     });

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { IdentityProvidersModule } from '@app/identity-providers';
 import { JitConfigurationModule } from '@app/jit';
 import { UsersModule } from '@app/users';
 import { SamlLoginService } from './saml-login.service';
@@ -14,7 +15,7 @@ import { SpMetadataService } from './sp-metadata.service';
  * (SigningKeyEntity, part of AUTH_ENTITIES) and SAML_ENTITIES among the registered entities.
  */
 @Module({
-  imports: [JitConfigurationModule, UsersModule],
+  imports: [IdentityProvidersModule, JitConfigurationModule, UsersModule],
   controllers: [SpMetadataController, SsoController, MeController],
   providers: [SpKeyService, SpMetadataService, SamlValidationPool, SamlLoginService, SessionsService],
   exports: [SpKeyService, SpMetadataService, SessionsService],

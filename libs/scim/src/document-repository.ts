@@ -1,8 +1,8 @@
 import type { EntityManager, EntityTarget } from 'typeorm';
-import { Dialect, SqlMapping } from './filter';
+import { Dialect, SqlExpr, SqlMapping } from './filter';
 import { ListQuery } from './list-query';
 import { runListQuery } from './list-sql';
-import { VersionedRow, VersionedTable } from './resource-pipeline';
+import { VERSIONED_COLUMNS, VersionedRow, VersionedTable } from './resource-pipeline';
 import { ScimResourceType } from './schema';
 
 /** Columns every JSON-document resource table has. */
@@ -14,13 +14,18 @@ export type DocumentRow = VersionedRow;
  * the caller.
  */
 export class DocumentRepository<R extends DocumentRow> extends VersionedTable<R> {
+  private readonly mapping: SqlMapping;
+
+  /** `columns`: the SCIM paths stored in columns of their own (besides id and meta), for filters and sorting. */
   constructor(
     entity: EntityTarget<R>,
     private readonly rt: ScimResourceType,
-    private readonly mapping: SqlMapping,
+    columns: Record<string, SqlExpr>,
     private readonly dialectOf: () => Dialect,
   ) {
     super(entity, dialectOf);
+    const all: Record<string, SqlExpr> = { ...VERSIONED_COLUMNS, ...columns };
+    this.mapping = { documentColumn: 'r.data', column: (p) => all[p.canonical] };
   }
 
   list(m: EntityManager, query: ListQuery): Promise<{ rows: R[]; total: number }> {

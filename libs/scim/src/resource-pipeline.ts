@@ -2,7 +2,8 @@ import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
 import { Database, isForeignKeyViolation, isTransactionConflict, isUniqueViolation, newId, nowIso } from '@app/persistence';
 import { ScimError } from './errors';
 import { checkIfMatch, etagFor, sameRepresentation } from './etag';
-import { ProjectionRequest } from './list-query';
+import { ListQuery, ProjectionRequest } from './list-query';
+import { listResponse } from './resource-response';
 import { Projection } from './projection';
 import { PublicUrl } from './public-url';
 import { checkImmutable, checkRequired, Doc } from './resource-input';
@@ -75,6 +76,8 @@ export interface ResourceKind<R extends VersionedRow> {
   /** The resource in words, for messages: "user", "identity provider". */
   noun: string;
   table: VersionedTable<R>;
+  /** One page of rows matching a list query, and the number of matches. */
+  list?(m: EntityManager, query: ListQuery): Promise<{ rows: R[]; total: number }>;
   /** The row (indexed columns + document) of a representation. */
   toRow(id: string, doc: Doc, version: number, created: string, lastModified: string): R;
   /** Rows derived from the document (e.g. index rows of multi-valued attributes), rewritten with each new version. */
@@ -158,6 +161,16 @@ export class ResourcePipeline<R extends VersionedRow> {
     const row = await this.kind.table.findById(m, id);
     if (!row) throw this.notFound(id);
     return row;
+  }
+
+  /** A list response (RFC 7644 §3.4.2) for the query. */
+  list(query: ListQuery): Promise<Doc> {
+    const list = this.kind.list;
+    if (!list) throw new Error(`${this.kind.rt.name} has no list query`);
+    return this.db.read(async (m) => {
+      const { rows, total } = await list(m, query);
+      return listResponse(await this.renderAll(m, rows, query), total, query.startIndex);
+    });
   }
 
   /** Renders rows of a list page (the query itself is the resource's: some lists run as plain SQL). */

@@ -102,12 +102,21 @@ export class GroupsRepository {
   /** Gives each group a new version, for a membership change made outside the group's own write. */
   async bumpVersions(m: EntityManager, groupIds: string[]): Promise<void> {
     const now = nowIso();
-    for (let i = 0; i < groupIds.length; i += BATCH) {
+    const ids = [...new Set(groupIds)].sort();
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const batch = ids.slice(i, i + BATCH);
+      // PostgreSQL locks the rows of one UPDATE in no set order: two sign-ins joining the same two groups could
+      // each lock one and wait for the other (a deadlock, detected only after a second). Locking them in id order
+      // first makes every writer queue in the same order; with the lock the UPDATE itself takes, which leaves
+      // membership inserts (their foreign-key check) free.
+      if (this.db.dialect === 'postgres') {
+        await m.createQueryBuilder(GroupEntity, 'g').select('g.id').where({ id: In(batch) }).orderBy('g.id').setLock('for_no_key_update').getMany();
+      }
       await m
         .createQueryBuilder()
         .update(GroupEntity)
         .set({ version: () => 'version + 1', lastModified: now })
-        .where({ id: In(groupIds.slice(i, i + BATCH)) })
+        .where({ id: In(batch) })
         .execute();
     }
   }

@@ -115,7 +115,6 @@ export class JitLoginService {
         const current = await this.users.pipeline.kind.table.findById(m, userId);
         if (!current || !(await this.users.pipeline.update(m, current, p.user))) throw new Conflict();
       }
-      await this.memberships.moveUser(m, userId, p.join, p.kind === 'update' ? p.leave : []);
       await this.audit.record(m, {
         ...base,
         outcome: 'success',
@@ -130,6 +129,9 @@ export class JitLoginService {
         },
       });
       await input.onSignedIn?.(m, userId);
+      // Last: giving each group joined or left a new version locks its row until the commit, and every sign-in
+      // that joins a popular group waits for that lock, so it is held for as short a time as possible.
+      await this.memberships.moveUser(m, userId, p.join, p.kind === 'update' ? p.leave : []);
       return { ok: true, userId, outcome: p.kind === 'create' ? 'created' : 'updated', plan: p };
     });
   }

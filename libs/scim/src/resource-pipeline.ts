@@ -36,12 +36,14 @@ export class VersionedTable<R extends VersionedRow> {
 
   /**
    * The row, read to be written in this transaction. On PostgreSQL the row stays locked until the transaction
-   * ends, so concurrent writers of one resource queue instead of failing their version check. SQLite needs no
-   * lock: a write transaction holds the database alone.
+   * ends, so concurrent writers of one resource queue instead of failing their version check. An update takes
+   * the lock that leaves rows referring to this one free to be inserted (FOR NO KEY UPDATE: a membership added
+   * by a sign-in does not wait for a PATCH of its group); a delete takes the lock that blocks them, so nothing
+   * can refer to the row while it goes. SQLite needs no lock: a write transaction holds the database alone.
    */
-  lockById(m: EntityManager, id: string): Promise<R | null> {
+  lockById(m: EntityManager, id: string, purpose: 'update' | 'delete'): Promise<R | null> {
     const qb = m.createQueryBuilder(this.entity, 'r').where('r.id = :id', { id });
-    if (this.dialect() === 'postgres' && m.queryRunner) qb.setLock('pessimistic_write');
+    if (this.dialect() === 'postgres' && m.queryRunner) qb.setLock(purpose === 'update' ? 'for_no_key_update' : 'pessimistic_write');
     return qb.getOne();
   }
 
@@ -245,7 +247,7 @@ export class ResourcePipeline<R extends VersionedRow> {
     const projection = new Projection(rt, request);
     let doc: Doc | undefined;
     return this.run(() => doc, async (m) => {
-      const current = await this.kind.table.lockById(m, id);
+      const current = await this.kind.table.lockById(m, id, 'update');
       if (!current) throw this.notFound(id);
       checkIfMatch(ifMatch, current.version);
       const old = JSON.parse(current.data) as Doc;
@@ -272,7 +274,7 @@ export class ResourcePipeline<R extends VersionedRow> {
     opts: { before?: (m: EntityManager, row: R, doc: Doc) => Promise<void>; written?: WrittenHook<R> } = {},
   ): Promise<void> {
     await this.run(undefined, async (m) => {
-      const row = await this.kind.table.lockById(m, id);
+      const row = await this.kind.table.lockById(m, id, 'delete');
       if (!row) throw this.notFound(id);
       checkIfMatch(ifMatch, row.version);
       const doc = JSON.parse(row.data) as Doc;

@@ -99,7 +99,8 @@ describe('SCIM discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () =>
     });
 
     it('should be a ServiceProviderConfig whose meta.location serves it', async () => {
-      expect(spc.schemas).toEqual(['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig']);
+      // RFC 7643 §3: the limits extension the document carries is listed too.
+      expect(spc.schemas).toEqual(['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig', 'urn:ietf:params:scim:schemas:oracle:idcs:extension:limits']);
       expect(spc.meta).toEqual({ resourceType: 'ServiceProviderConfig', location: `${s.publicUrl}/admin/v1/ServiceProviderConfig` });
       expect((await s.api('GET', local(spc.meta.location))).body).toEqual(spc);
     });
@@ -208,7 +209,7 @@ describe('SCIM discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () =>
 
     it('should enforce the limits it advertises: body bytes and PATCH operations (413 just above, accepted at the limit)', async () => {
       const limits = spc['urn:ietf:params:scim:schemas:oracle:idcs:extension:limits'];
-      expect(limits).toEqual({ maxBodyBytes: MAX_BODY_BYTES, maxPatchOperations: MAX_PATCH_OPERATIONS });
+      expect(limits).toMatchObject({ maxBodyBytes: MAX_BODY_BYTES, maxPatchOperations: MAX_PATCH_OPERATIONS });
       const sized = (bytes: number) => {
         const base = JSON.stringify({ ...user('spc.size@example.com'), nickName: '' });
         return base.replace('"nickName":""', `"nickName":"${'x'.repeat(bytes - base.length)}"`);

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { ApiResponse, ERROR_SCHEMA, GROUP_SCHEMA, PATCH_SCHEMA, TestServer, user, USER_SCHEMA } from './support/server';
+import { IDENTITY_PROVIDER_SCHEMA_ID, mappedAttributeBody } from '@app/fixtures';
+import { makeKeyPair } from './support/certs';
+import { ApiResponse, ERROR_SCHEMA, expectStatus, GROUP_SCHEMA, PATCH_SCHEMA, TestServer, user, USER_SCHEMA } from './support/server';
 
 /**
  * Property-based tests: thousands of generated requests against the real server. Whatever comes in,
@@ -427,5 +429,193 @@ describe('property-based: generated requests against the real server', () => {
       expect(res.body.password).toBeUndefined();
     });
     expect(created).toBeGreaterThan(5);
+  });
+
+  // ---- Large inputs, every resource --------------------------------------------------------------------
+  //
+  // Multi-valued attributes from empty to past their caps and up to the body limit, strings up to and past the
+  // 8192-character limit, resources pushed past the 1 MiB resource size: whatever the request, no 5xx, and a
+  // refused write leaves the resource exactly as it was, meta.version included. Lists are generated from a few
+  // numbers (count, string length), not element by element, so that a run with a 20,000-element list stays fast.
+
+  const LIMITS = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:limits';
+  let caps: Record<string, Record<string, number>>;
+
+  /** Around a cap: just under, at, just over; anywhere below twice it; far over (still under 1 MiB for small elements). */
+  const countAround = (cap: number) =>
+    fc.oneof({ weight: 3, arbitrary: fc.constantFrom(cap - 1, cap, cap + 1) }, { weight: 2, arbitrary: fc.integer({ min: 0, max: 2 * cap }) }, fc.constantFrom(0, 1, 5_000, 20_000));
+  const textLength = () => fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 40 }) }, fc.constantFrom(1024, 1025, 8192, 8193), fc.integer({ min: 1, max: 8192 }));
+  const text = (n: number, tag: string) => `${tag}~`.padEnd(n, 'x');
+
+  const elementOf: Record<string, (i: number, len: number, tag: string) => unknown> = {
+    emails: (i, len, tag) => ({ value: `${text(len, `${tag}.${i}`)}@example.com`, type: ['work', 'home', 'other'][i % 3], ...(i === 0 ? { primary: true } : {}) }),
+    phoneNumbers: (i, len, tag) => ({ value: `+1 ${text(len, `${tag}${i}`)}`, type: 'mobile' }),
+    addresses: (i, len, tag) => ({ formatted: text(len, `${tag}${i}`), locality: 'Paris', type: 'work' }),
+  };
+  const listOf = (attribute: string, n: number, len: number, tag: string) => Array.from({ length: n }, (_, i) => elementOf[attribute](i, len, tag));
+
+  /** One operation on a multi-valued User attribute, or on the whole user, with a large value. */
+  const largeUserOperation = () =>
+    fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc
+          .tuple(fc.constantFrom('emails', 'phoneNumbers', 'addresses'), fc.constantFrom('add', 'replace', 'Add', 'remove'), countAround(100), textLength(), fc.integer({ min: 0, max: 9 }))
+          .map(([attribute, op, n, len, tag]) => ({ op, path: attribute, value: listOf(attribute, n, len, `t${tag}`) })),
+      },
+      fc
+        .tuple(fc.constantFrom('work', 'home', 'mobile', 'fax'), fc.constantFrom('emails', 'phoneNumbers'), fc.constantFrom('Replace', 'add'), textLength())
+        .map(([type, attribute, op, len]) => ({ op, path: `${attribute}[type eq "${type}"].value`, value: text(len, type) })),
+      fc
+        .tuple(fc.constantFrom('streetAddress', 'formatted', 'locality', 'region'), textLength())
+        .map(([sub, len]) => ({ op: 'replace', path: `addresses.${sub}`, value: text(len, sub) })),
+      fc.tuple(fc.constantFrom('nickName', 'title', 'displayName'), textLength()).map(([path, len]) => ({ op: 'replace', path, value: text(len, path) })),
+    );
+
+  /** Requests against one resource: refused → unchanged (body and version); accepted → the response is what is stored. */
+  async function checkWrites(name: string, read: string, arb: fc.Arbitrary<{ method: string; path: string; body: unknown }>, runs: number): Promise<{ accepted: number; refused: number }> {
+    let accepted = 0;
+    let refused = 0;
+    await check(name, arb, runs, async ({ method, path, body }) => {
+      const before = await s.api('GET', read);
+      expectStatus(before, 200);
+      const text = typeof body === 'string' ? body : JSON.stringify(body);
+      const res = await s.api(method, path, text);
+      expectWellFormed(res, `${method} ${path} ${text.slice(0, 300)}`);
+      const after = await s.api('GET', read);
+      expectStatus(after, 200);
+      if (res.status >= 400) {
+        refused++;
+        expect(after.body).toEqual(before.body);
+        expect(after.body.meta.version).toBe(before.body.meta.version);
+        expect(after.headers.get('etag')).toBe(before.headers.get('etag'));
+        return;
+      }
+      accepted++;
+      expect(res.status).toBe(200);
+      expect(after.body.meta.version).toBe(res.body.meta.version);
+      expect(res.headers.get('etag')).toBe(res.body.meta.version);
+    });
+    return { accepted, refused };
+  }
+
+  describe('large inputs', () => {
+    let groupIds: string[];
+
+    beforeAll(async () => {
+      caps = (await s.api('GET', '/admin/v1/ServiceProviderConfig')).body[LIMITS].maxValues;
+      groupIds = [];
+      for (const name of ['Large A', 'Large B', 'Large C']) {
+        const g = await s.api('POST', '/admin/v1/Groups', { schemas: [GROUP_SCHEMA], displayName: name });
+        expectStatus(g, 201);
+        groupIds.push(g.body.id);
+      }
+    });
+
+    it('should refuse or apply large User PATCHes whole, never with a 5xx', async () => {
+      expect(caps.User).toEqual({ emails: 100, phoneNumbers: 100, addresses: 100 });
+      const id = (await s.api('POST', '/admin/v1/Users', user('large.patch@example.com'))).body.id;
+      const arb = fc.array(largeUserOperation(), { minLength: 1, maxLength: 3 }).map((ops) => ({ method: 'PATCH', path: `/admin/v1/Users/${id}`, body: { schemas: [PATCH_SCHEMA], Operations: ops } }));
+      const { accepted, refused } = await checkWrites('large User PATCH', `/admin/v1/Users/${id}?attributeSets=all`, arb, 150);
+      expect(accepted).toBeGreaterThan(10);
+      expect(refused).toBeGreaterThan(10);
+    });
+
+    it('should answer large POST /Users bodies with 201 or a 4xx envelope, creating one user or none', async () => {
+      const arb = fc
+        .tuple(fc.dictionary(fc.constantFrom('emails', 'phoneNumbers', 'addresses'), fc.tuple(countAround(100), textLength()), { minKeys: 1, maxKeys: 3 }), fc.integer({ min: 0, max: 2 ** 30 }))
+        .map(([lists, n]) => user(`large.post.${n}@example.com`, Object.fromEntries(Object.entries(lists).map(([attribute, [count, len]]) => [attribute, listOf(attribute, count, len, `p${n}`)]))));
+      let created = 0;
+      await check('large POST /Users', arb, 80, async (body) => {
+        const before = await userCount();
+        const res = await s.api('POST', '/admin/v1/Users', body);
+        expectWellFormed(res, `POST /Users ${JSON.stringify(body).slice(0, 300)}`);
+        if (res.status === 409) return; // the same generated userName twice
+        expect(await userCount()).toBe(before + (res.status === 201 ? 1 : 0));
+        if (res.status === 201) {
+          created++;
+          expect((await s.api('GET', `/admin/v1/Users/${res.body.id}`)).body).toEqual(res.body);
+        }
+      });
+      expect(created).toBeGreaterThan(5);
+    });
+
+    it('should refuse or apply large Group PATCHes whole, members included, never with a 5xx', async () => {
+      expect(caps.Group).toEqual({ members: 10_000 });
+      const gid = (await s.api('POST', '/admin/v1/Groups', { schemas: [GROUP_SCHEMA], displayName: 'Large Members' })).body.id;
+      // Many references to few users: a list at the request cap without 10,000 users to seed.
+      const refs = (n: number, unknownAt: number | undefined) => Array.from({ length: n }, (_, i) => ({ value: i === unknownAt ? 'no-such-user' : userIds[i % userIds.length] }));
+      const memberOp = fc
+        .tuple(fc.constantFrom('add', 'replace', 'remove', 'Add'), countAround(10_000), fc.option(fc.nat(), { nil: undefined }))
+        .map(([op, n, unknown]) => ({ op, path: 'members', value: refs(n, unknown === undefined ? undefined : unknown % Math.max(1, n)) }));
+      const otherOp = fc.oneof(
+        fc.constantFrom(...userIds.slice(0, 3)).map((u) => ({ op: 'remove', path: `members[value eq "${u}"]` })),
+        textLength().map((len) => ({ op: 'replace', path: 'urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group:description', value: text(len, 'd') })),
+        textLength().map((len) => ({ op: 'replace', path: 'externalId', value: text(len, 'x') })),
+        fc.constantFrom('Large Members', 'Large A', 'Large Members 2').map((value) => ({ op: 'replace', path: 'displayName', value })),
+      );
+      const arb = fc
+        .array(fc.oneof({ weight: 2, arbitrary: memberOp }, otherOp), { minLength: 1, maxLength: 3 })
+        .map((ops) => ({ method: 'PATCH', path: `/admin/v1/Groups/${gid}`, body: { schemas: [PATCH_SCHEMA], Operations: ops } }));
+      const { accepted, refused } = await checkWrites('large Group PATCH', `/admin/v1/Groups/${gid}?attributeSets=all`, arb, 120);
+      expect(accepted).toBeGreaterThan(10);
+      expect(refused).toBeGreaterThan(10);
+    });
+
+    it('should refuse or apply large IdentityProvider and MappedAttribute writes whole, never with a 5xx', async () => {
+      expect(caps.IdentityProvider).toMatchObject({ jitUserProvGroupMappings: 250, jitUserProvAssignedGroups: 250 });
+      const cert = await makeKeyPair('property');
+      const created = await s.api('POST', '/admin/v1/IdentityProviders', {
+        schemas: [IDENTITY_PROVIDER_SCHEMA_ID],
+        partnerName: 'Property IdP',
+        enabled: false,
+        partnerProviderId: 'http://idp.example/property',
+        idpSsoUrl: 'https://idp.example/property/sso',
+        signingCertificate: cert.certificateB64,
+      });
+      expectStatus(created, 201);
+      const idpId = created.body.id;
+      const mappedId = created.body.jitUserProvAttributes.value;
+
+      const groupMappings = (n: number, len: number, dupAt: number | undefined) =>
+        Array.from({ length: n }, (_, i) => ({ idpGroup: text(Math.min(len, 300), `g${i === dupAt ? 0 : i}`), value: i % 7 === 6 ? 'no-such-group' : groupIds[i % groupIds.length] }));
+      const idpOp = fc.oneof(
+        fc
+          .tuple(fc.constantFrom('add', 'replace'), countAround(250), textLength(), fc.option(fc.nat(), { nil: undefined }))
+          .map(([op, n, len, dup]) => ({ op, path: 'jitUserProvGroupMappings', value: groupMappings(n, len, dup === undefined ? undefined : dup % Math.max(1, n)) })),
+        fc.tuple(fc.constantFrom('add', 'replace'), countAround(250)).map(([op, n]) => ({ op, path: 'jitUserProvAssignedGroups', value: Array.from({ length: n }, (_, i) => ({ value: groupIds[i % groupIds.length] })) })),
+        fc.tuple(countAround(100), textLength()).map(([n, len]) => ({ op: 'replace', path: 'requestedAuthenticationContext', value: Array.from({ length: n }, (_, i) => text(len, `urn:ctx:${i}`)) })),
+        textLength().map((len) => ({ op: 'replace', path: 'description', value: text(len, 'desc') })),
+        fc.constantFrom({ op: 'remove', path: 'jitUserProvGroupMappings' }, { op: 'replace', path: 'jitUserProvGroupStaticListEnabled', value: true }, { op: 'remove', path: 'jitUserProvAssignedGroups' }),
+      );
+      const targets = ['displayName', 'nickName', 'title', 'name.givenName', 'emails[type eq "work"].value', 'userName'];
+      const mappings = (n: number, len: number, actions: number) =>
+        Array.from({ length: n }, (_, i) => ({
+          idcsAttributeName: targets[i % targets.length],
+          managedObjectAttributeName: `$(assertion.${text(Math.min(len, 200), `a${i}`).replace(/[^\w]/g, 'x')})`,
+          ...(actions ? { appliesToActions: Array.from({ length: actions }, (_, k) => (k % 2 ? 'create' : 'update')) } : {}),
+        }));
+      const mappedOp = fc.oneof(
+        fc.tuple(fc.constantFrom('add', 'replace'), countAround(100), textLength(), fc.oneof(fc.constant(0), countAround(100))).map(([op, n, len, actions]) => ({ op, path: 'attributeMappings', value: mappings(n, len, actions) })),
+        fc.constantFrom(...targets).map((t) => ({ op: 'replace', path: `attributeMappings[idcsAttributeName eq ${JSON.stringify(t)}].managedObjectAttributeName`, value: '$(assertion.changed)' })),
+        fc.constantFrom({ op: 'remove', path: 'attributeMappings[idcsAttributeName eq "title"]' }, { op: 'remove', path: 'attributeMappings' }),
+      );
+      const arb = fc.oneof(
+        fc.array(idpOp, { minLength: 1, maxLength: 3 }).map((ops) => ({ kind: 'idp', method: 'PATCH', path: `/admin/v1/IdentityProviders/${idpId}`, body: { schemas: [PATCH_SCHEMA], Operations: ops } as unknown })),
+        fc.array(mappedOp, { minLength: 1, maxLength: 3 }).map((ops) => ({ kind: 'mapped', method: 'PATCH', path: `/admin/v1/MappedAttributes/${mappedId}`, body: { schemas: [PATCH_SCHEMA], Operations: ops } as unknown })),
+        fc
+          .tuple(countAround(100), textLength())
+          .map(([n, len]) => ({ kind: 'mapped', method: 'PUT', path: `/admin/v1/MappedAttributes/${mappedId}`, body: mappedAttributeBody(mappings(n, len, 0)) as unknown })),
+      );
+      const results = { idp: { accepted: 0, refused: 0 }, mapped: { accepted: 0, refused: 0 } };
+      for (const kind of ['idp', 'mapped'] as const) {
+        const read = kind === 'idp' ? `/admin/v1/IdentityProviders/${idpId}?attributeSets=all` : `/admin/v1/MappedAttributes/${mappedId}`;
+        results[kind] = await checkWrites(`large ${kind} writes`, read, arb.filter((x) => x.kind === kind), 100);
+      }
+      for (const r of Object.values(results)) {
+        expect(r.accepted).toBeGreaterThan(5);
+        expect(r.refused).toBeGreaterThan(5);
+      }
+    });
   });
 });

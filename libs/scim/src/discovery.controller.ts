@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { ScimError } from './errors';
 import { MAX_PAGE_SIZE } from './list-query';
 import { MAX_BODY_BYTES } from './body.middleware';
+import { MAX_RESOURCE_BYTES, valueCapsByResourceType } from './limits';
 import { MAX_PATCH_OPERATIONS } from './patch';
 import { ScimRegistry } from './registry';
 import { COMMON_ATTRIBUTES, SCIM_SCHEMAS, ScimAttribute, ScimResourceType, ScimSchema } from './schema';
@@ -23,6 +24,9 @@ const LIST = (what: string, example: Record<string, unknown>) =>
   });
 const ONE = (what: string, example: Record<string, unknown>) =>
   ApiOkResponse({ description: what, content: { [SCIM_MEDIA]: { schema: { type: 'object', example } } } });
+/** Our extension of ServiceProviderConfig carrying the limits this server enforces. */
+const LIMITS_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:limits';
+
 const RT_EXAMPLE = { schemas: [SCIM_SCHEMAS.resourceType], id: 'User', name: 'User', endpoint: '/Users', schema: 'urn:ietf:params:scim:schemas:core:2.0:User' };
 const SCHEMA_EXAMPLE = { schemas: [SCIM_SCHEMAS.schema], id: 'urn:ietf:params:scim:schemas:core:2.0:User', name: 'User', attributes: [] };
 
@@ -42,7 +46,8 @@ export class DiscoveryController {
   @ONE('Service provider configuration (RFC 7643 §5)', { schemas: [SCIM_SCHEMAS.serviceProviderConfig], patch: { supported: true }, filter: { supported: true, maxResults: 1000 } })
   serviceProviderConfig(): Record<string, unknown> {
     return {
-      schemas: [SCIM_SCHEMAS.serviceProviderConfig],
+      // RFC 7643 §3: every schema whose attributes the resource carries is listed, extensions included.
+      schemas: [SCIM_SCHEMAS.serviceProviderConfig, LIMITS_SCHEMA],
       documentationUri: `${this.publicUrl.base}/api-docs`,
       patch: { supported: true },
       bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
@@ -59,7 +64,14 @@ export class DiscoveryController {
           primary: true,
         },
       ],
-      'urn:ietf:params:scim:schemas:oracle:idcs:extension:limits': { maxBodyBytes: MAX_BODY_BYTES, maxPatchOperations: MAX_PATCH_OPERATIONS },
+      [LIMITS_SCHEMA]: {
+        maxBodyBytes: MAX_BODY_BYTES,
+        maxPatchOperations: MAX_PATCH_OPERATIONS,
+        maxResourceBytes: MAX_RESOURCE_BYTES,
+        // Per resource type and attribute: the most values one request may name (all operations of a PATCH
+        // together) and, except Group members (rows, paged on read), the most a resource may hold.
+        maxValues: valueCapsByResourceType(this.registry.all()),
+      },
       meta: { resourceType: 'ServiceProviderConfig', location: `${this.publicUrl.base}/admin/v1/ServiceProviderConfig` },
     };
   }

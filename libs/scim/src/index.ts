@@ -18,3 +18,4 @@ export * from './resource-response';
 export * from './list-sql';
 export * from './document-repository';
 export * from './resource-pipeline';
+export * from './limits';

@@ -2,7 +2,8 @@ import { Filter } from 'scim2-parse-filter';
 import { ScimError } from './errors';
 import { parseFilter } from './filter';
 import { isForbiddenKey, ResolvedPath, resolvePath, resolveSubPath } from './paths';
-import { coerceValue, Doc, normalizeAttribute } from './resource-input';
+import { checkValueCount, checkValueCountInRequest, valueCapOf } from './limits';
+import { canonicalJson, coerceValue, Doc, normalizeAttribute } from './resource-input';
 import { SCIM_SCHEMAS, ScimAttribute, ScimResourceType } from './schema';
 
 export type PatchOpName = 'add' | 'remove' | 'replace';
@@ -69,7 +70,23 @@ export function parsePatchRequest(rt: ScimResourceType, body: unknown): ParsedPa
     if (op !== 'remove' && value === undefined) throw ScimError.badRequest('invalidValue', `Operations[${i}]: "${op}" needs a "value"`);
     out.push(parseOne(rt, op, pathRaw, value));
   });
+  checkValuesNamed(out);
   return out;
+}
+
+/**
+ * Caps what one request may name of each multi-valued attribute, all operations together, before any of them is
+ * applied: the work of a request (and, for Group members, the rows it writes) stays bounded whatever its split.
+ */
+function checkValuesNamed(ops: ParsedPatchOp[]): void {
+  const named = new Map<ScimAttribute, number>();
+  for (const o of ops) {
+    const a = o.path.attribute;
+    if (!a.multiValued || o.path.subAttribute || o.value === undefined || o.value === null) continue;
+    const count = (named.get(a) ?? 0) + (Array.isArray(o.value) ? o.value.length : 1);
+    named.set(a, count);
+    checkValueCountInRequest(attributeName(o.path), count, valueCapOf(o.path.schemaId, a));
+  }
 }
 
 /** Parses one operation; also validates a writable attribute path (value filters allowed) for other uses. */
@@ -133,15 +150,51 @@ function expandPathless(rt: ScimResourceType, op: PatchOpName, value: Doc, i: nu
   return out;
 }
 
+/**
+ * The filter's comparison value converted to the sub-attribute's type (and lower-cased for a case-insensitive
+ * one), once per filter node rather than once per element it is tested against; null when it cannot be converted
+ * (the comparison is then false).
+ */
+const COMPARANDS = new WeakMap<Filter, { value: unknown } | null>();
+
+function comparand(sub: ScimAttribute, f: Filter & { compValue: unknown }): { value: unknown } | null {
+  let c = COMPARANDS.get(f);
+  if (c === undefined) {
+    try {
+      const value = coerceValue(sub, f.compValue, sub.name);
+      c = { value: typeof value === 'string' && !sub.caseExact ? value.toLowerCase() : value };
+    } catch {
+      c = null;
+    }
+    COMPARANDS.set(f, c);
+  }
+  return c;
+}
+
+/**
+ * Lower-cased element values for case-insensitive comparisons, kept for one applyPatch: an operation tests every
+ * element of its list, so without this a request of many operations would lower-case the same values again and
+ * again. Copies of an element share its strings, so they find them here too.
+ */
+class LowerCase {
+  private readonly known = new Map<string, string>();
+
+  of(s: string): string {
+    let lower = this.known.get(s);
+    if (lower === undefined) this.known.set(s, (lower = s.toLowerCase()));
+    return lower;
+  }
+}
+
 /** Tests one element of a multi-valued attribute against a value filter, honouring caseExact. */
-export function matchesValueFilter(parent: ScimAttribute, f: Filter, item: Doc): boolean {
+export function matchesValueFilter(parent: ScimAttribute, f: Filter, item: Doc, lowerCase = new LowerCase()): boolean {
   switch (f.op) {
     case 'and':
-      return f.filters.every((x) => matchesValueFilter(parent, x, item));
+      return f.filters.every((x) => matchesValueFilter(parent, x, item, lowerCase));
     case 'or':
-      return f.filters.some((x) => matchesValueFilter(parent, x, item));
+      return f.filters.some((x) => matchesValueFilter(parent, x, item, lowerCase));
     case 'not':
-      return !matchesValueFilter(parent, f.filter, item);
+      return !matchesValueFilter(parent, f.filter, item, lowerCase);
     case '[]':
       return false;
     default: {
@@ -149,19 +202,11 @@ export function matchesValueFilter(parent: ScimAttribute, f: Filter, item: Doc):
       if (!sub) return false;
       const actual = item[sub.name];
       if (f.op === 'pr') return actual !== undefined && actual !== null && actual !== '';
-      let expected: unknown = f.compValue;
-      if (expected === null) return f.op === 'eq' ? actual === undefined : f.op === 'ne' ? actual !== undefined : false;
-      try {
-        expected = coerceValue(sub, expected, sub.name);
-      } catch {
-        return false;
-      }
-      let a = actual;
-      let e = expected;
-      if (typeof a === 'string' && typeof e === 'string' && !sub.caseExact) {
-        a = a.toLowerCase();
-        e = e.toLowerCase();
-      }
+      if (f.compValue === null) return f.op === 'eq' ? actual === undefined : f.op === 'ne' ? actual !== undefined : false;
+      const expected = comparand(sub, f);
+      if (!expected) return false;
+      const e = expected.value;
+      const a = typeof actual === 'string' && typeof e === 'string' && !sub.caseExact ? lowerCase.of(actual) : actual;
       switch (f.op) {
         case 'eq':
           return a === e;
@@ -187,7 +232,10 @@ export function matchesValueFilter(parent: ScimAttribute, f: Filter, item: Doc):
   }
 }
 
-/** `type eq "work" and primary eq true` → {type: "work", primary: true}; undefined when not only equalities. */
+/**
+ * `type eq "work" and primary eq true` → {type: "work", primary: true}; undefined when the filter is not made of
+ * `eq` comparisons joined by `and` only, or when two of them ask one sub-attribute for different values.
+ */
 function equalitiesOf(parent: ScimAttribute, f: Filter): Doc | undefined {
   if (f.op === 'eq') {
     const sub = parent.subAttributes?.find((s) => s.name.toLowerCase() === f.attrPath.toLowerCase());
@@ -195,10 +243,38 @@ function equalitiesOf(parent: ScimAttribute, f: Filter): Doc | undefined {
     return { [sub.name]: coerceValue(sub, f.compValue, sub.name) };
   }
   if (f.op === 'and') {
-    const parts = f.filters.map((x) => equalitiesOf(parent, x));
-    return parts.every(Boolean) ? Object.assign({}, ...parts) : undefined;
+    const out: Doc = {};
+    for (const part of f.filters.map((x) => equalitiesOf(parent, x))) {
+      if (!part) return undefined;
+      for (const [k, v] of Object.entries(part)) {
+        if (Object.hasOwn(out, k) && out[k] !== v) return undefined;
+        out[k] = v;
+      }
+    }
+    return out;
   }
   return undefined;
+}
+
+/**
+ * The element a value-filter path names when none matches it: RFC 7644 §3.5.2 wants 400 noTarget, but Microsoft
+ * Entra ID sends `{"op":"Replace","path":"emails[type eq \"work\"].value","value":"…"}` (and Add alike) to set a
+ * value the user does not have yet, and Oracle's own Entra provisioning guides (e.g. Oracle Hospitality's OCI IAM
+ * guide, "Additional Configurations for Federated Users") map Entra's `mail` to `emails[type eq "work"].value`,
+ * which IDCS therefore accepts for users without a work email; the JIT planner writes
+ * `emails[primary eq true and type eq "work"].value` the same way. So: a filter made only of `eq` comparisons
+ * joined by `and`, on sub-attributes other than the one written, creates the element it describes; any other
+ * filter that matches nothing is 400 noTarget, as the RFC says. See "SCIM PATCH notes" in README.md.
+ */
+function elementToCreate(o: ParsedPatchOp, written: ScimAttribute): Doc {
+  const seed = equalitiesOf(o.path.attribute, o.valueFilter!);
+  if (!seed || Object.hasOwn(seed, written.name)) {
+    throw ScimError.badRequest(
+      'noTarget',
+      `No value matches "${o.rawPath}", and only a filter made of "eq" comparisons joined by "and" on sub-attributes other than "${written.name}" (e.g. ${o.path.attribute.name}[type eq "work"].${written.name}) creates the value it describes`,
+    );
+  }
+  return seed;
 }
 
 function container(doc: Doc, path: ResolvedPath, create: boolean): Doc | undefined {
@@ -208,125 +284,190 @@ function container(doc: Doc, path: ResolvedPath, create: boolean): Doc | undefin
   return doc[key] as Doc | undefined;
 }
 
-function sameItem(a: unknown, b: unknown): boolean {
-  if (a && b && typeof a === 'object' && typeof b === 'object' && 'value' in (a as Doc) && 'value' in (b as Doc)) {
-    return JSON.stringify((a as Doc).value) === JSON.stringify((b as Doc).value) && (a as Doc).type === (b as Doc).type;
-  }
-  return JSON.stringify(a) === JSON.stringify(b);
+function isObj(v: unknown): v is Doc {
+  return v !== null && typeof v === 'object';
 }
 
-/** When a new value is primary, the others stop being primary (RFC 7643 §2.4: at most one primary). */
-function keepOnePrimary(list: Doc[], fresh: Doc[]): void {
-  if (!fresh.some((v) => v?.primary === true)) return;
-  for (const item of list) if (!fresh.includes(item) && item.primary === true) item.primary = false;
+const SIMPLE = Symbol('simple value');
+const BY_VALUE = Symbol('value and type');
+const WHOLE = Symbol('whole element');
+const NESTED = Symbol('nested JSON');
+const HERE = Symbol('entry');
+
+/**
+ * What makes two elements of a multi-valued attribute "the same value" (RFC 7644 §3.5.2.1: values already present
+ * are not added twice): `value` and `type` for elements that have a value, every sub-attribute otherwise, the value
+ * itself for simple attributes. As a path of parts rather than one serialised string, so that looking an element
+ * up costs a few Map lookups whose string keys V8 hashes once, not a serialisation of the element per operation.
+ */
+function identity(item: unknown): unknown[] {
+  if (!isObj(item)) return [SIMPLE, item];
+  if ('value' in item && !isObj(item.value) && !isObj(item.type)) return [BY_VALUE, item.type, item.value];
+  const names = Object.keys(item).sort();
+  const parts: unknown[] = [WHOLE, names.length];
+  for (const name of names) {
+    const v = item[name];
+    if (isObj(v)) parts.push(name, NESTED, canonicalJson(v));
+    else parts.push(name, v);
+  }
+  return parts;
+}
+
+/** A map from elements, compared by identity(), to what is known about them. */
+class ElementMap<V> {
+  private readonly root = new Map<unknown, unknown>();
+
+  get(item: unknown): V | undefined {
+    let node: Map<unknown, unknown> | undefined = this.root;
+    for (const part of identity(item)) {
+      node = node.get(part) as Map<unknown, unknown> | undefined;
+      if (!node) return undefined;
+    }
+    return node.get(HERE) as V | undefined;
+  }
+
+  set(item: unknown, value: V): void {
+    let node = this.root;
+    for (const part of identity(item)) {
+      let next = node.get(part) as Map<unknown, unknown> | undefined;
+      if (!next) node.set(part, (next = new Map()));
+      node = next;
+    }
+    node.set(HERE, value);
+  }
+}
+
+/** When a fresh value is primary, the others stop being primary (RFC 7643 §2.4: at most one primary). */
+function withOnePrimary(list: Doc[], fresh: Set<unknown>): Doc[] {
+  let freshPrimary = false;
+  for (const f of fresh) if (isObj(f) && f.primary === true) freshPrimary = true;
+  if (!freshPrimary) return list;
+  return list.map((item) => (!fresh.has(item) && isObj(item) && item.primary === true ? { ...item, primary: false } : item));
+}
+
+function without(item: Doc, key: string): Doc {
+  const { [key]: _gone, ...rest } = item;
+  return rest;
+}
+
+/** `emails`, or `urn:…:manager` for an extension attribute: how a client names the attribute in a body. */
+function attributeName(path: ResolvedPath): string {
+  return path.extension ? `${path.keys[0]}:${path.attribute.name}` : path.attribute.name;
 }
 
 /**
  * Applies operations to a (writable) representation and returns the new one. The input is not modified.
- * Values are type-checked here; the caller re-validates the whole result (required, immutable, uniqueness).
+ * Values are type-checked here; the caller re-validates the whole result (required, immutable, uniqueness, caps).
+ * The work is linear in the size of the document and of the operations.
  */
 export function applyPatch(doc: Doc, ops: ParsedPatchOp[]): Doc {
   const next = structuredClone(doc) as Doc;
-  for (const o of ops) applyOne(next, o);
+  const lowerCase = new LowerCase();
+  for (const o of ops) applyOne(next, o, lowerCase);
   return next;
 }
 
-function applyOne(doc: Doc, o: ParsedPatchOp): void {
+function applyOne(doc: Doc, o: ParsedPatchOp, lowerCase: LowerCase): void {
   const { path } = o;
   const a = path.attribute;
   const where = o.rawPath;
   const holder = container(doc, path, o.op !== 'remove');
   if (!holder) return;
+  const cap = valueCapOf(path.schemaId, a);
+  const before = Array.isArray(holder[a.name]) ? (holder[a.name] as unknown[]).length : 0;
 
   if (o.valueFilter) {
     const list = (holder[a.name] as Doc[] | undefined) ?? [];
-    const matched = list.filter((item) => matchesValueFilter(a, o.valueFilter!, item));
+    const matched = new Set(list.filter((item) => matchesValueFilter(a, o.valueFilter!, item, lowerCase)));
     if (o.op === 'remove') {
-      if (path.subAttribute) matched.forEach((m) => delete m[path.subAttribute!.name]);
-      else holder[a.name] = list.filter((item) => !matched.includes(item));
-      cleanup(holder, a.name);
-      return;
-    }
-    if (path.subAttribute) {
+      const sub = path.subAttribute?.name;
+      holder[a.name] = sub ? list.map((item) => (matched.has(item) ? without(item, sub) : item)) : list.filter((item) => !matched.has(item));
+    } else if (path.subAttribute) {
       const s = path.subAttribute;
       const v = s.multiValued ? normalizeAttribute(s, o.value, where) : coerceValue(s, o.value, where);
-      if (matched.length === 0) {
-        // Entra ID adds `emails[type eq "work"].value` to users that have no work email yet: create the element.
-        const seed = equalitiesOf(a, o.valueFilter);
-        if (!seed) throw ScimError.badRequest('noTarget', `No value matches "${where}"`);
-        const item = { ...seed, [s.name]: v };
-        list.push(item);
-        keepOnePrimary(list, [item]);
+      if (matched.size === 0) {
+        const created = { ...elementToCreate(o, s), [s.name]: v };
+        holder[a.name] = withOnePrimary([...list, created], new Set([created]));
       } else {
-        matched.forEach((m) => (m[s.name] = v));
-        if (s.name === 'primary' && v === true) keepOnePrimary(list, matched.slice(-1));
+        let last: Doc | undefined;
+        const updated = list.map((item) => (matched.has(item) ? (last = { ...item, [s.name]: v }) : item));
+        holder[a.name] = s.name === 'primary' && v === true ? withOnePrimary(updated, new Set([last])) : updated;
       }
-      holder[a.name] = list;
-      return;
+    } else {
+      if (matched.size === 0) throw ScimError.badRequest('noTarget', `No value matches "${where}", so there is nothing to ${o.op}`);
+      const replacement = normalizeAttribute({ ...a, multiValued: false }, o.value, where) as Doc | undefined;
+      const fresh = new Set<Doc>();
+      const updated = list.map((item) => {
+        if (!matched.has(item)) return item;
+        const changed = o.op === 'replace' ? { ...replacement } : { ...item, ...replacement };
+        fresh.add(changed);
+        return changed;
+      });
+      holder[a.name] = withOnePrimary(updated, fresh);
     }
-    if (matched.length === 0) throw ScimError.badRequest('noTarget', `No value matches "${where}"`);
-    const replacement = normalizeAttribute({ ...a, multiValued: false }, o.value, where) as Doc;
-    for (const m of matched) {
-      if (o.op === 'replace') Object.keys(m).forEach((k) => delete m[k]);
-      Object.assign(m, replacement);
-    }
-    keepOnePrimary(list, matched);
-    return;
-  }
-
-  if (path.subAttribute) {
+  } else if (path.subAttribute && a.multiValued) {
+    // `emails.value` without a filter addresses every element.
     const s = path.subAttribute;
-    if (a.multiValued) {
-      // `emails.value` without a filter addresses every element.
-      const list = (holder[a.name] as Doc[] | undefined) ?? [];
-      if (o.op === 'remove') list.forEach((m) => delete m[s.name]);
-      else list.forEach((m) => (m[s.name] = coerceValue(s, o.value, where)));
-      cleanup(holder, a.name);
-      return;
+    const list = (holder[a.name] as Doc[] | undefined) ?? [];
+    if (o.op === 'remove') holder[a.name] = list.map((m) => without(m, s.name));
+    else if (list.length) {
+      const v = coerceValue(s, o.value, where);
+      holder[a.name] = list.map((m) => ({ ...m, [s.name]: v }));
     }
-    const parent = (holder[a.name] as Doc | undefined) ?? {};
-    if (o.op === 'remove') delete parent[s.name];
-    else {
-      const v = normalizeAttribute(s, o.value, where);
-      if (v === undefined) delete parent[s.name];
-      else parent[s.name] = v;
-    }
+  } else if (path.subAttribute) {
+    const s = path.subAttribute;
+    const parent = { ...((holder[a.name] as Doc | undefined) ?? {}) };
+    const v = o.op === 'remove' ? undefined : normalizeAttribute(s, o.value, where);
+    if (v === undefined) delete parent[s.name];
+    else parent[s.name] = v;
     holder[a.name] = parent;
-    cleanup(holder, a.name);
-    return;
-  }
-
-  if (o.op === 'remove') {
+  } else if (o.op === 'remove') {
     if (a.multiValued && o.value !== undefined && o.value !== null) {
-      // Entra ID removes members as `{"op":"Remove","path":"members","value":[{"value":"<id>"}]}`.
-      const doomed = (Array.isArray(o.value) ? o.value : [o.value]) as unknown[];
+      // Entra ID removes members as `{"op":"Remove","path":"members","value":[{"value":"<id>"}]}`: an element goes
+      // when it equals a given one, or when both have the same non-empty `value`.
+      const doomed = new ElementMap<true>();
+      const doomedValues = new Set<unknown>();
+      for (const d of Array.isArray(o.value) ? o.value : [o.value]) {
+        doomed.set(d, true);
+        if (isObj(d) && d.value !== undefined && d.value !== null) doomedValues.add(d.value);
+      }
       const list = (holder[a.name] as unknown[] | undefined) ?? [];
-      holder[a.name] = list.filter((item) => !doomed.some((d) => sameItem(item, d) || (isObj(d) && isObj(item) && (d as Doc).value === (item as Doc).value)));
+      holder[a.name] = list.filter((item) => !doomed.get(item) && !(isObj(item) && doomedValues.has(item.value)));
     } else delete holder[a.name];
-    cleanup(holder, a.name);
-    return;
+  } else {
+    const v = normalizeAttribute(a, o.value, where, cap);
+    if (a.multiValued) {
+      const fresh = (v as unknown[] | undefined) ?? [];
+      let list: unknown[];
+      if (o.op === 'replace') list = fresh;
+      else {
+        // RFC 7644 §3.5.2.1: values already present are not added twice; the order of existing values is kept.
+        list = [...((holder[a.name] as unknown[] | undefined) ?? [])];
+        const at = new ElementMap<number>();
+        list.forEach((item, i) => {
+          if (at.get(item) === undefined) at.set(item, i);
+        });
+        for (const f of fresh) {
+          const i = at.get(f);
+          if (i !== undefined) list[i] = f;
+          else {
+            at.set(f, list.length);
+            list.push(f);
+          }
+        }
+      }
+      holder[a.name] = a.type === 'complex' ? withOnePrimary(list as Doc[], new Set(fresh)) : list;
+    } else if (a.type === 'complex' && v !== undefined) {
+      // Add and replace alike: sub-attributes not given keep their values (RFC 7644 §3.5.2.1 and §3.5.2.3).
+      holder[a.name] = { ...((holder[a.name] as Doc) ?? {}), ...(v as Doc) };
+    } else if (v === undefined) delete holder[a.name];
+    else holder[a.name] = v;
   }
 
-  const v = normalizeAttribute(a, o.value, where);
-  if (a.multiValued) {
-    const fresh = (v as unknown[] | undefined) ?? [];
-    if (o.op === 'replace') holder[a.name] = fresh;
-    else {
-      // RFC 7644 §3.5.2.1: values already present are not added twice; the order of existing values is kept.
-      const list = [...((holder[a.name] as unknown[] | undefined) ?? [])];
-      for (const f of fresh) {
-        const at = list.findIndex((item) => sameItem(item, f));
-        if (at >= 0) list[at] = f;
-        else list.push(f);
-      }
-      holder[a.name] = list;
-    }
-    if (a.type === 'complex') keepOnePrimary(holder[a.name] as Doc[], fresh as Doc[]);
-  } else if (a.type === 'complex' && v !== undefined) {
-    // Add and replace alike: sub-attributes not given keep their values (RFC 7644 §3.5.2.1 and §3.5.2.3).
-    holder[a.name] = { ...((holder[a.name] as Doc) ?? {}), ...(v as Doc) };
-  } else if (v === undefined) delete holder[a.name];
-  else holder[a.name] = v;
+  // Checked after each operation, so that no list grows past its cap between operations (each operation's work is
+  // bounded by the cap, not by what earlier operations piled up); the caller checks the final resource again.
+  const after = holder[a.name];
+  if (Array.isArray(after) && after.length > before && !cap.perRequestOnly) checkValueCount(attributeName(path), after.length, cap);
   cleanup(holder, a.name);
 }
 
@@ -343,10 +484,6 @@ export function readValue(doc: Doc, o: ParsedPatchOp): unknown {
   }
   if (path.subAttribute) return Array.isArray(v) ? v.map((x) => (x as Doc)[path.subAttribute!.name]) : (v as Doc)[path.subAttribute.name];
   return v;
-}
-
-function isObj(v: unknown): boolean {
-  return v !== null && typeof v === 'object';
 }
 
 function cleanup(holder: Doc, key: string): void {

@@ -1,4 +1,5 @@
 import { ScimError } from './errors';
+import { checkResourceSize, checkValueCount, ValueCap, valueCapOf } from './limits';
 import { isForbiddenKey, schemasOf } from './paths';
 import { COMMON_ATTRIBUTES, ScimAttribute, ScimResourceType, ScimSchema } from './schema';
 
@@ -52,10 +53,32 @@ export function fitColumn(value: string | null, max: number, where: string): str
   return value;
 }
 
-function findAttr(list: ScimAttribute[], name: string): ScimAttribute | undefined {
-  const lower = name.toLowerCase();
-  return list.find((a) => a.name.toLowerCase() === lower);
+/**
+ * Attributes by lower-cased name, per attribute list: a body may carry tens of thousands of keys (empty unknown ones
+ * are skipped, not refused), and each is looked up here, so a lookup must not scan the list.
+ */
+const BY_NAME = new WeakMap<ScimAttribute[], Map<string, ScimAttribute>>();
+
+function findAttr(list: ScimAttribute[], name: string, lowerCased = name.toLowerCase()): ScimAttribute | undefined {
+  let byName = BY_NAME.get(list);
+  if (!byName) {
+    byName = new Map();
+    for (const a of list) if (!byName.has(a.name.toLowerCase())) byName.set(a.name.toLowerCase(), a);
+    BY_NAME.set(list, byName);
+  }
+  return byName.get(lowerCased);
 }
+
+/** Schema extensions of a resource type by lower-cased URN, for the same reason. */
+const EXTENSIONS = new WeakMap<ScimResourceType, Map<string, ScimResourceType['schemaExtensions'][number]>>();
+
+function findExtension(rt: ScimResourceType, lowerCasedUrn: string): ScimResourceType['schemaExtensions'][number] | undefined {
+  let byUrn = EXTENSIONS.get(rt);
+  if (!byUrn) EXTENSIONS.set(rt, (byUrn = new Map(rt.schemaExtensions.map((e) => [e.schema.id.toLowerCase(), e]))));
+  return byUrn.get(lowerCasedUrn);
+}
+
+const NO_ATTRIBUTES: ScimAttribute[] = [];
 
 function isEmpty(v: unknown): boolean {
   return v === undefined || v === null || (Array.isArray(v) && v.length === 0) || v === '';
@@ -87,10 +110,14 @@ export function normalizeResource(rt: ScimResourceType, body: unknown): Doc {
   // and services can tell an unchanged resource (no new version) by comparing the serialised documents.
   const out: Doc = { schemas: [] };
   const usedExtensions = new Set<string>();
-  for (const [key, value] of Object.entries(input)) {
+  // Object.keys, not Object.entries: a body of tens of thousands of (empty, skipped) keys is a dictionary-mode
+  // object, for which entries() alone costs several times the whole loop.
+  for (const key of Object.keys(input)) {
+    const value = input[key];
     if (isForbiddenKey(key)) throw ScimError.badRequest('invalidSyntax', `"${key}" is not an attribute name`);
-    if (key.toLowerCase() === 'schemas') continue;
-    const ext = rt.schemaExtensions.find((e) => e.schema.id.toLowerCase() === key.toLowerCase());
+    const lower = key.toLowerCase();
+    if (lower === 'schemas') continue;
+    const ext = findExtension(rt, lower);
     if (ext) {
       if (value === null) continue;
       if (typeof value !== 'object' || Array.isArray(value)) {
@@ -103,20 +130,21 @@ export function normalizeResource(rt: ScimResourceType, body: unknown): Doc {
       }
       continue;
     }
-    const common = findAttr(COMMON_ATTRIBUTES, key);
+    const common = findAttr(COMMON_ATTRIBUTES, key, lower);
     if (common) {
       if (common.mutability !== 'readOnly' && !isEmpty(value)) out[common.name] = coerceValue(common, value, common.name);
       continue;
     }
-    const a = findAttr(rt.schema.attributes, key);
+    const a = findAttr(rt.schema.attributes, key, lower);
     // An empty unknown attribute carries nothing that could be lost, and Entra ID sends `"roles": []` on every
     // user it creates; one with a value is still refused, so a typo never passes silently.
     if (!a && isEmpty(value)) continue;
     if (!a) throw ScimError.badRequest('invalidSyntax', `Unknown attribute "${key}" for resource type ${rt.name}`);
-    const v = normalizeAttribute(a, value, a.name);
+    const v = normalizeAttribute(a, value, a.name, valueCapOf(rt.schema.id, a));
     if (v !== undefined) out[a.name] = v;
   }
   out.schemas = [rt.schema.id, ...rt.schemaExtensions.filter((e) => usedExtensions.has(e.schema.id)).map((e) => e.schema.id)];
+  checkResourceSize(rt, out);
   return out;
 }
 
@@ -126,23 +154,24 @@ function normalizeAttributes(schema: ScimSchema, _prefix: string[], obj: Doc, wh
     if (isForbiddenKey(key)) throw ScimError.badRequest('invalidSyntax', `"${key}" is not an attribute name`);
     const a = findAttr(schema.attributes, key);
     if (!a) throw ScimError.badRequest('invalidSyntax', `Unknown attribute "${key}" in "${where}"`);
-    const v = normalizeAttribute(a, value, `${where}:${a.name}`);
+    const v = normalizeAttribute(a, value, `${where}:${a.name}`, valueCapOf(schema.id, a));
     if (v !== undefined) out[a.name] = v;
   }
   return out;
 }
 
-/** Normalises one attribute value; returns undefined for "no value" and for read-only attributes. */
-export function normalizeAttribute(a: ScimAttribute, value: unknown, where: string): unknown {
+/**
+ * Normalises one attribute value; returns undefined for "no value" and for read-only attributes. `cap` bounds the
+ * values of a multi-valued attribute (see limits.ts); it is checked before any value is looked at.
+ */
+export function normalizeAttribute(a: ScimAttribute, value: unknown, where: string, cap: ValueCap = valueCapOf(undefined, a)): unknown {
   if (a.mutability === 'readOnly') return undefined;
   if (isEmpty(value)) return undefined;
   if (a.multiValued) {
-    const items = Array.isArray(value) ? value : [value];
     // An element left without any value (e.g. `{}`) is no element at all.
-    const out = items
-      .filter((v) => !isEmpty(v))
-      .map((v, i) => normalizeSingle(a, v, `${where}[${i}]`))
-      .filter((v) => v !== undefined);
+    const items = (Array.isArray(value) ? value : [value]).filter((v) => !isEmpty(v));
+    checkValueCount(where, items.length, cap);
+    const out = items.map((v, i) => normalizeSingle(a, v, `${where}[${i}]`)).filter((v) => v !== undefined);
     if (a.type === 'complex') {
       const primaries = out.filter((v) => (v as Doc).primary === true).length;
       if (primaries > 1) throw ScimError.badRequest('invalidValue', `At most one "${where}" value may be primary (got ${primaries})`);
@@ -159,12 +188,14 @@ function normalizeSingle(a: ScimAttribute, value: unknown, where: string): unkno
   const out: Doc = {};
   for (const [key, subValue] of Object.entries(v as Doc)) {
     if (isForbiddenKey(key)) throw ScimError.badRequest('invalidSyntax', `"${key}" is not an attribute name`);
-    const s = findAttr(a.subAttributes ?? [], key);
+    const s = findAttr(a.subAttributes ?? NO_ATTRIBUTES, key);
     if (!s) throw ScimError.badRequest('invalidSyntax', `Unknown sub-attribute "${key}" of "${where}"`);
     if (s.mutability === 'readOnly' || isEmpty(subValue)) continue;
-    out[s.name] = s.multiValued
-      ? (Array.isArray(subValue) ? subValue : [subValue]).map((x, i) => coerceValue(s, x, `${where}.${s.name}[${i}]`))
-      : coerceValue(s, subValue, `${where}.${s.name}`);
+    if (s.multiValued) {
+      const items = Array.isArray(subValue) ? subValue : [subValue];
+      checkValueCount(`${where}.${s.name}`, items.length, valueCapOf(undefined, a, s));
+      out[s.name] = items.map((x, i) => coerceValue(s, x, `${where}.${s.name}[${i}]`));
+    } else out[s.name] = coerceValue(s, subValue, `${where}.${s.name}`);
   }
   for (const s of a.subAttributes ?? []) {
     if (s.required && s.mutability !== 'readOnly' && isEmpty(out[s.name])) {

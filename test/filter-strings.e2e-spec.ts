@@ -81,6 +81,13 @@ describe('SCIM filter string literals', () => {
       expectScimError(res, 400, 'invalidFilter');
       expect(res.body.detail).toContain(String.raw`U+0009; write it as \u0009`);
     });
+
+    // Found by the property suite: PostgreSQL refuses NUL in text, so the decoded escape reached it as a 500.
+    it.each(['id', 'userName', 'emails.value'])('should reject a NUL escape in a filter on %s as 400 invalidFilter', async (attribute) => {
+      const res = await s.api('GET', `/admin/v1/Users?filter=${encodeURIComponent(`${attribute} eq "\\u0000"`)}`);
+      expectScimError(res, 400, 'invalidFilter');
+      expect(res.body.detail).toContain('NUL character');
+    });
   });
 
   describe('PATCH with a value filter path', () => {

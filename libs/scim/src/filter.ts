@@ -74,8 +74,16 @@ function decodeStringLiteral(literal: string): string {
     const code = control[0].charCodeAt(0).toString(16).padStart(4, '0');
     throw ScimError.badRequest('invalidFilter', `The string ${literal} in the filter contains the control character U+${code.toUpperCase()}; write it as \\u${code}`);
   }
-  return JSON.parse(literal) as string;
+  const decoded = JSON.parse(literal) as string;
+  // PostgreSQL refuses NUL in text (a 500 there), and no stored value can hold one or an unpaired surrogate:
+  // resource input refuses both.
+  if (UNSTORABLE_IN_FILTER.test(decoded)) {
+    throw ScimError.badRequest('invalidFilter', `The string ${literal} in the filter holds a NUL character or an unpaired UTF-16 surrogate, which no stored value can contain`);
+  }
+  return decoded;
 }
+
+const UNSTORABLE_IN_FILTER = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Parses a SCIM filter (RFC 7644 §3.4.2.2) with scim2-parse-filter, mapping syntax errors to invalidFilter.

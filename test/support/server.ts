@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfig } from '@app/config';
+import { clientCredentialsToken, PATCH_OP_SCHEMA_ID } from '@app/fixtures';
 import { createApp } from '../../apps/admin-api/src/create-app';
 
 export const ADMIN_ID = 'e2e-admin';
@@ -109,13 +110,9 @@ export class TestServer {
   async token(clientId = ADMIN_ID, secret = ADMIN_SECRET): Promise<string> {
     const cached = this.tokenCache.get(clientId);
     if (cached) return cached;
-    const res = await this.raw('POST', '/oauth2/v1/token', {
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic ' + Buffer.from(`${clientId}:${secret}`).toString('base64') },
-      body: 'grant_type=client_credentials&scope=urn:opc:idm:__myscopes__',
-    });
-    if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${res.text}`);
-    this.tokenCache.set(clientId, res.body.access_token);
-    return res.body.access_token;
+    const token = await clientCredentialsToken(this.baseUrl, clientId, secret);
+    this.tokenCache.set(clientId, token);
+    return token;
   }
 
   /** A token for a new client holding exactly the given roles. */
@@ -136,8 +133,7 @@ export class TestServer {
 }
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
-export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-export const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+export { GROUP_SCHEMA_ID as GROUP_SCHEMA, PATCH_OP_SCHEMA_ID as PATCH_SCHEMA } from '@app/fixtures';
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
 export function user(userName: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -145,7 +141,7 @@ export function user(userName: string, extra: Record<string, unknown> = {}): Rec
 }
 
 export function patch(...ops: Record<string, unknown>[]): Record<string, unknown> {
-  return { schemas: [PATCH_SCHEMA], Operations: ops };
+  return { schemas: [PATCH_OP_SCHEMA_ID], Operations: ops };
 }
 
 /** Asserts a SCIM error envelope with the given status and scimType. */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { Actor, AuditService } from '@app/audit';
 import { GroupsRepository } from '@app/groups';
-import { applyJitSettingsRules, assertionFromXml, JitLoginService, MappedAttributesService, referencedGroupIds, VerifiedAssertion } from '@app/jit';
+import { JitLoginService, MappedAttributesService, referencedGroupIds } from '@app/jit';
 import { Database } from '@app/persistence';
 import {
   applyPatch,
@@ -19,10 +19,9 @@ import {
   SqlExpr,
   fitColumn,
 } from '@app/scim';
-import { CertificateError, parseCertificate } from './certificates';
 import { IdentityProviderEntity } from './identity-provider.entity';
-import { IDENTITY_PROVIDER_RESOURCE_TYPE, NAME_ID_FORMATS } from './identity-provider.schema';
-import { MetadataError, parseIdpMetadata } from './idp-metadata';
+import { IDENTITY_PROVIDER_RESOURCE_TYPE } from './identity-provider.schema';
+import { prepareIdentityProvider, previewAssertionOf } from './identity-provider-rules';
 import { findIdentityProviderRow, IdentityProviderRef, SignInConfiguration, signInConfigurationOf } from './sign-in-configuration';
 
 const rt = IDENTITY_PROVIDER_RESOURCE_TYPE;
@@ -34,11 +33,6 @@ const COLUMNS: Record<string, SqlExpr> = {
   type: { expr: 'r.type' },
   enabled: { expr: 'r.enabled' },
 };
-
-/** Attributes that metadata import may fill, with where they come from. */
-const FROM_METADATA = ['partnerProviderId', 'idpSsoUrl', 'signingCertificate', 'encryptionCertificate', 'logoutRequestUrl', 'logoutResponseUrl'] as const;
-
-const USER_LOOKUP_ATTRIBUTES = ['userName', 'emails.value', 'externalId'];
 
 export type IdentityProviderResult = ResourceResult;
 
@@ -57,27 +51,6 @@ function identityProviderRow(id: string, doc: Doc, version: number, created: str
     created,
     lastModified,
   };
-}
-
-function canonicalEnum(doc: Doc, name: string, allowed: string[]): void {
-  const v = doc[name];
-  if (v === undefined) return;
-  const found = allowed.find((a) => a.toLowerCase() === String(v).toLowerCase());
-  if (!found) throw ScimError.badRequest('invalidValue', `${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
-  doc[name] = found;
-}
-
-function checkUrl(doc: Doc, name: string): void {
-  const v = doc[name];
-  if (v === undefined) return;
-  let ok = false;
-  try {
-    const u = new URL(String(v));
-    ok = u.protocol === 'https:' || u.protocol === 'http:';
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw ScimError.badRequest('invalidValue', `${name} must be an absolute http(s) URL (got ${JSON.stringify(v)})`);
 }
 
 /** The IdentityProviders resource: validation of SAML and JIT settings, metadata import, the linked MappedAttribute. */
@@ -117,7 +90,7 @@ export class IdentityProvidersService {
       throw ScimError.badRequest('mutability', 'jitUserProvAttributes is set by the service when the identity provider is created; leave it out');
     }
     doc.type ??= 'SAML';
-    this.prepare(doc, new Set(Object.keys(doc)), true, undefined);
+    prepareIdentityProvider(doc, new Set(Object.keys(doc)), true, undefined);
     return this.pipeline.create(doc, request, {
       before: async (m, id) => {
         await this.checkGroups(m, doc);
@@ -147,7 +120,7 @@ export class IdentityProvidersService {
       // `$ref` follows from `value` and the OCI SDK model makes it optional: the same value without it changes nothing.
       const linked = doc.jitUserProvAttributes as Doc | undefined;
       if (linked && linked.$ref === undefined && linked.value === (old.jitUserProvAttributes as Doc | undefined)?.value) doc.jitUserProvAttributes = old.jitUserProvAttributes;
-      this.prepare(doc, explicit, doc.metadata !== undefined, old);
+      prepareIdentityProvider(doc, explicit, doc.metadata !== undefined, old);
       return doc;
     });
   }
@@ -157,7 +130,7 @@ export class IdentityProvidersService {
     const explicit = new Set(ops.filter((o) => o.path.attribute.name !== 'metadata').map((o) => o.path.attribute.name));
     return this.mutate(id, ifMatch, request, actor, (old) => {
       const doc = normalizeResource(rt, applyPatch(old, ops));
-      this.prepare(doc, explicit, doc.metadata !== undefined && doc.metadata !== old.metadata, old);
+      prepareIdentityProvider(doc, explicit, doc.metadata !== undefined && doc.metadata !== old.metadata, old);
       return doc;
     });
   }
@@ -177,22 +150,7 @@ export class IdentityProvidersService {
    * Writes nothing.
    */
   async jitPreview(id: string, body: unknown): Promise<Doc> {
-    const b = (body && typeof body === 'object' ? body : {}) as Doc;
-    let assertion: VerifiedAssertion;
-    if (typeof b.assertion === 'string') assertion = assertionFromXml(b.assertion);
-    else {
-      if (typeof b.nameId !== 'string') throw ScimError.badRequest('invalidValue', 'Give "nameId" (and optionally "attributes"), or "assertion" holding the assertion XML');
-      const attributes: Record<string, string[]> = {};
-      const raw = b.attributes ?? {};
-      if (typeof raw !== 'object' || Array.isArray(raw)) throw ScimError.badRequest('invalidValue', '"attributes" must be an object of attribute name to value or values');
-      for (const [name, v] of Object.entries(raw as Doc)) {
-        const values = Array.isArray(v) ? v : [v];
-        if (values.some((x) => typeof x !== 'string')) throw ScimError.badRequest('invalidValue', `attributes["${name}"] must be a string or an array of strings`);
-        attributes[name] = values as string[];
-      }
-      if (b.nameIdFormat !== undefined && typeof b.nameIdFormat !== 'string') throw ScimError.badRequest('invalidValue', '"nameIdFormat" must be a string');
-      assertion = { nameId: b.nameId, nameIdFormat: b.nameIdFormat as string | undefined, issuer: '', attributes };
-    }
+    const assertion = previewAssertionOf(body);
     const config = await this.signInConfiguration({ id });
     if (!config) throw this.pipeline.notFound(id);
     assertion.issuer ||= config.saml.entityId;
@@ -247,69 +205,6 @@ export class IdentityProvidersService {
       const next = await this.pipeline.update(m, row, doc);
       if (!next) throw new ScimError(409, `Identity provider "${row.partnerName}" is being changed by another request; retry the deletion`);
       await this.audited(actor)(m, { action: 'update', row: next, before: old, after: doc });
-    }
-  }
-
-  /**
-   * Validates and completes a representation: SAML only, metadata import into attributes not given
-   * explicitly, certificates, enumerations, user mapping, and the JIT rules.
-   */
-  private prepare(doc: Doc, explicit: Set<string>, importMetadata: boolean, old: Doc | undefined): void {
-    if (doc.type !== 'SAML') throw ScimError.badRequest('invalidValue', `type must be "SAML": only SAML identity providers are implemented (got ${JSON.stringify(doc.type)})`);
-    if (importMetadata && typeof doc.metadata === 'string') this.importMetadata(doc, explicit);
-    for (const name of ['signingCertificate', 'encryptionCertificate']) {
-      // A certificate already stored is not judged again: an IdP whose certificate expired must stay editable (e.g. to disable it).
-      if (doc[name] === undefined || doc[name] === old?.[name]) continue;
-      try {
-        doc[name] = parseCertificate(String(doc[name])).der;
-      } catch (e) {
-        if (e instanceof CertificateError) throw ScimError.badRequest('invalidValue', `${name}: ${e.message}`);
-        throw e;
-      }
-    }
-    for (const name of ['idpSsoUrl', 'logoutRequestUrl', 'logoutResponseUrl', 'iconUrl']) checkUrl(doc, name);
-    canonicalEnum(doc, 'nameIdFormat', Object.keys(NAME_ID_FORMATS));
-    canonicalEnum(doc, 'authnRequestBinding', ['Redirect', 'Post']);
-    canonicalEnum(doc, 'logoutBinding', ['Redirect', 'Post']);
-    canonicalEnum(doc, 'signatureHashAlgorithm', ['SHA-1', 'SHA-256']);
-    canonicalEnum(doc, 'userMappingMethod', ['NameIDToUserAttribute', 'AssertionAttributeToUserAttribute']);
-    canonicalEnum(doc, 'userMappingStoreAttribute', USER_LOOKUP_ATTRIBUTES);
-    doc.signatureHashAlgorithm ??= 'SHA-256';
-    doc.userMappingMethod ??= 'NameIDToUserAttribute';
-    doc.userMappingStoreAttribute ??= 'userName';
-    if (doc.userMappingMethod === 'AssertionAttributeToUserAttribute' && !doc.assertionAttribute) {
-      throw ScimError.badRequest('invalidValue', 'userMappingMethod AssertionAttributeToUserAttribute needs assertionAttribute (the assertion attribute to match)');
-    }
-    if (doc.enabled === true) {
-      const missing = ['partnerProviderId', 'idpSsoUrl', 'signingCertificate'].filter((n) => !doc[n]);
-      if (missing.length) {
-        throw ScimError.badRequest('invalidValue', `An enabled SAML identity provider needs ${missing.join(', ')} (give them, or the IdP's metadata)`);
-      }
-    }
-    applyJitSettingsRules(doc);
-  }
-
-  private importMetadata(doc: Doc, explicit: Set<string>): void {
-    let md;
-    try {
-      md = parseIdpMetadata(String(doc.metadata));
-    } catch (e) {
-      if (e instanceof MetadataError) throw ScimError.badRequest('invalidValue', `metadata: ${e.message}`);
-      throw e;
-    }
-    const preferred = (list: { binding: string; location: string }[]) =>
-      (list.find((x) => x.binding === (doc.authnRequestBinding ?? 'Redirect')) ?? list[0])?.location;
-    const slo = md.sloUrls.find((x) => x.binding === (doc.logoutBinding ?? 'Redirect')) ?? md.sloUrls[0];
-    const values: Record<(typeof FROM_METADATA)[number], unknown> = {
-      partnerProviderId: md.entityId,
-      idpSsoUrl: preferred(md.ssoUrls),
-      signingCertificate: md.signingCertificates[0],
-      encryptionCertificate: md.encryptionCertificates.find((c) => c !== md.signingCertificates[0]) ?? undefined,
-      logoutRequestUrl: slo?.location,
-      logoutResponseUrl: slo?.responseLocation ?? slo?.location,
-    };
-    for (const name of FROM_METADATA) {
-      if (!explicit.has(name) && values[name] !== undefined) doc[name] = values[name];
     }
   }
 

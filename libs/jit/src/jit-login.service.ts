@@ -3,7 +3,7 @@ import { EntityManager } from 'typeorm';
 import { AuditService } from '@app/audit';
 import { GroupMemberships, GroupsRepository } from '@app/groups';
 import { Database, isTransactionConflict, isUniqueViolation } from '@app/persistence';
-import { UsersService } from '@app/users';
+import { UserEntity, UsersService } from '@app/users';
 import { GroupMappingMode } from './jit-settings';
 import { assertedGroups, ExistingUser, GroupDirectory, JitConfig, JitPlan, lookupValue, plan, RejectReason, VerifiedAssertion } from './planner';
 
@@ -72,9 +72,10 @@ export class JitLoginService {
   /** What a sign-in with this configuration would do, without writing anything (JIT preview). */
   async preview(config: JitConfig, assertion: VerifiedAssertion): Promise<{ plan: JitPlan; user?: { id: string; userName: string }; groupNames: Map<string, string> }> {
     return this.db.read(async (m) => {
-      const existing = await this.findUser(m, config, assertion);
+      const found = await this.findUser(m, config, assertion);
       const directory = await this.directory(m, config, assertion);
-      if (existing === 'ambiguous') return { plan: ambiguous(config, assertion), groupNames: directory.byId };
+      if (found === 'ambiguous') return { plan: ambiguous(config, assertion), groupNames: directory.byId };
+      const existing = found?.user;
       const p = plan(config, assertion, existing, directory);
       if (p.kind === 'update') await this.nameGroups(m, directory, p.leave);
       return {
@@ -89,7 +90,7 @@ export class JitLoginService {
     const { config, assertion: a, correlationId } = input;
     return this.db.transaction(async (m) => {
       const found = await this.findUser(m, config, a);
-      const existing = found === 'ambiguous' ? undefined : found;
+      const existing = found === 'ambiguous' ? undefined : found?.user;
       const directory = await this.directory(m, config, a);
       const p = found === 'ambiguous' ? ambiguous(config, a) : plan(config, a, existing, directory);
       if (p.kind === 'update') await this.nameGroups(m, directory, p.leave);
@@ -112,8 +113,10 @@ export class JitLoginService {
         userId = (await this.users.pipeline.insert(m, p.user)).id;
       } else {
         userId = p.userId;
-        const current = await this.users.pipeline.kind.table.findById(m, userId);
-        if (!current || !(await this.users.pipeline.update(m, current, p.user))) throw new Conflict();
+        // Written against the version the plan was made from: a change another request made meanwhile is not
+        // overwritten, the sign-in plans again instead.
+        const planned = found !== 'ambiguous' ? found?.row : undefined;
+        if (!planned || !(await this.users.pipeline.update(m, planned, p.user))) throw new Conflict();
       }
       await this.audit.record(m, {
         ...base,
@@ -148,13 +151,13 @@ export class JitLoginService {
   }
 
   /** The user the assertion designates, none, or 'ambiguous' when several users share the lookup value. */
-  private async findUser(m: EntityManager, config: JitConfig, a: VerifiedAssertion): Promise<ExistingUser | undefined | 'ambiguous'> {
+  private async findUser(m: EntityManager, config: JitConfig, a: VerifiedAssertion): Promise<{ user: ExistingUser; row: UserEntity } | undefined | 'ambiguous'> {
     const value = lookupValue(config, a);
     if (value === undefined) return undefined;
     const found = await this.users.findForSignIn(m, config.lookup.storeAttribute, value);
     if (found === undefined || found === 'ambiguous') return found;
-    const row = found;
-    return { id: row.id, active: row.active === true || (row.active as unknown) === 1, doc: JSON.parse(row.data), groupIds: await this.groups.groupIdsOf(m, row.id) };
+    const { row, doc, active } = found;
+    return { row, user: { id: row.id, active, doc, groupIds: await this.groups.groupIdsOf(m, row.id) } };
   }
 
   /** Adds the displayNames of groups left that the directory did not need for planning (Overwrite drops any group). */

@@ -20,11 +20,18 @@ import { UserEntity } from './user.entity';
 import { userIndexRows, userRow } from './user-row';
 import { UserReferences } from './user-references';
 import { ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE } from './user.schema';
-import { UsersRepository } from './users.repository';
+import { UserLookupAttribute, UsersRepository } from './users.repository';
 
 const rt = USER_RESOURCE_TYPE;
 
 export type UserResult = ResourceResult;
+
+/** A stored user as read: its row (with the version a change must be written against) and its representation. */
+export interface StoredUser {
+  row: UserEntity;
+  doc: Doc;
+  active: boolean;
+}
 
 /** Rules of the User resource: validation, defaults, password hashing, uniqueness. */
 @Injectable()
@@ -124,13 +131,18 @@ export class UsersService {
     return this.pipeline.delete(id, ifMatch, { before: (m, row) => this.references.removeReferencesTo(m, row.id) });
   }
 
-  /** The user a sign-in designates by `attribute`, none, or 'ambiguous' when several users share the value. */
-  async findForSignIn(m: EntityManager, attribute: 'userName' | 'emails.value' | 'externalId', value: string): Promise<UserEntity | undefined | 'ambiguous'> {
+  /**
+   * The user a sign-in designates by `attribute` (its row, as read, and its representation), none, or
+   * 'ambiguous' when several users share the value.
+   */
+  async findForSignIn(m: EntityManager, attribute: UserLookupAttribute, value: string): Promise<StoredUser | undefined | 'ambiguous'> {
     const rows = await this.users.findByLookup(m, attribute, value);
     // Several users with one primary email (or externalId): picking one would sign in the wrong person, and
     // treating it as "not found" would create yet another; refuse instead.
     if (rows.length > 1) return 'ambiguous';
-    return rows[0];
+    const row = rows[0];
+    // SQLite returns booleans as 0/1.
+    return row && { row, doc: JSON.parse(row.data) as Doc, active: row.active === true || (row.active as unknown) === 1 };
   }
 
   private withPassword(doc: Doc, passwordHash: string | null | undefined) {

@@ -216,6 +216,11 @@ describe('SCIM discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () =>
       };
       expect(Buffer.byteLength(sized(limits.maxBodyBytes + 1))).toBe(limits.maxBodyBytes + 1);
       expectScimError(await s.api('POST', '/admin/v1/Users', sized(limits.maxBodyBytes + 1)), 413);
+      // Refused unread (wrong media type): the server closes the connection and says so, or the client's next
+      // request on it would meet the reset of the unread bytes (ECONNRESET).
+      const unread = await s.api('POST', '/admin/v1/Users', sized(limits.maxBodyBytes), { headers: { 'content-type': 'text/plain' } });
+      expectScimError(unread, 415);
+      expect(unread.headers.get('connection')).toBe('close');
       // At the limit the body is read, then refused for its content (an over-long string), not for its size.
       expectScimError(await s.api('POST', '/admin/v1/Users', sized(limits.maxBodyBytes)), 400, 'invalidValue');
 

@@ -83,6 +83,13 @@ export async function createApp(config: AppConfig, options: { logger?: false | L
     swaggerOptions: { persistAuthorization: true },
   });
   await app.init();
+  // Node closes an idle keep-alive connection after 5 s. A client (or a load balancer, whose idle timeout is
+  // typically 60 s) that sends its next request on that connection just as the server closes it gets ECONNRESET
+  // for a request that never reached us. Keeping idle connections longer than such peers do leaves closing them
+  // to the peer, which knows not to reuse them; the headers timeout must exceed it (Node's requirement).
+  const server = app.getHttpServer();
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   new Logger('App').debug('Application initialised');
   return app;
 }

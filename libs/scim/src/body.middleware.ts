@@ -29,7 +29,11 @@ function unusableBody(body: unknown): ScimError | undefined {
   return undefined;
 }
 
-function send(res: Response, e: ScimError): void {
+function send(req: Request, res: Response, e: ScimError): void {
+  // Refused before its body was read (too large, wrong type): the connection is closed after the answer, and the
+  // client is told so. Otherwise it would reuse the connection while the kernel resets it for the unread bytes,
+  // and its next request would fail with ECONNRESET.
+  if (!req.complete) res.setHeader('Connection', 'close');
   res.status(e.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(e.toJSON()));
 }
 
@@ -43,13 +47,13 @@ export function scimJsonBody(): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     // No id or stored value can contain U+0000 (PostgreSQL text cannot hold it), so a %00 can only be a bad request.
     if (req.originalUrl.includes('%00')) {
-      return send(res, ScimError.badRequest('invalidValue', 'The URL contains a NUL character (%00), which no identifier or value can hold'));
+      return send(req, res, ScimError.badRequest('invalidValue', 'The URL contains a NUL character (%00), which no identifier or value can hold'));
     }
     const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
     if (['POST', 'PUT', 'PATCH'].includes(req.method) && hasBody) {
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
       if (!ACCEPTED.includes(type)) {
-        return send(res, new ScimError(415, `Content-Type must be application/scim+json or application/json (got "${type || 'none'}")`));
+        return send(req, res, new ScimError(415, `Content-Type must be application/scim+json or application/json (got "${type || 'none'}")`));
       }
     }
     // Only writes and searches carry a body; GET and DELETE skip the parser altogether.
@@ -57,9 +61,9 @@ export function scimJsonBody(): RequestHandler {
     parse(req, res, (err?: unknown) => {
       if (!err) {
         const unusable = unusableBody(req.body);
-        return unusable ? send(res, unusable) : next();
+        return unusable ? send(req, res, unusable) : next();
       }
-      send(res, fromBodyParser(err as never) ?? ScimError.badRequest('invalidSyntax', 'The request body could not be read'));
+      send(req, res, fromBodyParser(err as never) ?? ScimError.badRequest('invalidSyntax', 'The request body could not be read'));
     });
   };
 }

@@ -28,7 +28,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { adminApi, AdminApi, requireStatus } from '../libs/fixtures/src';
-import { Dialect, freshDatabase, getToken, MAIN_JS, percentile, ROOT, round, Server, sleep, table } from './support';
+import { Dialect, freshDatabase, getToken, MAIN_JS, percentile, ROOT, round, Server, sleep, table, writeResults } from './support';
 
 const ITERATIONS = Number(process.env.BENCH_PATCH_ITERATIONS ?? 10);
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',').map((d) => d.trim()) as Dialect[];
@@ -335,12 +335,7 @@ async function main(): Promise<void> {
     targetChecks,
     benchSeconds: round((Date.now() - started) / 1000, 0),
   };
-  const standard = !['BENCH_PATCH_ITERATIONS', 'BENCH_DIALECTS', 'BENCH_SERVER_NODE_ARGS', 'BENCH_SERVER_MAIN'].some((k) => process.env[k]);
-  const resultsDir = standard ? join(ROOT, 'bench/results') : tmpdir();
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `patch-${out.date.slice(0, 10)}.json`);
-  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-  console.log(`\nwrote ${file} (bench took ${out.benchSeconds} s)`);
+  writeResults('patch', out.date.slice(0, 10), out, ['BENCH_PATCH_ITERATIONS', 'BENCH_DIALECTS', 'BENCH_SERVER_NODE_ARGS', 'BENCH_SERVER_MAIN']);
 }
 
 main().catch((e) => {

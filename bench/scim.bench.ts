@@ -48,7 +48,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { BenchDb, call, Dialect, freshDatabase, getToken, insertRows, machineCpu, MAIN_JS, percentile, ROOT, round, RssSampler, Server, sleep, table } from './support';
+import { BenchDb, call, Dialect, freshDatabase, getToken, insertRows, machineCpu, MAIN_JS, percentile, ROOT, round, RssSampler, Server, sleep, table, writeResults } from './support';
 
 const USERS = Number(process.env.BENCH_USERS ?? 100_000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -557,14 +557,7 @@ async function main(): Promise<void> {
     targetChecks: targets,
     benchSeconds: round((Date.now() - started) / 1000, 0),
   };
-  // Only a standard run goes to bench/results (committed); runs with profiling or reduced settings go to the
-  // temporary directory, so they never replace a comparable result.
-  const standard = !['BENCH_USERS', 'BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_DIALECTS', 'BENCH_PHASES', 'BENCH_SERVER_NODE_ARGS', 'BENCH_SERVER_MAIN'].some((k) => process.env[k]);
-  const dir = standard ? join(ROOT, 'bench/results') : tmpdir();
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `scim-${date}.json`);
-  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-  console.log(`\nwrote ${file} (bench took ${out.benchSeconds} s)`);
+  writeResults('scim', date, out, ['BENCH_USERS', 'BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_DIALECTS', 'BENCH_PHASES', 'BENCH_SERVER_NODE_ARGS', 'BENCH_SERVER_MAIN']);
 }
 
 main().catch((e) => {

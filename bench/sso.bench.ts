@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import { adminApi, createGroup, createJitIdentityProvider, groupsFromAssertion } from '../libs/fixtures/src';
 import { makeKeyPair, TestKeyPair } from '../test/support/certs';
 import { TestIdp } from '../test/support/saml-idp';
-import { Dialect, freshDatabase, getToken, insertRows, machineCpu, MAIN_JS, percentile, ROOT, round, RssSampler, Server, table } from './support';
+import { Dialect, freshDatabase, getToken, insertRows, machineCpu, MAIN_JS, percentile, ROOT, round, RssSampler, Server, table, writeResults } from './support';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 2000);
 const CONNECTIONS = Number(process.env.BENCH_SSO_CONNECTIONS ?? 16);
@@ -318,12 +318,7 @@ async function main(): Promise<void> {
     targets,
     benchSeconds: round((Date.now() - started) / 1000, 0),
   };
-  const standard = !['BENCH_LOGINS', 'BENCH_SSO_CONNECTIONS', 'BENCH_DIALECTS', 'BENCH_SERVER_NODE_ARGS', 'BENCH_SERVER_MAIN', 'BENCH_SERVER_ENV'].some((k) => process.env[k]);
-  const dir = standard ? join(ROOT, 'bench/results') : tmpdir();
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `sso-${out.date.slice(0, 10)}.json`);
-  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-  console.log(`\nwrote ${file} (bench took ${out.benchSeconds} s)`);
+  writeResults('sso', out.date.slice(0, 10), out, ['BENCH_LOGINS', 'BENCH_SSO_CONNECTIONS', 'BENCH_DIALECTS', 'BENCH_SERVER_NODE_ARGS', 'BENCH_SERVER_MAIN', 'BENCH_SERVER_ENV']);
 }
 
 main().catch((e) => {

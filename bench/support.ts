@@ -3,7 +3,7 @@
  * CPU read from /proc, an admin token, and table formatting.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -271,4 +271,18 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
   const line = (r: string[]) => '| ' + r.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
   return [line(cells[0]), '|' + widths.map((w, i) => (i < 2 ? ':' + '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...cells.slice(1).map(line)].join('\n');
+}
+
+/**
+ * Writes a bench's results as `<name>-<date>.json`. Only a standard run (none of `overrides` set) goes to
+ * bench/results, which is committed; runs with profiling or reduced settings go to the temporary directory, so
+ * they never replace a comparable result.
+ */
+export function writeResults(name: string, date: string, out: { benchSeconds: number }, overrides: string[]): void {
+  const standard = !overrides.some((k) => process.env[k]);
+  const dir = standard ? join(ROOT, 'bench/results') : tmpdir();
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}-${date}.json`);
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  console.log(`\nwrote ${file} (bench took ${out.benchSeconds} s)`);
 }

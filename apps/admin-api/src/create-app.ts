@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
+import helmet from 'helmet';
 import { AppConfig } from '@app/config';
 import {
   resourceOpenApiSchema,
@@ -15,6 +16,7 @@ import { samlFormBody } from '@app/saml';
 import { AppModule } from './app.module';
 import { opcRequestId } from './request-id';
 import { ExpressHttpAdapter } from './http-adapter';
+import { OneLineConsoleLogger } from './log-lines';
 
 const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
   error: ['fatal', 'error'],
@@ -48,13 +50,58 @@ export function buildOpenApiDocument(app: INestApplication, config: AppConfig): 
   return doc;
 }
 
+const isHttps = (config: AppConfig) => new URL(config.publicUrl).protocol === 'https:';
+
+/**
+ * Headers for every response. The API answers JSON that no page should render, frame or sniff as something
+ * else: a CSP that allows nothing, no framing, no MIME sniffing, no Referer leaking ids in URLs. HSTS only
+ * when the server is reached over https (PUBLIC_URL): sent over http it would be ignored, and to a browser
+ * that once saw it, it would make a plain-http deployment unreachable. Handlers that render HTML (the SSO
+ * pages) set their own CSP after this, which replaces this one.
+ */
+function securityHeaders(config: AppConfig): express.RequestHandler {
+  return helmet({
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    strictTransportSecurity: isHttps(config) ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+  });
+}
+
+/**
+ * Swagger UI's page: its own scripts and styles (it sets inline style attributes), data: images (icons), calls
+ * to this server only; never framed (clickjacking a page that holds a bearer token). upgrade-insecure-requests
+ * only over https: on a plain-http server it would send the page's own scripts to an https port that is not there.
+ */
+function swaggerUiPolicy(config: AppConfig): express.RequestHandler {
+  return helmet.contentSecurityPolicy({
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      fontSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      ...(isHttps(config) ? { upgradeInsecureRequests: [] } : {}),
+    },
+  });
+}
+
 /** Builds the configured application (not yet listening): used by main, the tests and the OpenAPI script. */
 export async function createApp(config: AppConfig, options: { logger?: false | LogLevel[] } = {}): Promise<NestExpressApplication> {
+  const levels = options.logger ?? LEVELS[config.logLevel];
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), new ExpressHttpAdapter(), {
     bodyParser: false,
-    logger: options.logger ?? LEVELS[config.logLevel],
+    // Also what every `new Logger(…)` writes through: the one place where log lines are formatted.
+    logger: levels === false ? false : new OneLineConsoleLogger({ logLevels: levels }),
   });
   app.disable('x-powered-by');
+  app.use(securityHeaders(config));
   // Resources carry their own ETag (meta.version); hashing every list response as well costs CPU for nothing.
   app.set('etag', false);
   app.set('trust proxy', false);
@@ -77,6 +124,7 @@ export async function createApp(config: AppConfig, options: { logger?: false | L
   );
   app.enableShutdownHooks();
   // Swagger's routes must be in place before init() adds the final not-found handler.
+  app.use(`/${SWAGGER_PATH}`, swaggerUiPolicy(config));
   SwaggerModule.setup(SWAGGER_PATH, app, buildOpenApiDocument(app, config), {
     jsonDocumentUrl: `${SWAGGER_PATH}/openapi.json`,
     yamlDocumentUrl: `${SWAGGER_PATH}/openapi.yaml`,

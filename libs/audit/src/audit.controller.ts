@@ -1,7 +1,7 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Access, RequireAccess } from '@app/auth';
-import { Doc, parseListQuery, ScimApi } from '@app/scim';
+import { Doc, parseListQuery, parseProjection, ScimApi } from '@app/scim';
 import { AuditService } from './audit.service';
 
 type QueryParams = Record<string, unknown>;
@@ -17,5 +17,12 @@ export class AuditController {
   @ScimApi.list('AuditEvent')
   list(@Query() q: QueryParams): Promise<Doc> {
     return this.audit.list(parseListQuery(q));
+  }
+
+  // meta.location of every event points here.
+  @Get(':id')
+  @ScimApi.get('AuditEvent')
+  get(@Param('id') id: string, @Query() q: QueryParams): Promise<Doc> {
+    return this.audit.get(id, parseProjection(q));
   }
 }

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { Principal } from '@app/auth';
+import { AuthenticatedRequest, CredentialAuditTrail, Principal } from '@app/auth';
 import { Database, newId, nowIso } from '@app/persistence';
-import { Doc, ListQuery, listResponse, Projection, PublicUrl, ResolvedPath, runListQuery, ScimAttribute, ScimResourceType, SqlExpr, SqlMapping, VersionedRow, WrittenHook } from '@app/scim';
+import { Doc, ListQuery, listResponse, Projection, ProjectionRequest, PublicUrl, ResolvedPath, runListQuery, ScimAttribute, ScimError, ScimResourceType, SqlExpr, SqlMapping, VersionedRow, WrittenHook } from '@app/scim';
 import { AuditEventEntity } from './audit.entity';
 import { AUDIT_EVENT_RESOURCE_TYPE } from './audit.schema';
 
@@ -10,6 +10,16 @@ import { AUDIT_EVENT_RESOURCE_TYPE } from './audit.schema';
 export interface Actor {
   principal?: Principal;
   correlationId?: string;
+}
+
+/**
+ * The actor of an admin API request: the principal the guard established, and the request id the response
+ * carries. That id is read from the response, where request-id.ts put it after checking the client's value:
+ * the raw request header is unchecked (any length, any characters).
+ */
+export function actorOf(req: AuthenticatedRequest): Actor {
+  const id = req.res?.getHeader('opc-request-id');
+  return { principal: req.principal, correlationId: typeof id === 'string' && id ? id : undefined };
 }
 
 export interface AuditChange {
@@ -76,7 +86,7 @@ export function diffResources(rt: ScimResourceType, before: Doc | undefined, aft
 
 /** Audit trail: recorded in the caller's transaction, so a change and its record commit or roll back together. */
 @Injectable()
-export class AuditService {
+export class AuditService implements CredentialAuditTrail {
   private readonly logger = new Logger('Audit');
 
   constructor(
@@ -136,16 +146,26 @@ export class AuditService {
     this.logger.log(`${r.eventId} ${r.outcome}${r.reason ? ` reason=${r.reason}` : ''} actor=${actor?.id ?? '-'} resource=${r.resourceType ?? '-'}/${r.resourceId ?? '-'} correlation=${r.correlationId ?? '-'}`);
   }
 
+  /** One event by id (SCIM 404 when there is none). */
+  async get(id: string, request: ProjectionRequest): Promise<Doc> {
+    const projection = new Projection(AUDIT_EVENT_RESOURCE_TYPE, request);
+    // Event ids are newId()s: another shape cannot exist, and is not sent to the database (PostgreSQL refuses U+0000 in text).
+    const row = /^[0-9a-f]{32}$/.test(id) ? await this.db.read((m) => m.findOneBy(AuditEventEntity, { id })) : null;
+    if (!row) throw ScimError.notFound(`No audit event with id "${id.slice(0, 64)}"`);
+    return projection.apply(this.resource(row));
+  }
+
   async list(query: ListQuery): Promise<Doc> {
     const projection = new Projection(AUDIT_EVENT_RESOURCE_TYPE, query);
     return this.db.read(async (m) => {
       // Newest first unless the client sorts.
       const q = query.sortBy ? query : { ...query, sortBy: 'timestamp', sortOrder: 'descending' as const };
       const { rows, total } = await runListQuery(m.createQueryBuilder(AuditEventEntity, 'r'), AUDIT_EVENT_RESOURCE_TYPE, MAPPING, this.db.dialect, q, 'r.id');
-      const resources = rows.map((row) =>
-        projection.apply({ ...JSON.parse(row.data), id: row.id, meta: { resourceType: 'AuditEvent', created: row.timestamp, lastModified: row.timestamp, location: this.urls.resource('/AuditEvents', row.id) } }),
-      );
-      return listResponse(resources, total, query.startIndex);
+      return listResponse(rows.map((row) => projection.apply(this.resource(row))), total, query.startIndex);
     });
+  }
+
+  private resource(row: AuditEventEntity): Doc {
+    return { ...JSON.parse(row.data), id: row.id, meta: { resourceType: 'AuditEvent', created: row.timestamp, lastModified: row.timestamp, location: this.urls.resource('/AuditEvents', row.id) } };
   }
 }

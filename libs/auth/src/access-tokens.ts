@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { Database, isUniqueViolation, nowIso } from '@app/persistence';
 import { SigningKeyEntity } from './entities';
-import { Principal, Role } from './roles';
+import { Principal } from './roles';
 
 const KEY_ID = 'access-token-hs256-1';
 
@@ -13,12 +13,15 @@ const KEY_ID = 'access-token-hs256-1';
  * per hour, thousands of requests) pays for the HMAC check once. jose's verification (WebCrypto key import plus
  * an async job on the thread pool) was a third of the server's CPU time on a cheap authenticated request
  * (bench/scim.bench.ts). Keyed by the exact token string, so a hit proves this token was verified; an entry is
- * only trusted until the token's `exp`. Access tokens carry no server-side state that could be revoked, so the
- * cache changes no outcome. Bounded; the oldest entry makes room.
+ * only trusted until the token's `exp`. The cache holds only what the signature proves (which client the token
+ * was issued to), never what the client may do: whether it is still enabled and which roles it holds now is
+ * read from the database on every request (AdminClients.activePrincipal), so the cache cannot keep a revoked
+ * client working. Bounded; the oldest entry makes room.
  */
 const VERIFIED_CACHE_SIZE = 1000;
 
-export type TokenCheck = { ok: true; principal: Principal } | { ok: false; reason: 'expired' | 'invalid' };
+/** `clientId`: the client the token was issued to (its `sub`); what that client may do now is not in the token. */
+export type TokenCheck = { ok: true; clientId: string } | { ok: false; reason: 'expired' | 'invalid' };
 
 /**
  * Short-lived access tokens: HS256 JWTs (via `jose`) signed with a key generated on first start and kept
@@ -27,7 +30,7 @@ export type TokenCheck = { ok: true; principal: Principal } | { ok: false; reaso
 @Injectable()
 export class AccessTokens {
   private key?: Uint8Array;
-  private readonly verified = new Map<string, { principal: Principal; expiresAtMs: number }>();
+  private readonly verified = new Map<string, { clientId: string; expiresAtMs: number }>();
   private readonly issuer: string;
   private readonly audience: string;
 
@@ -62,6 +65,7 @@ export class AccessTokens {
     return this.key;
   }
 
+  /** The `roles` claim tells the client what it was granted at issue time; the server never authorises from it. */
   async issue(principal: Principal): Promise<string> {
     return new SignJWT({ roles: principal.roles, client_name: principal.name })
       .setProtectedHeader({ alg: 'HS256', kid: KEY_ID, typ: 'at+jwt' })
@@ -77,7 +81,7 @@ export class AccessTokens {
   async verify(token: string): Promise<TokenCheck> {
     const cached = this.verified.get(token);
     if (cached) {
-      if (Date.now() < cached.expiresAtMs) return { ok: true, principal: { ...cached.principal, roles: [...cached.principal.roles] } };
+      if (Date.now() < cached.expiresAtMs) return { ok: true, clientId: cached.clientId };
       this.verified.delete(token);
       return { ok: false, reason: 'expired' };
     }
@@ -89,12 +93,11 @@ export class AccessTokens {
         typ: 'at+jwt',
         requiredClaims: ['exp', 'sub'],
       });
-      const roles = Array.isArray(payload.roles) ? (payload.roles as Role[]) : [];
-      const principal: Principal = { kind: 'client', id: payload.sub!, name: String(payload.client_name ?? payload.sub), roles };
+      const clientId = payload.sub!;
       if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
       // jose accepts the token while now < exp (whole seconds), which is now < exp * 1000 in milliseconds.
-      this.verified.set(token, { principal: { ...principal, roles: [...roles] }, expiresAtMs: payload.exp! * 1000 });
-      return { ok: true, principal };
+      this.verified.set(token, { clientId, expiresAtMs: payload.exp! * 1000 });
+      return { ok: true, clientId };
     } catch (e) {
       return { ok: false, reason: e instanceof errors.JWTExpired ? 'expired' : 'invalid' };
     }

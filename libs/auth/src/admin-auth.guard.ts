@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { ScimError } from '@app/scim';
 import { AccessTokens } from './access-tokens';
+import { AdminClients } from './clients.service';
 import { PROVISIONING_TOKEN_PREFIX, ProvisioningTokens } from './provisioning-tokens.service';
 import { ACCESS_POLICY, AccessPolicy, Principal, PUBLIC_ROUTE, SESSION_ROUTE } from './roles';
 
@@ -14,13 +15,17 @@ function isRead(req: Request): boolean {
 
 /**
  * Every route not marked @Public() needs a bearer token: an access token from /oauth2/v1/token or a provisioning token.
- * 401 when it is missing, malformed, expired or tampered; 403 when it lacks the role (SCIM error bodies).
+ * 401 when it is missing, malformed, expired or tampered, or when its client was disabled or the provisioning token
+ * revoked; 403 when the client's current roles lack the one needed (SCIM error bodies). Both credentials are checked
+ * against the database on every request, so a revocation or a role change made on any instance applies to the next
+ * request everywhere.
  */
 @Injectable()
 export class AdminAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: AccessTokens,
+    private readonly clients: AdminClients,
     private readonly provisioning: ProvisioningTokens,
   ) {}
 
@@ -40,7 +45,7 @@ export class AdminAuthGuard implements CanActivate {
     if (policy) {
       const allowed = isRead(req) ? policy.read : policy.write;
       if (!principal.roles.some((r) => allowed.includes(r))) {
-        throw new ScimError(403, `This operation needs one of the roles ${allowed.join(', ')}; the token has ${principal.roles.join(', ') || 'none'}`);
+        throw new ScimError(403, `This operation needs one of the roles ${allowed.join(', ')}; the caller has ${principal.roles.join(', ') || 'none'}`);
       }
     }
     return true;
@@ -67,8 +72,13 @@ export class AdminAuthGuard implements CanActivate {
       throw new ScimError(401, 'The provisioning token is unknown, revoked or expired');
     }
     const check = await this.tokens.verify(token);
-    if (check.ok) return check.principal;
+    if (!check.ok) {
+      challenge('invalid_token');
+      throw new ScimError(401, check.reason === 'expired' ? 'The access token has expired; request a new one' : 'The access token is invalid (malformed, tampered with, or not issued here)');
+    }
+    const principal = await this.clients.activePrincipal(check.clientId);
+    if (principal) return principal;
     challenge('invalid_token');
-    throw new ScimError(401, check.reason === 'expired' ? 'The access token has expired; request a new one' : 'The access token is invalid (malformed, tampered with, or not issued here)');
+    throw new ScimError(401, 'The access token was revoked: its client has been disabled or deleted');
   }
 }

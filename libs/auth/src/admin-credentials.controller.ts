@@ -1,10 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedRequest } from './admin-auth.guard';
 import { AdminClients } from './clients.service';
 import { AdminClientCreateDto, AdminClientResponseDto, ProvisioningTokenCreateDto, ProvisioningTokenResponseDto } from './dto';
-import { ProvisioningTokens } from './provisioning-tokens.service';
+import { CredentialActor, ProvisioningTokens } from './provisioning-tokens.service';
 import { Access, RequireAccess } from './roles';
+
+/** The guard has set the principal (every route here needs a role); the request id is the checked one the response carries. */
+function actorOf(req: AuthenticatedRequest): CredentialActor {
+  const id = req.res?.getHeader('opc-request-id');
+  return { principal: req.principal!, correlationId: typeof id === 'string' && id ? id : undefined };
+}
 
 /** Credentials for automation: OAuth clients with roles, and provisioning tokens for IdP SCIM clients. */
 @ApiTags('Admin credentials')
@@ -20,10 +26,12 @@ export class AdminCredentialsController {
   ) {}
 
   @Post('AdminClients')
+  // The body holds the only copy of the client secret: no cache (browser, proxy) may keep it.
+  @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Create an OAuth client with administrator roles', description: 'The client secret is returned once.' })
   @ApiCreatedResponse({ type: AdminClientResponseDto, description: 'The new client, with its secret (shown only now)' })
-  createClient(@Body() dto: AdminClientCreateDto): Promise<AdminClientResponseDto> {
-    return this.clients.create(dto.name, dto.roles);
+  createClient(@Body() dto: AdminClientCreateDto, @Req() req: AuthenticatedRequest): Promise<AdminClientResponseDto> {
+    return this.clients.create(dto.name, dto.roles, actorOf(req));
   }
 
   @Get('AdminClients')
@@ -38,17 +46,19 @@ export class AdminCredentialsController {
   @ApiOperation({ summary: 'Disable an OAuth client' })
   @ApiNoContentResponse({ description: 'Disabled' })
   deleteClient(@Param('id') id: string, @Req() req: AuthenticatedRequest): Promise<void> {
-    return this.clients.disable(id, req.principal!);
+    return this.clients.disable(id, actorOf(req));
   }
 
   @Post('ProvisioningTokens')
+  // The body holds the only copy of the token: no cache (browser, proxy) may keep it.
+  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     summary: 'Issue a provisioning token for an IdP SCIM client',
     description: 'Long-lived bearer token limited to /admin/v1/Users and /admin/v1/Groups. Returned once; stored as a digest.',
   })
   @ApiCreatedResponse({ type: ProvisioningTokenResponseDto, description: 'The new token (shown only now)' })
   createToken(@Body() dto: ProvisioningTokenCreateDto, @Req() req: AuthenticatedRequest): Promise<ProvisioningTokenResponseDto> {
-    return this.provisioning.create(dto.name, dto.expiresInDays, req.principal!);
+    return this.provisioning.create(dto.name, dto.expiresInDays, actorOf(req));
   }
 
   @Get('ProvisioningTokens')
@@ -62,7 +72,7 @@ export class AdminCredentialsController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke a provisioning token' })
   @ApiNoContentResponse({ description: 'Revoked' })
-  revokeToken(@Param('id') id: string): Promise<void> {
-    return this.provisioning.revoke(id);
+  revokeToken(@Param('id') id: string, @Req() req: AuthenticatedRequest): Promise<void> {
+    return this.provisioning.revoke(id, actorOf(req));
   }
 }

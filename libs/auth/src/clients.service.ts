@@ -3,6 +3,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { Database, isUniqueViolation, newId, nowIso } from '@app/persistence';
 import { ScimError } from '@app/scim';
 import { OAuthClientEntity } from './entities';
+import { CredentialActor, CredentialAuditTrail } from './provisioning-tokens.service';
 import { Principal, Role } from './roles';
 import { hashSecret, randomSecret, verifySecret } from './secret-hash';
 
@@ -16,6 +17,8 @@ export interface NewClient {
   roles: Role[];
   created: string;
 }
+
+const ACTIVE_CLIENT_SQL = 'SELECT name, roles FROM oauth_clients WHERE client_id = :clientId AND disabled = :disabled';
 
 /** Every client id we create or accept from ADMIN_CLIENT_ID has this shape. */
 const CLIENT_ID_SHAPE = /^[A-Za-z0-9._~-]{1,128}$/;
@@ -31,6 +34,7 @@ export class AdminClients implements OnApplicationBootstrap {
   constructor(
     private readonly db: Database,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: CredentialAuditTrail,
   ) {}
 
   /** With an empty database, create the first administrator client from the configuration or with generated credentials. */
@@ -76,7 +80,25 @@ export class AdminClients implements OnApplicationBootstrap {
     return { kind: 'client', id: row.clientId, name: row.name, roles: row.roles as Role[] };
   }
 
-  async create(name: string, roles: Role[]): Promise<NewClient> {
+  /**
+   * The client behind an access token as it stands now, or undefined once it is disabled (or gone). The guard
+   * calls this on every request, so that disabling a client or changing its roles takes effect on the next
+   * request on every instance sharing the database: the token proves only who the client is, never what it may
+   * still do. One read by the unique `client_id` index on a kept (SQLite) or named (PostgreSQL) prepared
+   * statement; a cache here, however short, would let a deleted client act on instances that have not yet seen
+   * the change.
+   */
+  async activePrincipal(clientId: string): Promise<Principal | undefined> {
+    const [row] = await this.db.read((m) => {
+      const sql = this.db.sql(m);
+      return sql.query<{ name: string; roles: string }>(...sql.escape(ACTIVE_CLIENT_SQL, { clientId, disabled: false }));
+    });
+    if (!row) return undefined;
+    return { kind: 'client', id: clientId, name: row.name, roles: JSON.parse(row.roles) as Role[] };
+  }
+
+  /** Creates a client and records who did, in one transaction. */
+  async create(name: string, roles: Role[], by: CredentialActor): Promise<NewClient> {
     const clientSecret = randomSecret(32);
     const row: OAuthClientEntity = {
       id: newId(),
@@ -87,7 +109,19 @@ export class AdminClients implements OnApplicationBootstrap {
       created: nowIso(),
       disabled: false,
     };
-    await this.db.transaction((m) => m.insert(OAuthClientEntity, row));
+    await this.db.transaction(async (m) => {
+      await m.insert(OAuthClientEntity, row);
+      await this.audit.record(m, {
+        eventId: 'admin.AdminClient.create',
+        outcome: 'success',
+        actor: by.principal,
+        correlationId: by.correlationId,
+        resourceType: 'AdminClient',
+        resourceId: row.id,
+        resourceName: row.name,
+        details: { clientId: row.clientId, roles: row.roles },
+      });
+    });
     return { id: row.id, clientId: row.clientId, clientSecret, name, roles, created: row.created };
   }
 
@@ -96,13 +130,25 @@ export class AdminClients implements OnApplicationBootstrap {
     return rows.map((r) => ({ id: r.id, clientId: r.clientId, name: r.name, roles: r.roles as Role[], created: r.created }));
   }
 
-  /** Disables a client: it can no longer obtain tokens (tokens already issued expire within their short lifetime). */
-  async disable(id: string, by: Principal): Promise<void> {
+  /** Disables a client: it can no longer obtain tokens, and the tokens it holds are refused from the next request on. */
+  async disable(id: string, by: CredentialActor): Promise<void> {
     await this.db.transaction(async (m) => {
       const row = await m.findOneBy(OAuthClientEntity, { id, disabled: false });
       if (!row) throw ScimError.notFound(`No admin client with id "${id}"`);
-      if (row.clientId === by.id) throw ScimError.badRequest('invalidValue', 'A client cannot delete itself; use another administrator client');
-      await m.update(OAuthClientEntity, { id }, { disabled: true });
+      if (row.clientId === by.principal.id) throw ScimError.badRequest('invalidValue', 'A client cannot delete itself; use another administrator client');
+      // Only the client read as enabled is disabled: of concurrent deletes, one is recorded.
+      const r = await m.update(OAuthClientEntity, { id, disabled: false }, { disabled: true });
+      if (!r.affected) throw ScimError.notFound(`No admin client with id "${id}"`);
+      await this.audit.record(m, {
+        eventId: 'admin.AdminClient.disable',
+        outcome: 'success',
+        actor: by.principal,
+        correlationId: by.correlationId,
+        resourceType: 'AdminClient',
+        resourceId: row.id,
+        resourceName: row.name,
+        details: { clientId: row.clientId },
+      });
     });
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { Database, newId, nowIso } from '@app/persistence';
 import { ScimError } from '@app/scim';
 import { ProvisioningTokenEntity } from './entities';
@@ -7,6 +8,47 @@ import { digestToken, randomSecret } from './secret-hash';
 
 /** Prefix that tells provisioning tokens from JWTs at a glance (and to secret scanners). */
 export const PROVISIONING_TOKEN_PREFIX = 'idp_scim_';
+
+/** Who changes an admin credential, and the id of the request (opc-request-id), for the audit trail. */
+export interface CredentialActor {
+  principal: Principal;
+  correlationId?: string;
+}
+
+/** An audit event about a change of an admin credential: an OAuth client (AdminClient) or a provisioning token. */
+export interface CredentialChangeEvent {
+  eventId: 'admin.AdminClient.create' | 'admin.AdminClient.disable' | 'admin.ProvisioningToken.create' | 'admin.ProvisioningToken.revoke';
+  outcome: 'success';
+  actor: Principal;
+  correlationId?: string;
+  resourceType: 'AdminClient' | 'ProvisioningToken';
+  resourceId: string;
+  resourceName?: string;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The audit trail as auth needs it. The audit lib sits above auth (it imports Principal), so auth names what it
+ * needs and AuditModule provides it, as group-references.ts turns a dependency around. Without a provider the
+ * application does not start: a credential change must never go unaudited silently.
+ */
+/** A refused token request: the client id is not authenticated, so the actor is anonymous and the id a detail. */
+export interface TokenFailureEvent {
+  eventId: 'oauth.token';
+  outcome: 'failure';
+  actor: { kind: 'anonymous' };
+  reason: string;
+  correlationId?: string;
+  details: Record<string, unknown>;
+}
+
+/** What auth records in the audit trail. */
+export type CredentialAuditEvent = CredentialChangeEvent | TokenFailureEvent;
+
+export abstract class CredentialAuditTrail {
+  /** Records the event in the caller's transaction, so the change and its record commit or roll back together. */
+  abstract record(m: EntityManager, event: CredentialAuditEvent): Promise<void>;
+}
 
 export interface ProvisioningTokenInfo {
   id: string;
@@ -23,9 +65,12 @@ export interface ProvisioningTokenInfo {
  */
 @Injectable()
 export class ProvisioningTokens {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly audit: CredentialAuditTrail,
+  ) {}
 
-  async create(name: string, expiresInDays: number | undefined, by: Principal): Promise<ProvisioningTokenInfo & { token: string }> {
+  async create(name: string, expiresInDays: number | undefined, by: CredentialActor): Promise<ProvisioningTokenInfo & { token: string }> {
     const token = PROVISIONING_TOKEN_PREFIX + randomSecret(32);
     const now = new Date();
     const row: ProvisioningTokenEntity = {
@@ -34,11 +79,14 @@ export class ProvisioningTokens {
       tokenHash: digestToken(token),
       roles: [Role.ProvisioningClient],
       created: now.toISOString(),
-      createdBy: by.id,
+      createdBy: by.principal.id,
       expiresAt: expiresInDays ? new Date(now.getTime() + expiresInDays * 86_400_000).toISOString() : null,
       revokedAt: null,
     };
-    await this.db.transaction((m) => m.insert(ProvisioningTokenEntity, row));
+    await this.db.transaction(async (m) => {
+      await m.insert(ProvisioningTokenEntity, row);
+      await this.audit.record(m, { ...this.event('admin.ProvisioningToken.create', row, by), details: { expiresAt: row.expiresAt } });
+    });
     return { ...this.info(row), token };
   }
 
@@ -47,11 +95,15 @@ export class ProvisioningTokens {
     return rows.map((r) => this.info(r));
   }
 
-  async revoke(id: string): Promise<void> {
+  /** Revokes a token; revoking a revoked token changes nothing and records nothing. */
+  async revoke(id: string, by: CredentialActor): Promise<void> {
     await this.db.transaction(async (m) => {
-      const row = await m.findOneBy(ProvisioningTokenEntity, { id });
+      // Token ids are newId()s: another shape cannot exist, and is not sent to the database (PostgreSQL refuses U+0000 in text).
+      const row = /^[0-9a-f]{32}$/.test(id) ? await m.findOneBy(ProvisioningTokenEntity, { id }) : null;
       if (!row) throw ScimError.notFound(`No provisioning token with id "${id}"`);
-      if (!row.revokedAt) await m.update(ProvisioningTokenEntity, { id }, { revokedAt: nowIso() });
+      if (row.revokedAt) return;
+      await m.update(ProvisioningTokenEntity, { id }, { revokedAt: nowIso() });
+      await this.audit.record(m, this.event('admin.ProvisioningToken.revoke', row, by));
     });
   }
 
@@ -60,6 +112,10 @@ export class ProvisioningTokens {
     const row = await this.db.read((m) => m.findOneBy(ProvisioningTokenEntity, { tokenHash: digestToken(token) }));
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= nowIso())) return undefined;
     return { kind: 'provisioningToken', id: row.id, name: row.name, roles: row.roles as Role[] };
+  }
+
+  private event(eventId: CredentialChangeEvent['eventId'], row: ProvisioningTokenEntity, by: CredentialActor): CredentialChangeEvent {
+    return { eventId, outcome: 'success', actor: by.principal, correlationId: by.correlationId, resourceType: 'ProvisioningToken', resourceId: row.id, resourceName: row.name };
   }
 
   private info(r: ProvisioningTokenEntity): ProvisioningTokenInfo {

@@ -1,8 +1,8 @@
-import { Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { AccessTokens } from './access-tokens';
-import { AdminClients } from './clients.service';
+import { ClientAuthFailure, ClientSignIn } from './client-sign-in.service';
 import { TokenRequestDto, TokenResponseDto } from './dto';
 import { Public } from './roles';
 
@@ -29,7 +29,7 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
 @Controller('oauth2/v1')
 export class TokenController {
   constructor(
-    private readonly clients: AdminClients,
+    private readonly signIn: ClientSignIn,
     private readonly tokens: AccessTokens,
   ) {}
 
@@ -44,9 +44,11 @@ export class TokenController {
   @ApiOkResponse({ type: TokenResponseDto, description: 'The access token' })
   @ApiResponse({ status: 400, description: 'invalid_request or unsupported_grant_type (RFC 6749 §5.2)' })
   @ApiResponse({ status: 401, description: 'invalid_client' })
+  @ApiResponse({ status: 429, description: 'invalid_client: too many failed attempts for this client id or source address; retry after the Retry-After header (seconds)' })
   async token(
     @Body() body: Record<string, unknown> | undefined,
     @Headers('authorization') authorization: string | undefined,
+    @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TokenResponseDto | OAuthError> {
     res.setHeader('Cache-Control', 'no-store');
@@ -61,17 +63,29 @@ export class TokenController {
     if (typeof grantType !== 'string' || !grantType) return fail(400, 'invalid_request', 'grant_type is required');
     if (grantType !== 'client_credentials') return fail(400, 'unsupported_grant_type', `Only client_credentials is supported (got "${grantType}")`);
 
+    const address = req.ip;
+    const correlationId = res.getHeader('opc-request-id')?.toString();
+    const refuse = async (reason: ClientAuthFailure, clientId: string | undefined, description: string): Promise<OAuthError> => {
+      await this.signIn.failed(reason, clientId, address, correlationId);
+      return fail(401, 'invalid_client', description);
+    };
     const basic = basicCredentials(authorization);
-    if (basic === 'malformed') return fail(401, 'invalid_client', 'The Basic Authorization header is malformed');
+    if (basic === 'malformed') return refuse('malformed_authorization', undefined, 'The Basic Authorization header is malformed');
     const formId = typeof form.client_id === 'string' ? form.client_id : undefined;
     const formSecret = typeof form.client_secret === 'string' ? form.client_secret : undefined;
     if (basic && (formId || formSecret)) return fail(400, 'invalid_request', 'Authenticate the client with one method only: HTTP Basic or form fields');
     const id = basic?.id ?? formId;
     const secret = basic?.secret ?? formSecret;
-    if (!id || !secret) return fail(401, 'invalid_client', 'Client authentication is required');
+    if (!id || !secret) return refuse('missing_credentials', id, 'Client authentication is required');
 
-    const principal = await this.clients.authenticate(id, secret);
-    if (!principal) return fail(401, 'invalid_client', 'Unknown client or wrong secret');
-    return { access_token: await this.tokens.issue(principal), token_type: 'Bearer', expires_in: this.tokens.ttlSeconds };
+    const result = await this.signIn.signIn({ clientId: id, secret, sourceAddress: address, correlationId });
+    if (!result.ok && result.reason === 'rate_limited') {
+      // RFC 6749 §5.2 has no rate-limit code (slow_down is the device flow's, RFC 8628): the client was not
+      // authenticated, so invalid_client, with 429 and Retry-After saying it is temporary and when to retry.
+      res.setHeader('Retry-After', String(result.refusal.retryAfterSeconds));
+      return fail(429, 'invalid_client', `Too many failed attempts for this ${result.refusal.kind === 'client' ? 'client' : 'source address'}; retry in ${result.refusal.retryAfterSeconds} s`);
+    }
+    if (!result.ok) return fail(401, 'invalid_client', 'Unknown client or wrong secret');
+    return { access_token: await this.tokens.issue(result.principal), token_type: 'Bearer', expires_in: this.tokens.ttlSeconds };
   }
 }

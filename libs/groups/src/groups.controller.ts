@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, Headers, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Access, RequireAccess } from '@app/auth';
+import { actorOf } from '@app/audit';
+import { Access, AuthenticatedRequest, RequireAccess } from '@app/auth';
 import { Doc, parseListQuery, parseProjection, ScimApi, setResourceHeaders } from '@app/scim';
 import { GROUP_EXAMPLE, GROUP_PATCH_EXAMPLE } from './group.schema';
 import { GroupsService } from './groups.service';
@@ -62,7 +63,7 @@ export class GroupsController {
   @Delete(':id')
   @ScimApi.delete('Group')
   @ApiQuery({ name: 'forceDelete', required: false, type: Boolean, description: 'Also remove references to the group (e.g. JIT group mappings of identity providers)' })
-  delete(@Param('id') id: string, @Headers('if-match') ifMatch: string | undefined, @Query('forceDelete') forceDelete?: string): Promise<void> {
-    return this.groups.delete(id, ifMatch, /^true$/i.test(forceDelete ?? ''));
+  delete(@Param('id') id: string, @Headers('if-match') ifMatch: string | undefined, @Req() req: AuthenticatedRequest, @Query('forceDelete') forceDelete?: string): Promise<void> {
+    return this.groups.delete(id, ifMatch, actorOf(req), /^true$/i.test(forceDelete ?? ''));
   }
 }

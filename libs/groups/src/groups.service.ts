@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import type { Actor } from '@app/audit';
 import { Database } from '@app/persistence';
 import {
   applyPatch,
@@ -155,15 +156,18 @@ export class GroupsService {
     }));
   }
 
-  /** Deletes a group; a group still referenced elsewhere is kept (409) unless `force` also removes the references. */
-  delete(id: string, ifMatch: string | undefined, force = false): Promise<void> {
+  /**
+   * Deletes a group; a group still referenced elsewhere is kept (409) unless `force` also removes the references,
+   * which each holder does only if `actor` may change what holds them (else 403, and nothing is deleted).
+   */
+  delete(id: string, ifMatch: string | undefined, actor: Actor, force = false): Promise<void> {
     return this.pipeline.delete(id, ifMatch, {
       before: async (m, row) => {
         const refs = await this.references.referencesTo(m, id);
         if (refs.length && !force) {
           throw new ScimError(409, `Group "${row.displayName}" is referenced by ${refs.join('; ')}. Remove those references, or delete with forceDelete=true to remove them too`);
         }
-        if (refs.length) await this.references.removeReferencesTo(m, id);
+        if (refs.length) await this.references.removeReferencesTo(m, id, actor);
       },
     });
   }

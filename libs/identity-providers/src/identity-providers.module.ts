@@ -15,10 +15,11 @@ import { IdentityProvidersService } from './identity-providers.service';
 export class IdentityProvidersModule {
   constructor(registry: ScimRegistry, references: GroupReferences, idps: IdentityProvidersService) {
     registry.register(IDENTITY_PROVIDER_RESOURCE_TYPE);
-    // Deleting a group that a JIT mapping points at is refused, or cleans the mapping up with forceDelete.
+    // Deleting a group that a JIT mapping points at is refused, or cleans the mapping up with forceDelete
+    // (for a caller who may change identity providers).
     references.register({
       referencesTo: async (m, groupId) => (await idps.referencesTo(m, groupId)).map((r) => `identity provider "${r.row.partnerName}" (${r.where.join(', ')})`),
-      removeReferencesTo: (m, groupId) => idps.removeGroupReferences(m, groupId, {}),
+      removeReferencesTo: (m, groupId, actor) => idps.removeGroupReferences(m, groupId, actor),
     });
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { Actor, AuditService } from '@app/audit';
+import { Access, Role } from '@app/auth';
 import { GroupsRepository } from '@app/groups';
 import { JitLoginService, MappedAttributesService, referencedGroupIds } from '@app/jit';
 import { Database } from '@app/persistence';
@@ -193,9 +194,23 @@ export class IdentityProvidersService {
     return out;
   }
 
-  /** Removes a group from every identity provider's JIT settings (forceDelete of the group). */
+  /**
+   * Removes a group from every identity provider's JIT settings (forceDelete of the group), as `actor`, who must
+   * be allowed to change identity providers (403 otherwise).
+   */
   async removeGroupReferences(m: EntityManager, groupId: string, actor: Actor): Promise<void> {
-    for (const { row, doc: old } of await this.referencesTo(m, groupId)) {
+    const refs = await this.referencesTo(m, groupId);
+    // Users and Groups are writable by roles that may not touch identity providers (UserAdministrator, provisioning
+    // tokens). Without this check, deleting a group would let them rewrite an IdP's JIT group assignment.
+    const allowed: readonly Role[] = Access.identityProviders.write;
+    if (refs.length && !actor.principal?.roles.some((r) => allowed.includes(r))) {
+      const idps = refs.map((r) => `identity provider "${r.row.partnerName}" (${r.where.join(', ')})`).join('; ');
+      throw new ScimError(
+        403,
+        `Deleting this group with forceDelete would remove it from the JIT settings of ${idps}: that needs one of the roles ${allowed.join(', ')}; the caller has ${actor.principal?.roles.join(', ') || 'none'}`,
+      );
+    }
+    for (const { row, doc: old } of refs) {
       const doc = structuredClone(old);
       doc.jitUserProvGroupMappings = ((doc.jitUserProvGroupMappings as Doc[] | undefined) ?? []).filter((g) => g.value !== groupId);
       doc.jitUserProvAssignedGroups = ((doc.jitUserProvAssignedGroups as Doc[] | undefined) ?? []).filter((g) => g.value !== groupId);

@@ -1,6 +1,7 @@
 import { All, Body, Controller, Get, Headers, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { actorOf } from '@app/audit';
 import { Access, AuthenticatedRequest, RequireAccess } from '@app/auth';
 import { Doc, parseListQuery, parseProjection, ScimApi, ScimError, setResourceHeaders } from '@app/scim';
 import { MAPPED_ATTRIBUTE_EXAMPLE } from './mapped-attribute.schema';
@@ -8,9 +9,9 @@ import { Actor, MappedAttributesService } from './mapped-attributes.service';
 
 type QueryParams = Record<string, unknown>;
 
-export function actorOf(req: AuthenticatedRequest): Actor {
-  return { principal: req.principal, correlationId: req.header('opc-request-id') ?? undefined };
-}
+// The one actorOf: it takes the request id request-id.ts checked, not the raw header (a 200-character
+// opc-request-id overflowed the audit column: a 500 on PostgreSQL).
+export { actorOf } from '@app/audit';
 
 /** IDCS /admin/v1/MappedAttributes: list, search, get, PUT, PATCH; no POST or DELETE (405), as in IDCS. */
 @ApiTags('MappedAttributes')

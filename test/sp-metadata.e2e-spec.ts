@@ -1,6 +1,8 @@
 import { DOMParser, Element } from '@xmldom/xmldom';
 import { X509Certificate } from 'node:crypto';
 import * as samlify from 'samlify';
+import { signingKeySecretContext } from '@app/auth';
+import { APP_CONFIG, AppConfig, secretBoxFor } from '@app/config';
 import { SpKeyService } from '@app/saml';
 import { selfSignedCertificate } from '../libs/identity-providers/src/__fixtures__/self-signed';
 import { dbQuery, E2E_DB, expectStatus, freshDatabase, startTestServerOn, TestServer } from './support/server';
@@ -78,7 +80,9 @@ describe(`GET /fed/v1/metadata (${E2E_DB})`, () => {
 
     const [row] = await dbQuery<{ kid: string; purpose: string; secret: string }>(server, 'SELECT kid, purpose, secret FROM signing_keys WHERE purpose = $1', ['saml-sp']);
     expect(row.kid).toBe('saml-sp-1');
-    const cert = new X509Certificate(JSON.parse(row.secret).certificatePem);
+    // Stored encrypted (SECRETS_KEK): read it as the server does.
+    const stored = JSON.parse(secretBoxFor(server.app.get<AppConfig>(APP_CONFIG).secrets).open(row.secret, signingKeySecretContext(row.kid), row.kid));
+    const cert = new X509Certificate(stored.certificatePem);
     expect(servedCertificate(xml)).toBe(cert.raw.toString('base64'));
     expect(cert.subject).toBe('CN=id.example.test');
     expect(new Date(cert.validTo).getTime()).toBeGreaterThan(Date.now() + 9 * 365 * 86400_000);

@@ -5,6 +5,7 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import helmet from 'helmet';
 import { AppConfig } from '@app/config';
+import { AccessTokens, AdminClients, BearerAuthentication, ProvisioningTokens, tokenFormBody } from '@app/auth';
 import {
   resourceOpenApiSchema,
   SCIM_ERROR_OPENAPI,
@@ -16,7 +17,9 @@ import { samlFormBody } from '@app/saml';
 import { AppModule } from './app.module';
 import { opcRequestId } from './request-id';
 import { ExpressHttpAdapter } from './http-adapter';
-import { OneLineConsoleLogger } from './log-lines';
+import { LogFormat, OneLineConsoleLogger, parseLogFormat } from './log-lines';
+import { MetricsService } from '@app/metrics';
+import { HttpDrain } from './http-drain';
 
 const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
   error: ['fatal', 'error'],
@@ -93,22 +96,27 @@ function swaggerUiPolicy(config: AppConfig): express.RequestHandler {
 }
 
 /** Builds the configured application (not yet listening): used by main, the tests and the OpenAPI script. */
-export async function createApp(config: AppConfig, options: { logger?: false | LogLevel[] } = {}): Promise<NestExpressApplication> {
+export async function createApp(config: AppConfig, options: { logger?: false | LogLevel[]; logFormat?: LogFormat } = {}): Promise<NestExpressApplication> {
   const levels = options.logger ?? LEVELS[config.logLevel];
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), new ExpressHttpAdapter(), {
     bodyParser: false,
     // Also what every `new Logger(…)` writes through: the one place where log lines are formatted.
-    logger: levels === false ? false : new OneLineConsoleLogger({ logLevels: levels }),
+    logger: levels === false ? false : new OneLineConsoleLogger({ logLevels: levels, format: options.logFormat ?? parseLogFormat(process.env.LOG_FORMAT) }),
   });
   app.disable('x-powered-by');
+  // First, so that every request is counted and timed, also those the body parsers refuse.
+  app.use(app.get(MetricsService).httpMiddleware());
+  app.use(app.get(HttpDrain).middleware());
   app.use(securityHeaders(config));
   // Resources carry their own ETag (meta.version); hashing every list response as well costs CPU for nothing.
   app.set('etag', false);
   app.set('trust proxy', false);
   app.set('query parser', 'simple');
   app.use(opcRequestId());
-  app.use('/admin', scimJsonBody());
-  app.use('/oauth2', express.urlencoded({ extended: false, limit: '16kb' }));
+  // A body is read only from an authenticated sender: the token is checked first (roles stay with the guard).
+  const bearer = new BearerAuthentication(app.get(AccessTokens), app.get(AdminClients), app.get(ProvisioningTokens));
+  app.use('/admin', scimJsonBody({ authenticate: (req, res) => bearer.authenticate(req, res) }));
+  app.use('/oauth2', tokenFormBody());
   app.use('/fed', samlFormBody());
   app.useGlobalPipes(
     new ValidationPipe({
@@ -122,7 +130,9 @@ export async function createApp(config: AppConfig, options: { logger?: false | L
         ),
     }),
   );
-  app.enableShutdownHooks();
+  // Exit 0 once the shutdown (requests drained, pools closed) is done, 1 if it failed: Nest's default re-raises the
+  // signal, which a supervisor reads as a kill rather than a clean stop.
+  app.enableShutdownHooks(undefined, { useProcessExit: true });
   // Swagger's routes must be in place before init() adds the final not-found handler.
   app.use(`/${SWAGGER_PATH}`, swaggerUiPolicy(config));
   SwaggerModule.setup(SWAGGER_PATH, app, buildOpenApiDocument(app, config), {

@@ -1,5 +1,39 @@
-import { ConsoleLogger, LogLevel } from '@nestjs/common';
+import { ConsoleLogger, ConsoleLoggerOptions, LogLevel } from '@nestjs/common';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { inspect } from 'node:util';
+import { ConfigError } from '@app/config';
+import { OPC_REQUEST_ID } from './request-id';
+
+export type LogFormat = 'text' | 'json';
+
+/** LOG_FORMAT: `text` (the default, for a terminal) or `json` (one object per line, for a log collector). */
+export function parseLogFormat(value: string | undefined): LogFormat {
+  if (value === undefined || value === '' || value === 'text') return 'text';
+  if (value === 'json') return 'json';
+  throw new ConfigError([`LOG_FORMAT must be text or json (got ${JSON.stringify(value)})`]);
+}
+
+/**
+ * Nest's report of its wiring: a line per module and per route, some 60 of them, above the lines that matter at
+ * start-up (the URLs, the bootstrap credentials). Kept at LOG_LEVEL=debug, where the routes are worth reading.
+ */
+const WIRING_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
+/** The request a log line was written for: its correlation id (opc-request-id) goes into JSON lines. */
+const requestContext = new AsyncLocalStorage<{ correlationId: string }>();
+
+/**
+ * Runs the rest of the request with its correlation id in scope for the logger. Mounted after the body parsers
+ * (as Nest middleware): a parser reads the body from socket events, which would run outside this scope.
+ */
+export function logCorrelationId(): RequestHandler {
+  return (_req: Request, res: Response, next: NextFunction) => {
+    const id = res.getHeader(OPC_REQUEST_ID);
+    if (typeof id !== 'string') return next();
+    requestContext.run({ correlationId: id }, next);
+  };
+}
 
 /**
  * C0 and C1 control characters (line feed, carriage return, escape, …) and the Unicode line and paragraph
@@ -24,6 +58,27 @@ export function escapeControlCharacters(text: string): string {
  * which may quote input, and cannot be told apart from the frames.
  */
 export class OneLineConsoleLogger extends ConsoleLogger {
+  constructor(options: ConsoleLoggerOptions & { format?: LogFormat } = {}) {
+    const { format, ...rest } = options;
+    super(format === 'json' ? { ...rest, json: true, colors: false } : rest);
+  }
+
+  protected override printMessages(messages: unknown[], context = '', logLevel: LogLevel = 'log', ...rest: [('stdout' | 'stderr')?, unknown?, Record<string, unknown>?]): void {
+    if (logLevel === 'log' && WIRING_CONTEXTS.has(context) && !this.isLevelEnabled('debug')) return;
+    super.printMessages(messages, context, logLevel, ...rest);
+  }
+
+  /**
+   * {time, level, context, message, correlationId?, …}: JSON.stringify escapes control characters itself, so a
+   * JSON record stays on one line without the escaping below.
+   */
+  protected override stringifyJsonLogObject(logObject: Record<string, unknown>): string {
+    const { timestamp, level, pid: _pid, ...rest } = logObject;
+    const correlationId = requestContext.getStore()?.correlationId;
+    return super.stringifyJsonLogObject({ time: new Date(timestamp as number).toISOString(), level, ...rest, ...(correlationId ? { correlationId } : {}) });
+  }
+
+
   protected override stringifyMessage(message: unknown, logLevel: LogLevel): string {
     const resolved = this.resolveMessage(message);
     // Only our own colour codes may reach the terminal: objects are inspected without colours, then escaped.

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { setFlagsFromString } from 'node:v8';
-import { AppConfig, ConfigError, loadConfig } from '@app/config';
+import { AppConfig, ConfigError, loadConfig, SecretsStartupError } from '@app/config';
+import { checkDatabase, DatabaseStartupError } from '@app/persistence';
 import { createApp, SWAGGER_PATH } from './create-app';
 
 /**
@@ -30,7 +31,27 @@ async function main(): Promise<void> {
     throw e;
   }
   boundHeapGrowth(config);
-  const app = await createApp(config);
+  try {
+    await checkDatabase(config.database);
+  } catch (e) {
+    // The operator's to fix (path, permissions, server, credentials): one line, no stack.
+    if (e instanceof DatabaseStartupError) {
+      console.error(e.message);
+      process.exit(1);
+    }
+    throw e;
+  }
+  let app;
+  try {
+    app = await createApp(config);
+  } catch (e) {
+    // A missing, unreadable or wrong key-encryption key is the operator's to fix: one line, no stack.
+    if (e instanceof SecretsStartupError) {
+      console.error(e.message);
+      process.exit(1);
+    }
+    throw e;
+  }
   await app.listen(config.port, config.host);
   const logger = new Logger('App');
   logger.log(`Admin API:  ${config.publicUrl}/admin/v1`);

@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, SecretBox, secretBoxFor } from '@app/config';
 import { Database, isUniqueViolation, nowIso } from '@app/persistence';
-import { SigningKeyEntity } from './entities';
+import { SigningKeyEntity, signingKeySecretContext } from './entities';
 import { Principal } from './roles';
+import { encryptSigningKeysAtRest } from './signing-keys-at-rest';
 
 const KEY_ID = 'access-token-hs256-1';
 
@@ -25,10 +26,12 @@ export type TokenCheck = { ok: true; clientId: string } | { ok: false; reason: '
 
 /**
  * Short-lived access tokens: HS256 JWTs (via `jose`) signed with a key generated on first start and kept
- * in the database, so every instance sharing the database accepts every instance's tokens.
+ * in the database, so every instance sharing the database accepts every instance's tokens. The key is stored
+ * encrypted under the key-encryption key (SecretBox): reading the database alone is not enough to mint tokens.
  */
 @Injectable()
-export class AccessTokens {
+export class AccessTokens implements OnModuleInit {
+  private readonly logger = new Logger(AccessTokens.name);
   private key?: Uint8Array;
   private readonly verified = new Map<string, { clientId: string; expiresAtMs: number }>();
   private readonly issuer: string;
@@ -42,6 +45,22 @@ export class AccessTokens {
     this.audience = `${config.publicUrl}/admin/v1`;
   }
 
+  /**
+   * `signing_keys` is auth's table, so its encryption at rest starts here, for every row (the SAML SP key too),
+   * before the server answers: a missing or wrong key-encryption key stops the start rather than a later request.
+   */
+  async onModuleInit(): Promise<void> {
+    const box = this.box();
+    if (box.insecure) {
+      this.logger.warn('SECRETS_KEK is unset: the signing keys in the database are encrypted under a publicly known development key, which protects nothing. Set SECRETS_KEK (and NODE_ENV=production) for any real deployment');
+    }
+    await encryptSigningKeysAtRest(this.db, box, this.logger);
+  }
+
+  private box(): SecretBox {
+    return secretBoxFor(this.config.secrets);
+  }
+
   get ttlSeconds(): number {
     return this.config.accessTokenTtlSeconds;
   }
@@ -50,9 +69,11 @@ export class AccessTokens {
     if (this.key) return this.key;
     const repo = this.db.dataSource.getRepository(SigningKeyEntity);
     let row = await this.db.read(() => repo.findOneBy({ kid: KEY_ID }));
+    const context = signingKeySecretContext(KEY_ID);
     if (!row) {
       try {
-        const fresh = { kid: KEY_ID, purpose: 'access-token', secret: randomBytes(32).toString('base64'), created: nowIso() };
+        const secret = this.box().seal(randomBytes(32).toString('base64'), context);
+        const fresh = { kid: KEY_ID, purpose: 'access-token', secret, created: nowIso() };
         // insert, not save: save would turn into an UPDATE and overwrite a key another instance has just stored.
         await this.db.transaction((m) => m.insert(SigningKeyEntity, fresh));
         row = fresh;
@@ -61,7 +82,7 @@ export class AccessTokens {
         row = await this.db.read(() => repo.findOneByOrFail({ kid: KEY_ID })); // another instance won the race
       }
     }
-    this.key = Buffer.from(row.secret, 'base64');
+    this.key = Buffer.from(this.box().open(row.secret, context, `signing_keys row "${KEY_ID}"`), 'base64');
     return this.key;
   }
 

@@ -3,8 +3,9 @@ import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { ScimError } from '@app/scim';
 import { AccessTokens } from './access-tokens';
+import { BearerAuthentication } from './bearer-authentication';
 import { AdminClients } from './clients.service';
-import { PROVISIONING_TOKEN_PREFIX, ProvisioningTokens } from './provisioning-tokens.service';
+import { ProvisioningTokens } from './provisioning-tokens.service';
 import { ACCESS_POLICY, AccessPolicy, Principal, PUBLIC_ROUTE, SESSION_ROUTE } from './roles';
 
 export type AuthenticatedRequest = Request & { principal?: Principal };
@@ -22,12 +23,16 @@ function isRead(req: Request): boolean {
  */
 @Injectable()
 export class AdminAuthGuard implements CanActivate {
+  private readonly bearer: BearerAuthentication;
+
   constructor(
     private readonly reflector: Reflector,
-    private readonly tokens: AccessTokens,
-    private readonly clients: AdminClients,
-    private readonly provisioning: ProvisioningTokens,
-  ) {}
+    tokens: AccessTokens,
+    clients: AdminClients,
+    provisioning: ProvisioningTokens,
+  ) {
+    this.bearer = new BearerAuthentication(tokens, clients, provisioning);
+  }
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
@@ -40,7 +45,7 @@ export class AdminAuthGuard implements CanActivate {
     // Deny by default rather than by path prefix: Express matches routes case-insensitively, so a
     // `/admin/` prefix test let `/ADMIN/v1/...` reach the discovery routes without a token.
 
-    const principal = await this.authenticate(req, res);
+    const principal = await this.bearer.authenticate(req, res);
     req.principal = principal;
     if (policy) {
       const allowed = isRead(req) ? policy.read : policy.write;
@@ -49,36 +54,5 @@ export class AdminAuthGuard implements CanActivate {
       }
     }
     return true;
-  }
-
-  private async authenticate(req: Request, res: Response): Promise<Principal> {
-    const header = req.headers.authorization;
-    const challenge = (error?: string) =>
-      res.setHeader('WWW-Authenticate', `Bearer realm="admin"${error ? `, error="${error}"` : ''}`);
-    if (!header) {
-      challenge();
-      throw new ScimError(401, 'Send an access token: Authorization: Bearer <token> (get one from POST /oauth2/v1/token)');
-    }
-    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim());
-    if (!m) {
-      challenge('invalid_request');
-      throw new ScimError(401, 'The Authorization header must be "Bearer <token>"');
-    }
-    const token = m[1];
-    if (token.startsWith(PROVISIONING_TOKEN_PREFIX)) {
-      const p = await this.provisioning.verify(token);
-      if (p) return p;
-      challenge('invalid_token');
-      throw new ScimError(401, 'The provisioning token is unknown, revoked or expired');
-    }
-    const check = await this.tokens.verify(token);
-    if (!check.ok) {
-      challenge('invalid_token');
-      throw new ScimError(401, check.reason === 'expired' ? 'The access token has expired; request a new one' : 'The access token is invalid (malformed, tampered with, or not issued here)');
-    }
-    const principal = await this.clients.activePrincipal(check.clientId);
-    if (principal) return principal;
-    challenge('invalid_token');
-    throw new ScimError(401, 'The access token was revoked: its client has been disabled or deleted');
   }
 }

@@ -4,6 +4,7 @@ import { AdminClients } from './clients.service';
 import { CredentialAuditTrail, TokenFailureEvent } from './provisioning-tokens.service';
 import { Principal } from './roles';
 import { AttemptRefusal, TokenAttemptLimiter } from './token-attempts';
+import { MetricsService } from '@app/metrics';
 
 /** Why a token request's client authentication failed: the code for the log and the audit trail. */
 export type ClientAuthFailure = 'missing_credentials' | 'malformed_authorization' | 'invalid_credentials' | 'rate_limited';
@@ -29,6 +30,7 @@ export class ClientSignIn {
     private readonly limiter: TokenAttemptLimiter,
     private readonly db: Database,
     private readonly audit: CredentialAuditTrail,
+    private readonly metrics: MetricsService,
   ) {}
 
   async signIn(r: SignInRequest): Promise<SignInResult> {
@@ -49,6 +51,7 @@ export class ClientSignIn {
 
   /** One log line and one audit event per failure. The client id is the sender's text: JSON-quoted so it cannot forge a line. */
   async failed(reason: ClientAuthFailure, clientId: string | undefined, sourceAddress: string | undefined, correlationId: string | undefined, extra: Record<string, unknown> = {}): Promise<void> {
+    this.metrics.tokenRefused(reason);
     const quotedId = clientId === undefined ? '-' : JSON.stringify(clientId.slice(0, 256));
     const more = Object.entries(extra)
       .map(([k, v]) => ` ${k}=${v}`)

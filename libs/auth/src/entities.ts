@@ -27,8 +27,14 @@ export class ProvisioningTokenEntity {
 export class SigningKeyEntity {
   @PrimaryColumn({ type: 'varchar', length: 64 }) kid!: string;
   @Column({ type: 'varchar', length: 32 }) purpose!: string;
+  /** Encrypted at rest: a SecretBox envelope sealed with `signingKeySecretContext(kid)`, never the key itself. */
   @Column({ type: 'text' }) secret!: string;
   @Column({ type: 'varchar', length: 30 }) created!: string;
+}
+
+/** What a `signing_keys.secret` is bound to when sealed: its row, so that a secret moved to another row does not open. */
+export function signingKeySecretContext(kid: string): string {
+  return `signing_keys/${kid}`;
 }
 
 export const AUTH_ENTITIES = [OAuthClientEntity, ProvisioningTokenEntity, SigningKeyEntity];

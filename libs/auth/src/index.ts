@@ -5,4 +5,7 @@ export * from './access-tokens';
 export * from './clients.service';
 export * from './provisioning-tokens.service';
 export * from './admin-auth.guard';
+export * from './bearer-authentication';
+export * from './token-form-body';
+export * from './token-attempts';
 export * from './auth.module';

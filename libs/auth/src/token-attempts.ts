@@ -22,6 +22,16 @@ export interface AttemptBudget {
 export const CLIENT_BUDGET: AttemptBudget = { limit: 10, firstLockMs: 1000, maxLockMs: 15 * 60_000 };
 export const ADDRESS_BUDGET: AttemptBudget = { limit: 50, firstLockMs: 1000, maxLockMs: 15 * 60_000 };
 /**
+ * A budget of one anonymous action per source address, kept in the same counters as the token endpoint's under its
+ * own `kind` (at most 16 characters): anonymous endpoints that write (the SAML ACS audits each failure, SP-initiated
+ * sign-in stores each AuthnRequest id) get the same shared, count-first limit instead of a second mechanism.
+ */
+export interface AddressLimit {
+  kind: string;
+  budget: AttemptBudget;
+}
+
+/**
  * Failures are forgotten after this long without one. It must exceed the longest lock: otherwise waiting the lock
  * out would restore the full budget.
  */
@@ -92,7 +102,8 @@ class Refused extends Error {
 }
 
 /**
- * Brute-force limits of the token endpoint, kept in the database so every instance on it shares them.
+ * Brute-force limits of the token endpoint, kept in the database so every instance on it shares them; the same
+ * counters limit other anonymous actions per address (`beginFromAddress`).
  *
  * An attempt is *counted before* the secret is checked: an atomic upsert increments the client's and the
  * address's counters unless the key is locked, in which case nothing is written and the request is refused without
@@ -135,6 +146,23 @@ export class TokenAttemptLimiter {
   }
 
   /**
+   * Counts one attempt of an anonymous action from `sourceAddress` under `limit`, or refuses it (counting nothing)
+   * while the address is locked. As for tokens, the attempt is counted before the work, so concurrent requests
+   * cannot all pass a check; `giveBack` returns the count of an attempt that turned out legitimate.
+   */
+  async beginFromAddress(limit: AddressLimit, sourceAddress: string | undefined, now = Date.now()): Promise<{ address: string } | AttemptRefusal> {
+    const address = addressKey(sourceAddress);
+    await this.sweep(now);
+    const counted = await this.db.transaction((m) => this.count(m, limit.kind, address, limit.budget, now));
+    return 'lockedUntil' in counted ? { kind: 'address', retryAfterSeconds: retryAfter(counted.lockedUntil, now) } : { address };
+  }
+
+  /** Takes back one attempt of `address` (an address key) under `limit`, unlocking it when it falls under the budget. */
+  async giveBack(limit: AddressLimit, address: string): Promise<void> {
+    await this.db.transaction((m) => this.giveBackIn(m, limit.kind, address, limit.budget));
+  }
+
+  /**
    * The secret was right: the client's failures are forgotten (unless it got in past a lock: then the lock is
    * someone else's guessing, which a success must not reset), the address gets its count back, and the address
    * becomes a known source of the client.
@@ -142,14 +170,7 @@ export class TokenAttemptLimiter {
   async succeeded(t: AttemptTicket, now = Date.now()): Promise<void> {
     await this.db.transaction(async (m) => {
       if (!t.bypassedClientLock) await m.query(this.sql('DELETE FROM token_attempt_counters WHERE kind = $1 AND subject = $2'), ['client', t.client]);
-      await m.query(
-        this.sql(
-          `UPDATE token_attempt_counters SET failures = failures - 1,
-             blocked_until = CASE WHEN failures - 1 < $3 THEN 0 ELSE blocked_until END
-           WHERE kind = $1 AND subject = $2 AND failures > 0`,
-        ),
-        ['address', t.address, ADDRESS_BUDGET.limit],
-      );
+      await this.giveBackIn(m, 'address', t.address, ADDRESS_BUDGET);
       await m.query(
         this.sql(
           `INSERT INTO token_known_sources (client_key, address_key, last_success) VALUES ($1, $2, $3)
@@ -187,6 +208,17 @@ export class TokenAttemptLimiter {
     // The lock starts with this attempt: it is undone by succeeded() if the secret turns out right.
     if (lock > 0) await m.query(this.sql('UPDATE token_attempt_counters SET blocked_until = $3 WHERE kind = $1 AND subject = $2'), [kind, subject, now + lock]);
     return { failures };
+  }
+
+  private async giveBackIn(m: EntityManager, kind: string, subject: string, b: AttemptBudget): Promise<void> {
+    await m.query(
+      this.sql(
+        `UPDATE token_attempt_counters SET failures = failures - 1,
+           blocked_until = CASE WHEN failures - 1 < $3 THEN 0 ELSE blocked_until END
+         WHERE kind = $1 AND subject = $2 AND failures > 0`,
+      ),
+      [kind, subject, b.limit],
+    );
   }
 
   private async isKnownSource(m: EntityManager, client: string, address: string, now: number): Promise<boolean> {

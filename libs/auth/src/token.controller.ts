@@ -5,6 +5,7 @@ import { AccessTokens } from './access-tokens';
 import { ClientAuthFailure, ClientSignIn } from './client-sign-in.service';
 import { TokenRequestDto, TokenResponseDto } from './dto';
 import { Public } from './roles';
+import { MetricsService } from '@app/metrics';
 
 type OAuthError = { error: string; error_description: string };
 
@@ -31,6 +32,7 @@ export class TokenController {
   constructor(
     private readonly signIn: ClientSignIn,
     private readonly tokens: AccessTokens,
+    private readonly metrics: MetricsService,
   ) {}
 
   @Post('token')
@@ -86,6 +88,7 @@ export class TokenController {
       return fail(429, 'invalid_client', `Too many failed attempts for this ${result.refusal.kind === 'client' ? 'client' : 'source address'}; retry in ${result.refusal.retryAfterSeconds} s`);
     }
     if (!result.ok) return fail(401, 'invalid_client', 'Unknown client or wrong secret');
+    this.metrics.tokenIssued();
     return { access_token: await this.tokens.issue(result.principal), token_type: 'Bearer', expires_in: this.tokens.ttlSeconds };
   }
 }

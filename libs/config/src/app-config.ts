@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { keyFilePath, KeyEncryptionKey, parseKeyEncryptionKey, SecretsConfig } from './secret-box';
 
 /** Validated configuration of one server process, read from environment variables. */
 export interface AppConfig {
@@ -20,6 +21,10 @@ export interface AppConfig {
    * 0 leaves V8's own heuristic, which grows it up to 4× under load (see main.ts).
    */
   heapGrowingPercent: number;
+  /** NODE_ENV=production: insecure development fallbacks are refused. */
+  production: boolean;
+  /** The key-encryption keys for secrets stored in the database (SECRETS_KEK, SECRETS_KEK_PREVIOUS). */
+  secrets: SecretsConfig;
 }
 
 export type DatabaseConfig = { type: 'sqlite'; path: string; synchronous?: 'FULL' | 'NORMAL' } | { type: 'postgres'; url: string };
@@ -114,6 +119,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`HEAP_GROWING_PERCENT must be an integer between 0 and 300, 0 for V8's own heuristic (got "${heapRaw}")`);
   }
 
+  const production = env.NODE_ENV === 'production';
+  const secrets = parseSecrets(env, database, production, problems);
+
   if (problems.length) throw new ConfigError(problems);
-  return { port, host, publicUrl: publicUrlRaw, database, adminClientId, adminClientSecret, accessTokenTtlSeconds, logLevel, samlValidationThreads, heapGrowingPercent };
+  return { port, host, publicUrl: publicUrlRaw, database, adminClientId, adminClientSecret, accessTokenTtlSeconds, logLevel, samlValidationThreads, heapGrowingPercent, production, secrets };
+}
+
+const KEK_FORMAT = '32 random bytes as 64 hex digits or 44 base64 characters (e.g. the output of `openssl rand -base64 32`)';
+
+/**
+ * The key-encryption key rule. SECRETS_KEK when set. Otherwise SQLite keeps a generated key in `secrets.key` beside
+ * the database file (one host, one data directory: the embedded default needs no setup). PostgreSQL has no shared
+ * directory for several instances to agree on a file, so it needs SECRETS_KEK; without production mode it falls back
+ * to a publicly known development key (a warning at every start says so), so that development instances work
+ * unconfigured. Values never appear in the messages.
+ */
+function parseSecrets(env: NodeJS.ProcessEnv, database: DatabaseConfig, production: boolean, problems: string[]): SecretsConfig {
+  const previous: KeyEncryptionKey[] = [];
+  const previousRaw = (env.SECRETS_KEK_PREVIOUS ?? '').split(',').filter((s) => s.trim());
+  previousRaw.forEach((raw, i) => {
+    const kek = parseKeyEncryptionKey(raw);
+    if (kek) previous.push(kek);
+    else problems.push(`SECRETS_KEK_PREVIOUS must be a comma-separated list of keys, each ${KEK_FORMAT} (entry ${i + 1} is not)`);
+  });
+  if (env.SECRETS_KEK) {
+    const key = parseKeyEncryptionKey(env.SECRETS_KEK);
+    if (!key) problems.push(`SECRETS_KEK must be ${KEK_FORMAT}`);
+    return { source: key ? { kind: 'environment', key } : { kind: 'ephemeral' }, previous };
+  }
+  if (database.type === 'sqlite') return { source: database.path === ':memory:' ? { kind: 'ephemeral' } : { kind: 'file', path: keyFilePath(database.path) }, previous };
+  if (production) problems.push(`SECRETS_KEK must be set when NODE_ENV=production on PostgreSQL: it encrypts the signing keys stored in the database; ${KEK_FORMAT}, the same on every instance`);
+  return { source: { kind: 'insecure-development' }, previous };
 }

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuditService } from '@app/audit';
 import { GroupMemberships, GroupsRepository } from '@app/groups';
+import { MetricsService } from '@app/metrics';
 import { Database, isTransactionConflict, isUniqueViolation } from '@app/persistence';
 import { UserEntity, UsersService } from '@app/users';
 import { GroupMappingMode } from './jit-settings';
@@ -46,6 +47,7 @@ export class JitLoginService {
     private readonly groups: GroupsRepository,
     private readonly memberships: GroupMemberships,
     private readonly audit: AuditService,
+    private readonly metrics: MetricsService,
   ) {}
 
   /**
@@ -54,6 +56,14 @@ export class JitLoginService {
    * a sign-in costs one transaction; it runs again if the transaction is retried.
    */
   async signIn(input: SignInInput): Promise<JitLoginResult> {
+    const result = await this.signInOnce(input);
+    const p = result.ok ? result.plan : undefined;
+    this.metrics.signIn(input.config.idpId, result.ok ? result.outcome : 'refused', result.ok ? undefined : result.reason);
+    if (p && (p.kind === 'create' || p.kind === 'update')) this.metrics.jitGroupsChanged(input.config.idpId, p.join.length, p.kind === 'update' ? p.leave.length : 0);
+    return result;
+  }
+
+  private async signInOnce(input: SignInInput): Promise<JitLoginResult> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.attempt(input);

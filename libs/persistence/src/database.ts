@@ -22,6 +22,8 @@ export class Database implements OnApplicationShutdown {
   private pgStatements?: PgStatements;
   private readonly sqlParams: SqlParams;
   private readonly logger = new Logger(Database.name);
+  /** Transactions and reads under way: shutdown waits for them before it closes the connections. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(readonly dataSource: DataSource) {
     this.dialect = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
@@ -34,14 +36,34 @@ export class Database implements OnApplicationShutdown {
 
   /** Runs `fn` in one transaction: every multi-row change goes through here. */
   transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
-    if (this.dialect === 'sqlite') return this.lock.write(() => this.dataSource.transaction(fn));
-    return this.dataSource.transaction(fn);
+    if (this.dialect === 'sqlite') return this.track(this.lock.write(() => this.dataSource.transaction(fn)));
+    return this.track(this.dataSource.transaction(fn));
   }
 
   /** Runs read-only work; on SQLite it waits for a running transaction so it never sees half of one. */
   read<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
-    if (this.dialect === 'sqlite') return this.lock.read(() => fn(this.dataSource.manager));
-    return fn(this.dataSource.manager);
+    if (this.dialect === 'sqlite') return this.track(this.lock.read(() => fn(this.dataSource.manager)));
+    return this.track(fn(this.dataSource.manager));
+  }
+
+  /**
+   * Connections open, idle and callers waiting for one: PostgreSQL's pool, or on SQLite its one connection and the
+   * queue of the lock in front of it.
+   */
+  poolUsage(): { total: number; idle: number; waiting: number } {
+    if (this.dialect === 'sqlite') {
+      const { held, waiting } = this.lock.usage;
+      return { total: 1, idle: held ? 0 : 1, waiting };
+    }
+    const pool = (this.dataSource.driver as unknown as { master?: PgPool & { totalCount: number; idleCount: number; waitingCount: number } }).master;
+    return { total: pool?.totalCount ?? 0, idle: pool?.idleCount ?? 0, waiting: pool?.waitingCount ?? 0 };
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    const done = () => this.inFlight.delete(work);
+    work.then(done, done);
+    return work;
   }
 
   /**
@@ -58,7 +80,13 @@ export class Database implements OnApplicationShutdown {
     };
   }
 
+  /**
+   * Runs after Nest has closed the HTTP server and its requests have ended; work started outside a request (a
+   * sweep, an audit write after the response) may still run, and closing the connections under it would fail it
+   * half-way. It is waited for, whatever its result.
+   */
   async onApplicationShutdown(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     if (this.dataSource.isInitialized) {
       await this.dataSource.destroy().catch((e) => this.logger.warn(`Closing the database failed: ${e}`));
     }

@@ -8,6 +8,11 @@ export class ReadWriteLock {
   private writing = false;
   private readonly queue: { write: boolean; grant: () => void }[] = [];
 
+  /** Whether anyone holds the lock, and how many wait for it (for the pool metrics). */
+  get usage(): { held: boolean; waiting: number } {
+    return { held: this.writing || this.readers > 0, waiting: this.queue.length };
+  }
+
   read<T>(fn: () => Promise<T>): Promise<T> {
     return this.hold(false, fn);
   }

@@ -10,3 +10,4 @@ export * from './sso-rejection';
 export * from './sso-pages';
 export * from './sso.controller';
 export * from './response-checks';
+export * from './saml-validation-pool';

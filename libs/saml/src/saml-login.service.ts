@@ -13,7 +13,9 @@ import { SamlValidationPool } from './saml-validation-pool';
 import { SessionsService } from './sessions.service';
 import { SpKeyService } from './sp-keys.service';
 import { SpMetadataService } from './sp-metadata.service';
+import { FAILED_SIGN_IN_RETENTION_MS } from './sso-limits';
 import { SsoReason, SsoRejection } from './sso-rejection';
+import { MetricsService } from '@app/metrics';
 
 const SAML_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
 
@@ -93,6 +95,7 @@ export class SamlLoginService {
     private readonly sessions: SessionsService,
     private readonly jit: JitLoginService,
     private readonly pool: SamlValidationPool,
+    private readonly metrics: MetricsService,
     private readonly idps: IdentityProvidersService,
   ) {}
 
@@ -126,6 +129,7 @@ export class SamlLoginService {
       ({ idp, assertion } = await this.validate(body));
     } catch (e) {
       const rejection = e instanceof SsoRejection ? e : new SsoRejection(SsoReason.ValidationFailed, String((e as Error)?.message ?? e), idp);
+      this.metrics.signIn((idp ?? rejection.idp)?.id, 'refused', rejection.reason);
       await this.recordFailure(rejection, idp ?? rejection.idp, correlationId);
       throw rejection;
     }
@@ -236,16 +240,21 @@ export class SamlLoginService {
 
   private async recordFailure(rejection: SsoRejection, idp: { id: string; partnerName: string } | undefined, correlationId: string): Promise<void> {
     this.logger.warn(`SSO sign-in refused: reason=${rejection.reason} idp=${idp?.id ?? '-'} correlation=${correlationId} detail=${rejection.detail}`);
-    await this.db.transaction((m) =>
-      this.audit.record(m, {
+    await this.db.transaction(async (m) => {
+      // Retention of the rows anonymous senders can make us write (sso-limits.ts), at most once a minute per process.
+      if (sweepDue('audit_events:sso.login.failure')) {
+        const before = new Date(Date.now() - FAILED_SIGN_IN_RETENTION_MS).toISOString();
+        await m.createQueryBuilder().delete().from('audit_events').where("event_id = 'sso.login' AND outcome = 'failure' AND timestamp < :before", { before }).execute();
+      }
+      await this.audit.record(m, {
         eventId: 'sso.login',
         outcome: 'failure',
         reason: rejection.reason,
         correlationId,
         ...(idp ? { resourceType: 'IdentityProvider', resourceId: idp.id, resourceName: idp.partnerName } : {}),
         message: rejection.detail.slice(0, 1000),
-      }),
-    );
+      });
+    });
   }
 
   /** The node-saml configuration of an IdP at the version read, built once per version. */

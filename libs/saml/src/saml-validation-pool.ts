@@ -85,6 +85,11 @@ export class SamlValidationPool implements OnApplicationShutdown {
     return this.threads.filter(Boolean).length;
   }
 
+  /** Responses handed to the threads and not yet answered (the metrics' queue depth). */
+  get inFlight(): number {
+    return this.threads.reduce((n, t) => n + (t?.tasks.size ?? 0), 0);
+  }
+
   private start(slot: number): Thread {
     const worker = spawnWorker();
     const thread: Thread = { worker, tasks: new Map() };

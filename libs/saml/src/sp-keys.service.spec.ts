@@ -7,12 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { DataSource } from 'typeorm';
-import { AUTH_ENTITIES, SigningKeyEntity } from '@app/auth';
-import type { AppConfig } from '@app/config';
+import { AUTH_ENTITIES, SigningKeyEntity, signingKeySecretContext } from '@app/auth';
+import { AppConfig, parseKeyEncryptionKey, secretBoxFor, SecretsStartupError } from '@app/config';
 import { Database, openDataSource } from '@app/persistence';
 import { SP_KEY_ID, SP_KEY_PURPOSE, SpKeyService } from './sp-keys.service';
 
-const CONFIG = { publicUrl: 'https://id.example.com:8443' } as AppConfig;
+const KEK = parseKeyEncryptionKey('11'.repeat(32))!;
+const CONFIG = { publicUrl: 'https://id.example.com:8443', secrets: { source: { kind: 'environment', key: KEK }, previous: [] } } as unknown as AppConfig;
+const box = secretBoxFor(CONFIG.secrets);
+const seal = (plaintext: string) => box.seal(plaintext, signingKeySecretContext(SP_KEY_ID));
+const unseal = (row: SigningKeyEntity) => box.open(row.secret, signingKeySecretContext(row.kid), row.kid);
 const YEAR_MS = 365.25 * 86400_000;
 
 // Each test generates real 3072-bit RSA keys, which takes a second or more on a busy machine.
@@ -53,7 +57,7 @@ afterEach(async () => {
 
 describe(SpKeyService.name, () => {
   describe('credentials', () => {
-    it('should generate the key and certificate on first use and store them as JSON in signing_keys', async () => {
+    it('should generate the key and certificate on first use and store them as sealed JSON in signing_keys', async () => {
       const { db, service } = await instance();
 
       const creds = await service.credentials();
@@ -61,7 +65,9 @@ describe(SpKeyService.name, () => {
       const stored = await rows(db);
       expect(stored).toHaveLength(1);
       expect(stored[0]).toMatchObject({ kid: SP_KEY_ID, purpose: SP_KEY_PURPOSE });
-      expect(JSON.parse(stored[0].secret)).toEqual({ privateKeyPem: creds.privateKeyPem(), certificatePem: creds.certificatePem });
+      expect(stored[0].secret).toMatch(new RegExp(`^kek:v1:${KEK.id}:`));
+      expect(stored[0].secret).not.toMatch(/PRIVATE KEY|CERTIFICATE/);
+      expect(JSON.parse(unseal(stored[0]))).toEqual({ privateKeyPem: creds.privateKeyPem(), certificatePem: creds.certificatePem });
       expect(creds.privateKeyPem()).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
       expect(logged).toEqual([expect.stringMatching(/^Generated the SAML SP signing certificate saml-sp-1 \(CN=id\.example\.com, SHA-256 [0-9A-F:]{95}, valid until 20\d\d-/)]);
     });
@@ -109,7 +115,7 @@ describe(SpKeyService.name, () => {
 
       expect(new Set(all.map((x) => x.certificatePem)).size).toBe(1);
       expect(await rows(a.db)).toHaveLength(1);
-      expect(JSON.parse((await rows(a.db))[0].secret).certificatePem).toBe(all[0].certificatePem);
+      expect(JSON.parse(unseal((await rows(a.db))[0])).certificatePem).toBe(all[0].certificatePem);
     });
 
     it('should generate once for concurrent callers in one instance and then answer from memory', async () => {
@@ -134,11 +140,25 @@ describe(SpKeyService.name, () => {
 
     it.each(damaged)('should refuse a stored row with %s, and leave it alone', async (_case, secret, message) => {
       const { db, service } = await instance();
-      await db.transaction((m) => m.insert(SigningKeyEntity, { kid: SP_KEY_ID, purpose: SP_KEY_PURPOSE, secret: secret(), created: new Date().toISOString() }));
+      const sealed = seal(secret());
+      await db.transaction((m) => m.insert(SigningKeyEntity, { kid: SP_KEY_ID, purpose: SP_KEY_PURPOSE, secret: sealed, created: new Date().toISOString() }));
 
       await expect(service.credentials()).rejects.toThrow(message);
 
-      expect((await rows(db))[0].secret).toBe(secret());
+      expect((await rows(db))[0].secret).toBe(sealed);
+    });
+
+    it('should refuse a row sealed under a key-encryption key it does not hold, naming the key, and leave it alone', async () => {
+      const { db } = await instance();
+      const other = secretBoxFor({ source: { kind: 'environment', key: parseKeyEncryptionKey('22'.repeat(32))! }, previous: [] });
+      const sealed = other.seal(JSON.stringify({ privateKeyPem: 'x', certificatePem: 'y' }), signingKeySecretContext(SP_KEY_ID));
+      await db.transaction((m) => m.insert(SigningKeyEntity, { kid: SP_KEY_ID, purpose: SP_KEY_PURPOSE, secret: sealed, created: new Date().toISOString() }));
+
+      const error = await new SpKeyService(db, CONFIG).credentials().catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(SecretsStartupError);
+      expect((error as Error).message).toContain(`encrypted under key-encryption key ${other.currentKeyId}`);
+      expect((await rows(db))[0].secret).toBe(sealed);
     });
 
     it('should refuse a stored certificate that does not belong to the stored key', async () => {
@@ -153,7 +173,7 @@ describe(SpKeyService.name, () => {
         }
       })();
       const { db, service } = await instance();
-      await db.transaction((m) => m.update(SigningKeyEntity, { kid: SP_KEY_ID }, { secret: JSON.stringify({ privateKeyPem: one.privateKeyPem(), certificatePem: other.certificatePem }) }));
+      await db.transaction((m) => m.update(SigningKeyEntity, { kid: SP_KEY_ID }, { secret: seal(JSON.stringify({ privateKeyPem: one.privateKeyPem(), certificatePem: other.certificatePem })) }));
 
       await expect(service.credentials()).rejects.toThrow(/does not belong to the private key/);
     });

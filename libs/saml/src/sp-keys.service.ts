@@ -3,8 +3,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import * as x509 from '@peculiar/x509';
 import { createPrivateKey, createPublicKey, KeyObject, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { inspect } from 'node:util';
-import { APP_CONFIG, AppConfig } from '@app/config';
-import { SigningKeyEntity } from '@app/auth';
+import { APP_CONFIG, AppConfig, secretBoxFor } from '@app/config';
+import { SigningKeyEntity, signingKeySecretContext } from '@app/auth';
 import { Database, isUniqueViolation, nowIso } from '@app/persistence';
 
 /** Row id of the SP credential in `signing_keys`; a later rotation would add `saml-sp-2`. */
@@ -18,7 +18,7 @@ const VALIDITY_YEARS = 10;
 // IdPs whose clocks run behind would otherwise see a certificate that is not valid yet in its first minutes.
 const BACKDATE_MS = 60 * 60 * 1000;
 
-/** What `signing_keys.secret` holds for the SP credential. */
+/** What `signing_keys.secret` holds, sealed (SecretBox), for the SP credential. */
 interface StoredSpKey {
   privateKeyPem: string;
   certificatePem: string;
@@ -98,7 +98,9 @@ export class SpKeyService {
       // Generated outside the transaction: RSA key generation takes a while, and on SQLite a transaction
       // holds the process-wide write mutex.
       const generated = await this.generate();
-      const candidate: SigningKeyEntity = { kid: SP_KEY_ID, purpose: SP_KEY_PURPOSE, secret: JSON.stringify(generated), created: nowIso() };
+      // Sealed: whoever reads the database must not be able to sign AuthnRequests as us.
+      const secret = secretBoxFor(this.config.secrets).seal(JSON.stringify(generated), signingKeySecretContext(SP_KEY_ID));
+      const candidate: SigningKeyEntity = { kid: SP_KEY_ID, purpose: SP_KEY_PURPOSE, secret, created: nowIso() };
       try {
         // insert, not save: save() turns into an UPDATE when another instance's row appeared meanwhile,
         // which would replace the certificate that instance already serves.
@@ -147,9 +149,11 @@ export class SpKeyService {
     // Refuse to run with a damaged credential rather than silently replace it: IdPs trust this certificate.
     const damaged = (why: string) => new Error(`signing_keys row ${SP_KEY_ID} is unusable (${why}); restore it from a backup, or delete it to generate a new certificate that every IdP must then be given`);
     if (row.purpose !== SP_KEY_PURPOSE) throw damaged(`purpose is "${row.purpose}", expected "${SP_KEY_PURPOSE}"`);
+    // A key-encryption key problem is reported as it is (SecretsStartupError): the row itself may be fine.
+    const plaintext = secretBoxFor(this.config.secrets).open(row.secret, signingKeySecretContext(row.kid), `signing_keys row "${row.kid}"`);
     let stored: Partial<StoredSpKey>;
     try {
-      stored = JSON.parse(row.secret) as Partial<StoredSpKey>;
+      stored = JSON.parse(plaintext) as Partial<StoredSpKey>;
     } catch {
       throw damaged('the secret is not JSON');
     }

@@ -1,7 +1,8 @@
 import { Controller, Get, Header, Logger, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { Public, SessionAuthenticated } from '@app/auth';
+import { Public, SessionAuthenticated, TokenAttemptLimiter } from '@app/auth';
+import { Database } from '@app/persistence';
 import { Doc, ScimError } from '@app/scim';
 import { UsersService } from '@app/users';
 import { APP_CONFIG, AppConfig } from '@app/config';
@@ -9,6 +10,7 @@ import { Inject } from '@nestjs/common';
 import { SamlLoginService } from './saml-login.service';
 import { SESSION_COOKIE, sessionCookie, SESSION_TTL_MS, SessionsService } from './sessions.service';
 import { autoPostPage, escapeHtml, htmlPage, sendHtml, signInFailedPage } from './sso-pages';
+import { ACS_FAILURE_LIMIT, AUTHN_REQUEST_LIMIT, SsoLimits, SsoRateLimited } from './sso-limits';
 import { SsoRejection } from './sso-rejection';
 
 const correlationIdOf = (res: Response) => String(res.getHeader('opc-request-id') ?? '');
@@ -20,14 +22,17 @@ const correlationIdOf = (res: Response) => String(res.getHeader('opc-request-id'
 export class SsoController {
   private readonly logger = new Logger('SamlLogin');
   private readonly secureCookie: boolean;
+  private readonly limits: SsoLimits;
 
   constructor(
     private readonly login: SamlLoginService,
     private readonly sessions: SessionsService,
     private readonly users: UsersService,
     @Inject(APP_CONFIG) config: AppConfig,
+    db: Database,
   ) {
     this.secureCookie = config.publicUrl.startsWith('https:');
+    this.limits = new SsoLimits(new TokenAttemptLimiter(db));
   }
 
   @Get('fed/v1/sp/initiatesso')
@@ -41,9 +46,11 @@ export class SsoController {
   @ApiQuery({ name: 'RelayState', description: 'Path on this server to return to after sign-in', required: false })
   @ApiResponse({ status: 302, description: 'Redirect to the IdP (HTTP-Redirect binding)' })
   @ApiOkResponse({ description: 'Auto-submitting form to the IdP (HTTP-POST binding)', content: { 'text/html': { schema: { type: 'string' } } } })
-  async initiate(@Query('idp') idp: unknown, @Query('RelayState') relayState: unknown, @Res() res: Response): Promise<void> {
+  async initiate(@Query('idp') idp: unknown, @Query('RelayState') relayState: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     try {
       if (typeof idp !== 'string' || !idp) throw new SsoRejection('SAML_IDP_MISSING', 'the idp query parameter is missing', undefined, 400);
+      // Each initiation stores a request id: anonymous writes are limited per address before anything is stored.
+      await this.limits.admit(AUTHN_REQUEST_LIMIT, req.ip);
       const delivery = await this.login.initiate(idp, typeof relayState === 'string' ? relayState : undefined);
       res.set('Cache-Control', 'no-store');
       if (delivery.kind === 'redirect') return res.redirect(302, delivery.url);
@@ -64,7 +71,10 @@ export class SsoController {
   async acs(@Req() req: Request, @Res() res: Response): Promise<void> {
     try {
       const body = (req.body ?? {}) as Record<string, unknown>;
+      // Counted before validation (each failure writes an audit row), given back when the sign-in succeeds.
+      const address = await this.limits.admit(ACS_FAILURE_LIMIT, req.ip);
       const signedIn = await this.login.consume(body, correlationIdOf(res));
+      await this.limits.signedIn(address);
       res.cookie(SESSION_COOKIE, signedIn.sessionToken, { httpOnly: true, sameSite: 'lax', secure: this.secureCookie, path: '/', maxAge: SESSION_TTL_MS });
       // A bare 303: Express's redirect() would negotiate and render a body nobody reads, on every sign-in.
       // The URL serialiser percent-encodes what a header cannot carry (the RelayState is already a safe path).
@@ -102,6 +112,13 @@ export class SsoController {
 
   private fail(res: Response, e: unknown): void {
     const correlationId = correlationIdOf(res);
+    if (e instanceof SsoRateLimited) {
+      // Debug only: under a flood, a line per refused request would move the flood into the logs.
+      this.logger.debug(`SSO refused: reason=${e.reason} correlation=${correlationId} detail=${e.detail}`);
+      res.setHeader('Retry-After', String(e.retryAfterSeconds));
+      sendHtml(res, e.status, signInFailedPage(correlationId));
+      return;
+    }
     if (e instanceof SsoRejection) {
       this.logger.warn(`SSO refused: reason=${e.reason} idp=${e.idp?.id ?? '-'} correlation=${correlationId} detail=${e.detail}`);
       sendHtml(res, e.status, signInFailedPage(correlationId));

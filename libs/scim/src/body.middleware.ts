@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ScimError } from './errors';
@@ -41,16 +42,30 @@ function send(req: Request, res: Response, e: ScimError): void {
  * JSON body parsing for the SCIM API: 1 MiB cap (413), JSON media types only (415), parse errors as
  * SCIM invalidSyntax. Done here rather than by Nest's parser so these errors also get the SCIM envelope.
  * URLs holding a NUL character are refused here too, before any of it reaches a query.
+ *
+ * `authenticate`, when given, runs before a body is read: a request that fails it (a ScimError, 401) is answered
+ * with its body unread and the connection closed, so an anonymous sender costs no parsing. Role checks stay in
+ * the guard, which knows the route.
  */
-export function scimJsonBody(): RequestHandler {
+export function scimJsonBody(options: { authenticate?: (req: Request, res: Response) => Promise<unknown> } = {}): RequestHandler {
   const parse = express.json({ limit: MAX_BODY_BYTES, type: ACCEPTED, strict: false });
-  return (req: Request, res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     // No id or stored value can contain U+0000 (PostgreSQL text cannot hold it), so a %00 can only be a bad request.
     if (req.originalUrl.includes('%00')) {
       return send(req, res, ScimError.badRequest('invalidValue', 'The URL contains a NUL character (%00), which no identifier or value can hold'));
     }
     const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
     if (['POST', 'PUT', 'PATCH'].includes(req.method) && hasBody) {
+      if (options.authenticate) {
+        try {
+          await options.authenticate(req, res);
+        } catch (e) {
+          if (e instanceof ScimError) return send(req, res, e);
+          // Express's own error page would answer HTML; the API answers SCIM, and the cause goes to the log.
+          new Logger('ScimError').error(`${req.method} ${req.originalUrl}: authentication failed unexpectedly: ${(e as Error)?.stack ?? String(e)}`);
+          return send(req, res, new ScimError(500, 'An unexpected error occurred; it has been logged'));
+        }
+      }
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
       if (!ACCEPTED.includes(type)) {
         return send(req, res, new ScimError(415, `Content-Type must be application/scim+json or application/json (got "${type || 'none'}")`));

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
-import { ApiResponse, E2E_DB, expectScimError, expectStatus, freshDatabase, startTestServerOn, TestServer, user } from './support/server';
+import { ApiResponse, E2E_DB, expectScimError, expectStatus, freePort, freshDatabase, startTestServerOn, TestServer, user } from './support/server';
+import { ServerProcess, startServerProcess } from './support/server-process';
 
 /**
  * Credentials stop working, or lose a role, on the very next request after an administrator changes them, on every
@@ -113,54 +114,69 @@ describe('AdminAuthGuard revocation', () => {
 });
 
 // Two instances on one SQLite file is not a supported deployment; PostgreSQL is where instances share a database.
-(E2E_DB === 'postgres' ? describe : describe.skip)('AdminAuthGuard revocation across instances (PostgreSQL)', () => {
-  let a: TestServer;
+(E2E_DB === 'postgres' ? describe : describe.skip)('AdminAuthGuard revocation across instances (PostgreSQL, two server processes)', () => {
+  /** Instance A: a server process of its own, with its own caches, as a second instance behind a load balancer is. */
+  let a: ServerProcess;
+  let aUrl: string;
+  /** Instance B: where the administrator makes the changes. */
   let b: TestServer;
   let drop: () => Promise<void>;
+
+  /** A call to instance A with `token`, answered as TestServer.api answers. */
+  async function onA(method: string, path: string, token: string, body?: unknown): Promise<ApiResponse> {
+    const res = await fetch(aUrl + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/scim+json', ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined, text };
+  }
+
   beforeAll(async () => {
     const db = await freshDatabase('postgres');
     drop = db.drop;
     // One public URL, as behind a load balancer: tokens name it as issuer and audience, so each instance accepts the other's.
     const env = { PUBLIC_URL: 'https://id.example.test' };
-    a = await startTestServerOn(db.url, env);
     b = await startTestServerOn(db.url, env);
+    const port = await freePort();
+    aUrl = `http://127.0.0.1:${port}`;
+    a = await startServerProcess(port, { ...env, DATABASE_URL: db.url });
   });
   afterAll(async () => {
-    await a?.stop();
+    a?.child.kill('SIGTERM');
+    await a?.exited;
     await b?.stop();
     await drop?.();
   });
 
   it('should refuse on instance A, on the next request, a token whose client was deleted through instance B', async () => {
-    const c = await newClient(a, 'deleted elsewhere', ['IdentityDomainAdministrator']);
-    const as = { token: c.token };
-    expectStatus(await a.api('POST', '/admin/v1/AdminClients', { name: 'made on A while enabled', roles: ['Auditor'] }, as), 201);
-    expectStatus(await b.api('GET', '/admin/v1/Users', undefined, as), 200);
+    const c = await newClient(b, 'deleted elsewhere', ['IdentityDomainAdministrator']);
+    expectStatus(await onA('POST', '/admin/v1/AdminClients', c.token, { name: 'made on A while enabled', roles: ['Auditor'] }), 201);
+    expectStatus(await onA('GET', '/admin/v1/Users', c.token), 200);
 
     expectStatus(await b.api('DELETE', `/admin/v1/AdminClients/${c.id}`), 204);
 
-    expectRevoked(await a.api('POST', '/admin/v1/AdminClients', { name: 'made on A after deletion', roles: ['IdentityDomainAdministrator'] }, as), /revoked/);
-    expectRevoked(await b.api('GET', '/admin/v1/Users', undefined, as), /revoked/);
+    expectRevoked(await onA('POST', '/admin/v1/AdminClients', c.token, { name: 'made on A after deletion', roles: ['IdentityDomainAdministrator'] }), /revoked/);
+    expectRevoked(await onA('GET', '/admin/v1/Users', c.token), /revoked/);
     expect(await clientNames(b)).not.toContain('made on A after deletion');
   });
 
   it('should apply on instance A a role removed through instance B, on the next request', async () => {
-    const c = await newClient(a, 'narrowed elsewhere', ['UserAdministrator', 'SecurityAdministrator']);
-    const as = { token: c.token };
-    expectStatus(await a.api('GET', '/admin/v1/IdentityProviders', undefined, as), 200);
+    const c = await newClient(b, 'narrowed elsewhere', ['UserAdministrator', 'SecurityAdministrator']);
+    expectStatus(await onA('GET', '/admin/v1/IdentityProviders', c.token), 200);
 
     await setRoles(b, c.id, ['UserAdministrator']);
 
-    expectScimError(await a.api('GET', '/admin/v1/IdentityProviders', undefined, as), 403);
-    expectStatus(await a.api('GET', '/admin/v1/Users', undefined, as), 200);
+    expectScimError(await onA('GET', '/admin/v1/IdentityProviders', c.token), 403);
+    expectStatus(await onA('GET', '/admin/v1/Users', c.token), 200);
   });
 
   it('should refuse on instance A a provisioning token revoked through instance B', async () => {
     const created = await b.api('POST', '/admin/v1/ProvisioningTokens', { name: 'revoked elsewhere' });
     expectStatus(created, 201);
-    const as = { token: created.body.token };
-    expectStatus(await a.api('GET', '/admin/v1/Users', undefined, as), 200);
+    expectStatus(await onA('GET', '/admin/v1/Users', created.body.token), 200);
     expectStatus(await b.api('DELETE', `/admin/v1/ProvisioningTokens/${created.body.id}`), 204);
-    expectRevoked(await a.api('GET', '/admin/v1/Users', undefined, as), /revoked/);
+    expectRevoked(await onA('GET', '/admin/v1/Users', created.body.token), /revoked/);
   });
 });

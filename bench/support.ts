@@ -3,6 +3,7 @@
  * CPU read from /proc, an admin token, and table formatting.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -122,6 +123,9 @@ export function machineCpu(): { busy: number; total: number } {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** One key-encryption key per bench run: each run's databases are new. */
+const BENCH_KEK = randomBytes(32).toString('base64');
+
 export class Server {
   private log = '';
   private constructor(
@@ -150,6 +154,8 @@ export class Server {
         ADMIN_CLIENT_ID: ADMIN_ID,
         ADMIN_CLIENT_SECRET: ADMIN_SECRET,
         LOG_LEVEL: 'warn',
+        // Production mode on PostgreSQL needs a key-encryption key for the stored signing keys.
+        SECRETS_KEK: BENCH_KEK,
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -18,12 +18,11 @@
  * Environment: BENCH_DURATION, BENCH_DIALECTS ("sqlite,postgres"), BENCH_PG_URL, BENCH_SERVER_MAIN.
  * Writes bench/results/abuse-<YYYY-MM-DD>.json for a standard run (no BENCH_* override), else to the temp dir.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as http from 'node:http';
-import { cpus, totalmem } from 'node:os';
+import { cpus } from 'node:os';
 import { adminApi, requireStatus } from '../libs/fixtures/src';
-import { Dialect, freshDatabase, getToken, MAIN_JS, percentile, ROOT, round, RssSampler, Server, table, writeResults } from './support';
+import { Dialect, freshDatabase, getToken, MAIN_JS, percentile, round, RssSampler, Server, table, writeResults, currentCommit, machineInfo } from './support';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',').map((d) => d.trim()) as Dialect[];
@@ -191,16 +190,10 @@ async function main(): Promise<void> {
   });
   console.log('\n' + table(['dialect', 'target', 'measured', 'met'], targetChecks.map((t) => [t.dialect, t.target, t.value, t.met ? 'yes' : 'NO'])));
 
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    /* not a git checkout */
-  }
   const out = {
     date: new Date().toISOString(),
-    commit,
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version },
+    commit: currentCommit(),
+    machine: machineInfo(),
     settings: { durationSeconds: DURATION_S, attackers: ATTACKERS, users: USERS, server: 'node dist/apps/admin-api/src/main.js (child process, 127.0.0.1)' },
     targets: { getP99UnderAbuseMs: TARGET_P99_MS },
     results,

@@ -23,12 +23,11 @@
  * Environment: BENCH_PATCH_ITERATIONS, BENCH_DIALECTS ("sqlite,postgres"), BENCH_PG_URL, BENCH_SERVER_MAIN.
  * Writes bench/results/patch-<YYYY-MM-DD>.json for a standard run (no BENCH_* override), else to the temp dir.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminApi, AdminApi, requireStatus } from '../libs/fixtures/src';
-import { Dialect, freshDatabase, getToken, MAIN_JS, percentile, ROOT, round, Server, sleep, table, writeResults } from './support';
+import { Dialect, freshDatabase, getToken, MAIN_JS, percentile, round, Server, sleep, table, writeResults, currentCommit, machineInfo } from './support';
 
 const ITERATIONS = Number(process.env.BENCH_PATCH_ITERATIONS ?? 10);
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',').map((d) => d.trim()) as Dialect[];
@@ -319,16 +318,10 @@ async function main(): Promise<void> {
   );
   console.log('\n' + table(['dialect', 'scenario', 'target', 'measured', 'met'], targetChecks.map((t) => [t.dialect, t.scenario, t.target, t.value, t.met ? 'yes' : 'NO'])));
 
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    /* not a git checkout */
-  }
   const out = {
     date: new Date().toISOString(),
-    commit,
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version },
+    commit: currentCommit(),
+    machine: machineInfo(),
     settings: { iterations: ITERATIONS, server: 'node dist/apps/admin-api/src/main.js (child process, 127.0.0.1), monitorEventLoopDelay preloaded (resolution 2 ms)' },
     targets: { serverLoopMaxMs: TARGET_LOOP_MAX_MS },
     results,

@@ -43,12 +43,11 @@
  * The whole run takes about 2.5 minutes.
  */
 import autocannon from 'autocannon';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BenchDb, call, Dialect, freshDatabase, getToken, insertRows, machineCpu, MAIN_JS, percentile, ROOT, round, RssSampler, Server, sleep, table, writeResults } from './support';
+import { BenchDb, call, Dialect, freshDatabase, getToken, insertRows, machineCpu, MAIN_JS, percentile, round, RssSampler, Server, sleep, table, writeResults, currentCommit, machineInfo } from './support';
 
 const USERS = Number(process.env.BENCH_USERS ?? 100_000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -540,17 +539,11 @@ async function main(): Promise<void> {
   const targets = ONLY_PHASES ? [] : results.flatMap(checkTargets);
   console.log('\n' + table(['dialect', 'target', 'measured', 'met'], targets.map((t) => [t.dialect, t.target, t.value, t.met ? 'yes' : 'NO'])));
 
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    /* not a git checkout */
-  }
   const date = new Date().toISOString().slice(0, 10);
   const out = {
     date: new Date().toISOString(),
-    commit,
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version },
+    commit: currentCommit(),
+    machine: machineInfo(),
     settings: { users: USERS, connections: CONNECTIONS, durationSeconds: DURATION, rounds: ROUNDS, warmupSeconds: WARMUP, server: 'node dist/apps/admin-api/src/main.js (child process, 127.0.0.1)' },
     targets: TARGETS,
     results,

@@ -30,14 +30,13 @@
  */
 import autocannon from 'autocannon';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminApi, createGroup, createJitIdentityProvider, groupsFromAssertion } from '../libs/fixtures/src';
 import { makeKeyPair, TestKeyPair } from '../test/support/certs';
 import { TestIdp } from '../test/support/saml-idp';
-import { Dialect, freshDatabase, getToken, insertRows, machineCpu, MAIN_JS, percentile, ROOT, round, RssSampler, Server, table, writeResults } from './support';
+import { Dialect, freshDatabase, getToken, insertRows, machineCpu, MAIN_JS, percentile, round, RssSampler, Server, table, writeResults, currentCommit, machineInfo } from './support';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 2000);
 const CONNECTIONS = Number(process.env.BENCH_SSO_CONNECTIONS ?? 16);
@@ -303,16 +302,10 @@ async function main(): Promise<void> {
   for (const r of results) console.log(`${r.dialect}: ${r.checks.join('; ')}`);
   for (const r of results) for (const p of r.paths) console.log(`${r.dialect}, ${p.path}: server CPU ms per sign-in by thread: ${p.threadCpuMsPerLogin.join(', ')}`);
 
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    /* not a git checkout */
-  }
   const out = {
     date: new Date().toISOString(),
-    commit,
-    machine: { cpus: cpus().length, availableParallelism: CORES, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version },
+    commit: currentCommit(),
+    machine: { ...machineInfo(), availableParallelism: CORES },
     settings: { logins: LOGINS, connections: CONNECTIONS, ceilingSample: CEILING_SAMPLE, serverEnv: SERVER_ENV, server: 'node dist/apps/admin-api/src/main.js (child process, 127.0.0.1)' },
     results,
     targets,

@@ -2,11 +2,11 @@
  * What the benchmarks share: a fresh database per dialect, the built server as a child process with its RSS and
  * CPU read from /proc, an admin token, and table formatting.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import sqlite3 from 'sqlite3';
@@ -291,4 +291,18 @@ export function writeResults(name: string, date: string, out: { benchSeconds: nu
   const file = join(dir, `${name}-${date}.json`);
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`\nwrote ${file} (bench took ${out.benchSeconds} s)`);
+}
+
+/** The commit a bench ran on (short hash), for its results file. */
+export function currentCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown'; // not a git checkout
+  }
+}
+
+/** The machine a bench ran on, for its results file. */
+export function machineInfo() {
+  return { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version };
 }

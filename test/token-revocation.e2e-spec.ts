@@ -1,12 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
+import { CREDENTIAL_LEASE_MS } from '@app/auth';
 import { ApiResponse, E2E_DB, expectScimError, expectStatus, freePort, freshDatabase, startTestServerOn, TestServer, user } from './support/server';
 import { ServerProcess, startServerProcess } from './support/server-process';
 
 /**
  * Credentials stop working, or lose a role, on the very next request after an administrator changes them, on every
  * instance sharing the database: an access token proves only which client it was issued to, and the client's state
- * is read per request. Each case first uses the token successfully, so that it sits in the verifying instance's
- * cache of checked tokens: the revocation must beat that cache, not just a first verification.
+ * is checked per request (read under a lease that the administrator's change waits out). Each case first uses the
+ * token successfully, so that both the verified token and the client's state sit in the verifying instance's
+ * memory: the revocation must beat those, not just a first verification.
  */
 
 type Client = { id: string; clientId: string; token: string };
@@ -17,11 +20,19 @@ async function newClient(s: TestServer, name: string, roles: string[]): Promise<
   return { id: created.body.id, clientId: created.body.clientId, token: await s.token(created.body.clientId, created.body.clientSecret) };
 }
 
-/**
- * Sets a client's roles in the database. The admin API has no endpoint that changes roles, so this stands for
- * whatever changes them (an operator, a future endpoint); the guard must follow the stored roles either way.
- */
+/** Replaces a client's roles through the admin API (as the default administrator). */
 async function setRoles(s: TestServer, clientRowId: string, roles: string[]): Promise<void> {
+  const res = await s.api('PATCH', `/admin/v1/AdminClients/${clientRowId}`, { roles });
+  expectStatus(res, 200);
+  expect(res.body.roles).toEqual(roles);
+  expect(res.body.clientSecret).toBeUndefined();
+}
+
+/**
+ * Sets a client's roles in the database behind the server's back (an operator's SQL, a restore): no request waits
+ * out the lease, so such a change applies once the lease ends, within CREDENTIAL_LEASE_MS.
+ */
+async function setRolesInDatabase(s: TestServer, clientRowId: string, roles: string[]): Promise<void> {
   const ds = s.app.get(DataSource);
   const sql = 'UPDATE oauth_clients SET roles = $1 WHERE id = $2';
   await ds.query(ds.options.type === 'postgres' ? sql : sql.replace(/\$\d+/g, '?'), [JSON.stringify(roles), clientRowId]);
@@ -100,6 +111,37 @@ describe('AdminAuthGuard revocation', () => {
 
     expectStatus(await s.api('POST', '/admin/v1/AdminClients', { name: 'after the grant', roles: ['Auditor'] }, as), 201);
     expect(await clientNames(s)).not.toContain('before the grant');
+  });
+
+  it('should apply a role change made directly in the database once the lease ends', async () => {
+    const c = await newClient(s, 'changed by SQL', ['UserAdministrator', 'SecurityAdministrator']);
+    const as = { token: c.token };
+    expectStatus(await s.api('GET', '/admin/v1/IdentityProviders', undefined, as), 200);
+    await setRolesInDatabase(s, c.id, ['UserAdministrator']);
+    await sleep(CREDENTIAL_LEASE_MS + 50);
+    expectScimError(await s.api('GET', '/admin/v1/IdentityProviders', undefined, as), 403);
+  });
+
+  it('should audit a role change with the roles before and after, and refuse bad role changes', async () => {
+    const c = await newClient(s, 'audited roles', ['Auditor']);
+    await setRoles(s, c.id, ['Auditor', 'UserAdministrator']);
+    const events = await s.api('GET', `/admin/v1/AuditEvents?filter=${encodeURIComponent(`eventId eq "admin.AdminClient.update" and adminResourceId eq "${c.id}"`)}`);
+    expectStatus(events, 200);
+    expect(events.body.Resources).toHaveLength(1);
+    expect(events.body.Resources[0]).toMatchObject({ actorType: 'Client', adminResourceName: 'audited roles' });
+    expect(JSON.parse(events.body.Resources[0].details)).toEqual({ clientId: c.clientId, roles: { from: ['Auditor'], to: ['Auditor', 'UserAdministrator'] } });
+
+    expectScimError(await s.api('PATCH', `/admin/v1/AdminClients/${c.id}`, { roles: [] }), 400);
+    expectScimError(await s.api('PATCH', `/admin/v1/AdminClients/${c.id}`, { roles: ['NoSuchRole'] }), 400);
+    expectScimError(await s.api('PATCH', '/admin/v1/AdminClients/0000000000000000000000000000beef', { roles: ['Auditor'] }), 404);
+    expectScimError(await s.api('PATCH', '/admin/v1/AdminClients/bad%20id', { roles: ['Auditor'] }), 404);
+    // Only an IdentityDomainAdministrator changes roles, and never its own.
+    expectScimError(await s.api('PATCH', `/admin/v1/AdminClients/${c.id}`, { roles: ['IdentityDomainAdministrator'] }, { token: c.token }), 403);
+    const admin = await newClient(s, 'self-changer', ['IdentityDomainAdministrator']);
+    const self = await s.api('PATCH', `/admin/v1/AdminClients/${admin.id}`, { roles: ['Auditor'] }, { token: admin.token });
+    expectScimError(self, 400);
+    expect(self.body.detail).toMatch(/own roles/);
+    expectStatus(await s.api('GET', '/admin/v1/AdminClients', undefined, { token: admin.token }), 200);
   });
 
   it('should refuse a provisioning token on the next request once it is revoked', async () => {

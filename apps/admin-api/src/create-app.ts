@@ -15,11 +15,11 @@ import {
 } from '@app/scim';
 import { samlFormBody } from '@app/saml';
 import { AppModule } from './app.module';
-import { opcRequestId } from './request-id';
 import { ExpressHttpAdapter } from './http-adapter';
 import { LogFormat, OneLineConsoleLogger, parseLogFormat } from './log-lines';
 import { MetricsService } from '@app/metrics';
 import { HttpDrain } from './http-drain';
+import { requestEdge } from './request-edge';
 
 const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
   error: ['fatal', 'error'],
@@ -68,6 +68,14 @@ function securityHeaders(config: AppConfig): express.RequestHandler {
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
     strictTransportSecurity: isHttps(config) ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    // Not these page-isolation and legacy (IE, Flash) switches: every header is written and parsed on every
+    // response, and these protect no JSON answer; the few HTML pages (SSO forms, Swagger UI) rely on their CSP.
+    crossOriginOpenerPolicy: false,
+    originAgentCluster: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
   });
 }
 
@@ -104,15 +112,12 @@ export async function createApp(config: AppConfig, options: { logger?: false | L
     logger: levels === false ? false : new OneLineConsoleLogger({ logLevels: levels, format: options.logFormat ?? parseLogFormat(process.env.LOG_FORMAT) }),
   });
   app.disable('x-powered-by');
-  // First, so that every request is counted and timed, also those the body parsers refuse.
-  app.use(app.get(MetricsService).httpMiddleware());
-  app.use(app.get(HttpDrain).middleware());
+  app.use(requestEdge(app.get(MetricsService), app.get(HttpDrain)));
   app.use(securityHeaders(config));
   // Resources carry their own ETag (meta.version); hashing every list response as well costs CPU for nothing.
   app.set('etag', false);
   app.set('trust proxy', false);
   app.set('query parser', 'simple');
-  app.use(opcRequestId());
   // A body is read only from an authenticated sender: the token is checked first (roles stay with the guard).
   const bearer = new BearerAuthentication(app.get(AccessTokens), app.get(AdminClients), app.get(ProvisioningTokens));
   app.use('/admin', scimJsonBody({ authenticate: (req, res) => bearer.authenticate(req, res) }));

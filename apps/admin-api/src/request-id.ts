@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 
 export const OPC_REQUEST_ID = 'opc-request-id';
 
@@ -11,11 +11,8 @@ const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,98}$/;
  * the answer as `response.opcRequestId` / `OciError.opcRequestId`, and users quote it when reporting a problem.
  * We echo the client's id when it is well-formed (so both sides log the same id) and make one up otherwise.
  */
-export function opcRequestId(): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const sent = req.headers[OPC_REQUEST_ID];
-    const id = typeof sent === 'string' && CLIENT_ID_PATTERN.test(sent) ? sent : randomUUID().replace(/-/g, '').toUpperCase();
-    res.setHeader(OPC_REQUEST_ID, id);
-    next();
-  };
+export function assignRequestId(req: Request, res: Response): void {
+  const sent = req.headers[OPC_REQUEST_ID];
+  const id = typeof sent === 'string' && CLIENT_ID_PATTERN.test(sent) ? sent : randomUUID().replace(/-/g, '').toUpperCase();
+  res.setHeader(OPC_REQUEST_ID, id);
 }

@@ -16,8 +16,8 @@ const KEY_ID = 'access-token-hs256-1';
  * (bench/scim.bench.ts). Keyed by the exact token string, so a hit proves this token was verified; an entry is
  * only trusted until the token's `exp`. The cache holds only what the signature proves (which client the token
  * was issued to), never what the client may do: whether it is still enabled and which roles it holds now is
- * read from the database on every request (AdminClients.activePrincipal), so the cache cannot keep a revoked
- * client working. Bounded; the oldest entry makes room.
+ * asked on every request (AdminClients.activePrincipal, under a lease that a revocation waits out), so the cache
+ * cannot keep a revoked client working. Bounded; the oldest entry makes room.
  */
 const VERIFIED_CACHE_SIZE = 1000;
 

@@ -18,8 +18,8 @@ function isRead(req: Request): boolean {
  * Every route not marked @Public() needs a bearer token: an access token from /oauth2/v1/token or a provisioning token.
  * 401 when it is missing, malformed, expired or tampered, or when its client was disabled or the provisioning token
  * revoked; 403 when the client's current roles lack the one needed (SCIM error bodies). Both credentials are checked
- * against the database on every request, so a revocation or a role change made on any instance applies to the next
- * request everywhere.
+ * against their current state in the database on every request (read under a lease that a revocation waits out:
+ * credential-lease.ts), so a revocation made on any instance applies to the next request everywhere.
  */
 @Injectable()
 export class AdminAuthGuard implements CanActivate {

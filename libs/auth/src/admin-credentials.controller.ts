@@ -1,8 +1,8 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedRequest } from './admin-auth.guard';
 import { AdminClients } from './clients.service';
-import { AdminClientCreateDto, AdminClientResponseDto, ProvisioningTokenCreateDto, ProvisioningTokenResponseDto } from './dto';
+import { AdminClientCreateDto, AdminClientResponseDto, AdminClientRolesDto, ProvisioningTokenCreateDto, ProvisioningTokenResponseDto } from './dto';
 import { CredentialActor, ProvisioningTokens } from './provisioning-tokens.service';
 import { Access, RequireAccess } from './roles';
 
@@ -39,6 +39,17 @@ export class AdminCredentialsController {
   @ApiOkResponse({ type: AdminClientResponseDto, isArray: true, description: 'Active clients, without secrets' })
   listClients(): Promise<AdminClientResponseDto[]> {
     return this.clients.list();
+  }
+
+  @Patch('AdminClients/:id')
+  @ApiOperation({
+    summary: "Replace an OAuth client's roles",
+    description: 'Tokens the client already holds get the new roles from their next request on, on every instance. A client cannot change its own roles.',
+  })
+  @ApiOkResponse({ type: AdminClientResponseDto, description: 'The client with its new roles (without secret)' })
+  @ApiResponse({ status: 404, description: 'No enabled client with this id' })
+  setClientRoles(@Param('id') id: string, @Body() dto: AdminClientRolesDto, @Req() req: AuthenticatedRequest): Promise<AdminClientResponseDto> {
+    return this.clients.setRoles(id, dto.roles, actorOf(req));
   }
 
   @Delete('AdminClients/:id')

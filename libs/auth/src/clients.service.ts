@@ -6,6 +6,7 @@ import { OAuthClientEntity } from './entities';
 import { CredentialActor, CredentialAuditTrail } from './provisioning-tokens.service';
 import { Principal, Role } from './roles';
 import { hashSecret, randomSecret, verifySecret } from './secret-hash';
+import { CredentialLeases } from './credential-lease';
 
 const BOOTSTRAP_ROW_ID = 'bootstrap-administrator';
 
@@ -20,6 +21,12 @@ export interface NewClient {
 
 const ACTIVE_CLIENT_SQL = 'SELECT name, roles FROM oauth_clients WHERE client_id = :clientId AND disabled = :disabled';
 
+/**
+ * Every client row id: newId()s and the bootstrap row's. Another shape cannot exist and is not sent to the
+ * database (PostgreSQL refuses U+0000 in text: it would be an error, not a 404).
+ */
+const ROW_ID_SHAPE = /^[a-z0-9-]{1,64}$/;
+
 /** Every client id we create or accept from ADMIN_CLIENT_ID has this shape. */
 const CLIENT_ID_SHAPE = /^[A-Za-z0-9._~-]{1,128}$/;
 
@@ -30,6 +37,7 @@ let dummyHash: Promise<string> | undefined;
 @Injectable()
 export class AdminClients implements OnApplicationBootstrap {
   private readonly logger = new Logger('Bootstrap');
+  private readonly active = new CredentialLeases((clientId: string) => this.readActivePrincipal(clientId));
 
   constructor(
     private readonly db: Database,
@@ -82,13 +90,17 @@ export class AdminClients implements OnApplicationBootstrap {
 
   /**
    * The client behind an access token as it stands now, or undefined once it is disabled (or gone). The guard
-   * calls this on every request, so that disabling a client or changing its roles takes effect on the next
-   * request on every instance sharing the database: the token proves only who the client is, never what it may
-   * still do. One read by the unique `client_id` index on a kept (SQLite) or named (PostgreSQL) prepared
-   * statement; a cache here, however short, would let a deleted client act on instances that have not yet seen
-   * the change.
+   * calls this on every request: the token proves only who the client is, never what it may still do. Read
+   * under a lease (CredentialLeases), so that a client calling thousands of times a second costs one database
+   * read per lease, while disabling it (which waits out the lease) still applies to its next request on every
+   * instance sharing the database.
    */
-  async activePrincipal(clientId: string): Promise<Principal | undefined> {
+  activePrincipal(clientId: string): Promise<Principal | undefined> {
+    return this.active.get(clientId);
+  }
+
+  /** One read by the unique `client_id` index, on a kept (SQLite) or named (PostgreSQL) prepared statement. */
+  private async readActivePrincipal(clientId: string): Promise<Principal | undefined> {
     const [row] = await this.db.read((m) => {
       const sql = this.db.sql(m);
       return sql.query<{ name: string; roles: string }>(...sql.escape(ACTIVE_CLIENT_SQL, { clientId, disabled: false }));
@@ -130,10 +142,42 @@ export class AdminClients implements OnApplicationBootstrap {
     return rows.map((r) => ({ id: r.id, clientId: r.clientId, name: r.name, roles: r.roles as Role[], created: r.created }));
   }
 
-  /** Disables a client: it can no longer obtain tokens, and the tokens it holds are refused from the next request on. */
+  /**
+   * Replaces a client's roles. Tokens it already holds get the new roles from their next request on, on every
+   * instance (the answer waits out the lease, as `disable` does): a token proves who the client is, not what it
+   * may do. A client cannot change its own roles, so that no administrator takes away the last administrator
+   * role by accident.
+   */
+  async setRoles(id: string, roles: Role[], by: CredentialActor): Promise<Omit<NewClient, 'clientSecret'>> {
+    const row = await this.db.transaction(async (m) => {
+      const row = ROW_ID_SHAPE.test(id) ? await m.findOneBy(OAuthClientEntity, { id, disabled: false }) : null;
+      if (!row) throw ScimError.notFound(`No admin client with id "${id}"`);
+      if (row.clientId === by.principal.id) throw ScimError.badRequest('invalidValue', "A client cannot change its own roles; use another administrator client");
+      const r = await m.update(OAuthClientEntity, { id, disabled: false }, { roles });
+      if (!r.affected) throw ScimError.notFound(`No admin client with id "${id}"`);
+      await this.audit.record(m, {
+        eventId: 'admin.AdminClient.update',
+        outcome: 'success',
+        actor: by.principal,
+        correlationId: by.correlationId,
+        resourceType: 'AdminClient',
+        resourceId: row.id,
+        resourceName: row.name,
+        details: { clientId: row.clientId, roles: { from: row.roles, to: roles } },
+      });
+      return row;
+    });
+    await this.active.revoked(row.clientId);
+    return { id: row.id, clientId: row.clientId, name: row.name, roles, created: row.created };
+  }
+
+  /**
+   * Disables a client: it can no longer obtain tokens, and the tokens it holds are refused from the next request
+   * on, on every instance: the answer comes once no instance can still hold a lease on the client's old state.
+   */
   async disable(id: string, by: CredentialActor): Promise<void> {
-    await this.db.transaction(async (m) => {
-      const row = await m.findOneBy(OAuthClientEntity, { id, disabled: false });
+    const clientId = await this.db.transaction(async (m) => {
+      const row = ROW_ID_SHAPE.test(id) ? await m.findOneBy(OAuthClientEntity, { id, disabled: false }) : null;
       if (!row) throw ScimError.notFound(`No admin client with id "${id}"`);
       if (row.clientId === by.principal.id) throw ScimError.badRequest('invalidValue', 'A client cannot delete itself; use another administrator client');
       // Only the client read as enabled is disabled: of concurrent deletes, one is recorded.
@@ -149,6 +193,8 @@ export class AdminClients implements OnApplicationBootstrap {
         resourceName: row.name,
         details: { clientId: row.clientId },
       });
+      return row.clientId;
     });
+    await this.active.revoked(clientId);
   }
 }

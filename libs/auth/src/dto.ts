@@ -36,6 +36,14 @@ export class AdminClientCreateDto {
   roles!: Role[];
 }
 
+export class AdminClientRolesDto {
+  @ApiProperty({ description: 'The roles the client holds from now on (replacing those it had)', enum: ASSIGNABLE_ROLES, isArray: true, example: [Role.UserAdministrator] })
+  @IsArray()
+  @ArrayNotEmpty()
+  @IsIn(ASSIGNABLE_ROLES, { each: true })
+  roles!: Role[];
+}
+
 export class AdminClientResponseDto {
   @ApiProperty({ description: 'Id of the client record', example: '4bce9b677ab447f18b65ba7bf9a61c21' }) id!: string;
   @ApiProperty({ description: 'client_id for the token endpoint', example: 'client-3JmQx0d9PqkA' }) clientId!: string;

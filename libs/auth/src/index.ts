@@ -6,6 +6,7 @@ export * from './clients.service';
 export * from './provisioning-tokens.service';
 export * from './admin-auth.guard';
 export * from './bearer-authentication';
+export * from './credential-lease';
 export * from './token-form-body';
 export * from './token-attempts';
 export * from './auth.module';

@@ -5,6 +5,7 @@ import { ScimError } from '@app/scim';
 import { ProvisioningTokenEntity } from './entities';
 import { Principal, Role } from './roles';
 import { digestToken, randomSecret } from './secret-hash';
+import { CredentialLeases } from './credential-lease';
 
 /** Prefix that tells provisioning tokens from JWTs at a glance (and to secret scanners). */
 export const PROVISIONING_TOKEN_PREFIX = 'idp_scim_';
@@ -17,7 +18,7 @@ export interface CredentialActor {
 
 /** An audit event about a change of an admin credential: an OAuth client (AdminClient) or a provisioning token. */
 export interface CredentialChangeEvent {
-  eventId: 'admin.AdminClient.create' | 'admin.AdminClient.disable' | 'admin.ProvisioningToken.create' | 'admin.ProvisioningToken.revoke';
+  eventId: 'admin.AdminClient.create' | 'admin.AdminClient.update' | 'admin.AdminClient.disable' | 'admin.ProvisioningToken.create' | 'admin.ProvisioningToken.revoke';
   outcome: 'success';
   actor: Principal;
   correlationId?: string;
@@ -65,6 +66,9 @@ export interface ProvisioningTokenInfo {
  */
 @Injectable()
 export class ProvisioningTokens {
+  /** By token digest: the token's principal and expiry, or undefined when it is unknown or revoked. */
+  private readonly valid = new CredentialLeases((tokenHash: string) => this.readValid(tokenHash));
+
   constructor(
     private readonly db: Database,
     private readonly audit: CredentialAuditTrail,
@@ -95,23 +99,37 @@ export class ProvisioningTokens {
     return rows.map((r) => this.info(r));
   }
 
-  /** Revokes a token; revoking a revoked token changes nothing and records nothing. */
+  /**
+   * Revokes a token; revoking a revoked token changes nothing and records nothing. The answer comes once no
+   * instance can still hold a lease on the token's unrevoked state, so the token's next request fails everywhere.
+   */
   async revoke(id: string, by: CredentialActor): Promise<void> {
-    await this.db.transaction(async (m) => {
+    const tokenHash = await this.db.transaction(async (m) => {
       // Token ids are newId()s: another shape cannot exist, and is not sent to the database (PostgreSQL refuses U+0000 in text).
       const row = /^[0-9a-f]{32}$/.test(id) ? await m.findOneBy(ProvisioningTokenEntity, { id }) : null;
       if (!row) throw ScimError.notFound(`No provisioning token with id "${id}"`);
-      if (row.revokedAt) return;
+      if (row.revokedAt) return undefined;
       await m.update(ProvisioningTokenEntity, { id }, { revokedAt: nowIso() });
       await this.audit.record(m, this.event('admin.ProvisioningToken.revoke', row, by));
+      return row.tokenHash;
     });
+    if (tokenHash) await this.valid.revoked(tokenHash);
   }
 
-  /** The principal for a presented token, or undefined when it is unknown, revoked or expired. */
+  /**
+   * The principal for a presented token, or undefined when it is unknown, revoked or expired. The revocation
+   * state is read under a lease (CredentialLeases); the expiry is checked on every request.
+   */
   async verify(token: string): Promise<Principal | undefined> {
-    const row = await this.db.read((m) => m.findOneBy(ProvisioningTokenEntity, { tokenHash: digestToken(token) }));
-    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= nowIso())) return undefined;
-    return { kind: 'provisioningToken', id: row.id, name: row.name, roles: row.roles as Role[] };
+    const valid = await this.valid.get(digestToken(token));
+    if (!valid || (valid.expiresAt && valid.expiresAt <= nowIso())) return undefined;
+    return valid.principal;
+  }
+
+  private async readValid(tokenHash: string): Promise<{ principal: Principal; expiresAt: string | null } | undefined> {
+    const row = await this.db.read((m) => m.findOneBy(ProvisioningTokenEntity, { tokenHash }));
+    if (!row || row.revokedAt) return undefined;
+    return { principal: { kind: 'provisioningToken', id: row.id, name: row.name, roles: row.roles as Role[] }, expiresAt: row.expiresAt };
   }
 
   private event(eventId: CredentialChangeEvent['eventId'], row: ProvisioningTokenEntity, by: CredentialActor): CredentialChangeEvent {

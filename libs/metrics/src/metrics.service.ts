@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** How a SAML sign-in ended: the JIT outcomes, or refused (with a reason code). */
@@ -17,6 +17,13 @@ const UNMATCHED_ROUTE = '(unmatched)';
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
+
+  /**
+   * The histogram's child per (method, route, status): prom-client hashes the label set on every observation
+   * otherwise, and this runs on every request. Bounded as the labels are (methods Node's parser accepts, route
+   * patterns, status codes).
+   */
+  private readonly httpChildren = new Map<string, { observe(value: number): void }>();
 
   private readonly httpDuration = new Histogram({
     name: 'http_request_duration_seconds',
@@ -93,18 +100,20 @@ export class MetricsService {
   }
 
   /**
-   * Times every request, labelled by the route pattern Express matched (`/admin/v1/Users/:id`), read when the
-   * response is finished. Mounted before the body parsers, so their refusals (413, 400) are counted too.
+   * One request's end, labelled by the route pattern Express matched (`/admin/v1/Users/:id`). Called by the
+   * application's first middleware (apps/admin-api/src/request-edge.ts), so that refusals before routing (body
+   * parsers' 413 and 400, 401 before a body is read) are counted too.
    */
-  httpMiddleware(): RequestHandler {
-    return (req: Request, res: Response, next: NextFunction) => {
-      const end = this.httpDuration.startTimer();
-      res.once('finish', () => {
-        const route = (req.route as { path?: unknown } | undefined)?.path;
-        end({ method: req.method, route: typeof route === 'string' ? route : UNMATCHED_ROUTE, status: String(res.statusCode) });
-      });
-      next();
-    };
+  httpRequest(req: Request, res: Response, seconds: number): void {
+    const path = (req.route as { path?: unknown } | undefined)?.path;
+    const route = typeof path === 'string' ? path : UNMATCHED_ROUTE;
+    const key = `${req.method} ${res.statusCode} ${route}`;
+    let child = this.httpChildren.get(key);
+    if (!child) {
+      child = this.httpDuration.labels({ method: req.method, route, status: String(res.statusCode) });
+      this.httpChildren.set(key, child);
+    }
+    child.observe(seconds);
   }
 
   /** The exposition: Prometheus text format. */

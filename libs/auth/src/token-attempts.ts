@@ -157,9 +157,14 @@ export class TokenAttemptLimiter {
     return 'lockedUntil' in counted ? { kind: 'address', retryAfterSeconds: retryAfter(counted.lockedUntil, now) } : { address };
   }
 
-  /** Takes back one attempt of `address` (an address key) under `limit`, unlocking it when it falls under the budget. */
-  async giveBack(limit: AddressLimit, address: string): Promise<void> {
-    await this.db.transaction((m) => this.giveBackIn(m, limit.kind, address, limit.budget));
+  /**
+   * Takes back one attempt of `address` (an address key) under each of `limits`, unlocking it where it falls under
+   * the budget. One transaction for all: on SQLite every write transaction waits for the one before it.
+   */
+  async giveBack(limits: readonly AddressLimit[], address: string): Promise<void> {
+    await this.db.transaction(async (m) => {
+      for (const limit of limits) await this.giveBackIn(m, limit.kind, address, limit.budget);
+    });
   }
 
   /**

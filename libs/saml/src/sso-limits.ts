@@ -42,8 +42,7 @@ export class SsoLimits {
 
   /** A sign-in succeeded from `address`: its ACS attempt, and the AuthnRequest it answered, are given back. */
   async signedIn(address: string): Promise<void> {
-    await this.limiter.giveBack(ACS_FAILURE_LIMIT, address);
-    await this.limiter.giveBack(AUTHN_REQUEST_LIMIT, address);
+    await this.limiter.giveBack([ACS_FAILURE_LIMIT, AUTHN_REQUEST_LIMIT], address);
   }
 }
 

@@ -60,9 +60,9 @@ module.exports = {
       name: 'infrastructure-imports-no-domain-lib',
       severity: 'error',
       comment:
-        'scim, persistence, config and auth serve every domain lib; importing one of them from here would tie ' +
+        'scim, persistence, config, auth and idempotency serve every domain lib; importing one of them from here would tie ' +
         'shared code to one resource and close a cycle. Pass what is needed in as a parameter or an interface.',
-      from: { path: '^libs/(scim|persistence|config|auth)/' },
+      from: { path: '^libs/(scim|persistence|config|auth|idempotency)/' },
       to: { path: DOMAIN_LIBS },
     },
     {

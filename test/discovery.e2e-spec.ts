@@ -7,6 +7,14 @@ const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:U
 const ORACLE_USER = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User';
 const ORACLE_GROUP = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group';
 const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
+const LIMITS = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:limits';
+/** The schemas of discovery itself (RFC 7643 §8.7.2) and of our ServiceProviderConfig extension. */
+const DISCOVERY_SCHEMAS = [
+  'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig',
+  'urn:ietf:params:scim:schemas:core:2.0:ResourceType',
+  'urn:ietf:params:scim:schemas:core:2.0:Schema',
+  LIMITS,
+];
 const CHARACTERISTICS = ['name', 'type', 'multiValued', 'description', 'required', 'caseExact', 'mutability', 'returned', 'uniqueness'];
 
 /** An attribute as /Schemas describes it (RFC 7643 §7). */
@@ -98,9 +106,10 @@ describe('SCIM discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () =>
       spc = (await s.api('GET', '/admin/v1/ServiceProviderConfig')).body;
     });
 
-    it('should be a ServiceProviderConfig whose meta.location serves it', async () => {
-      // RFC 7643 §3: the limits extension the document carries is listed too.
-      expect(spc.schemas).toEqual(['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig', 'urn:ietf:params:scim:schemas:oracle:idcs:extension:limits']);
+    it('should be a ServiceProviderConfig whose meta.location serves it, with no extension unless asked for', async () => {
+      // The limits extension is returned on request only: strict clients (scim2-models) refuse any extension here.
+      expect(spc.schemas).toEqual(['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig']);
+      expect(spc[LIMITS]).toBeUndefined();
       expect(spc.meta).toEqual({ resourceType: 'ServiceProviderConfig', location: `${s.publicUrl}/admin/v1/ServiceProviderConfig` });
       expect((await s.api('GET', local(spc.meta.location))).body).toEqual(spc);
     });
@@ -207,8 +216,17 @@ describe('SCIM discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () =>
       expect(after).not.toContain('second-Password-2');
     });
 
+    it.each([`attributes=${LIMITS}`, `attributes=${LIMITS}:maxBodyBytes,${LIMITS}:maxValues`, 'attributeSets=all', 'attributeSets=request'])('should return the limits extension, listed in schemas, for %s', async (query) => {
+      const res = await s.api('GET', `/admin/v1/ServiceProviderConfig?${query}`);
+      expectStatus(res, 200);
+      expect(res.body.schemas).toEqual(['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig', LIMITS]);
+      expect(res.body[LIMITS]).toMatchObject({ maxBodyBytes: MAX_BODY_BYTES, maxValues: expect.objectContaining({ User: expect.any(Object) }) });
+      // `attributes` and attribute sets select (RFC 7644 §3.9, IDCS attributeSets); only "all" keeps the default ones.
+      expect(res.body.patch).toEqual(query === 'attributeSets=all' ? { supported: true } : undefined);
+    });
+
     it('should enforce the limits it advertises: body bytes and PATCH operations (413 just above, accepted at the limit)', async () => {
-      const limits = spc['urn:ietf:params:scim:schemas:oracle:idcs:extension:limits'];
+      const limits = (await s.api('GET', `/admin/v1/ServiceProviderConfig?attributes=${LIMITS}`)).body[LIMITS];
       expect(limits).toMatchObject({ maxBodyBytes: MAX_BODY_BYTES, maxPatchOperations: MAX_PATCH_OPERATIONS });
       const sized = (bytes: number) => {
         const base = JSON.stringify({ ...user('spc.size@example.com'), nickName: '' });
@@ -248,8 +266,8 @@ describe('SCIM discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () =>
     });
 
     it.each([
-      ['User', '/Users', USER_SCHEMA, [ENTERPRISE_USER, ORACLE_USER]],
-      ['Group', '/Groups', GROUP_SCHEMA, [ORACLE_GROUP]],
+      ['User', '/Users', USER_SCHEMA, [ENTERPRISE_USER, ORACLE_USER, ...['userState:User', 'OCITags', 'capabilities:User', 'adaptive:User', 'dbCredentials:User', 'passwordless:User', 'posix:User', 'selfChange:User', 'sff:User'].map((x) => `urn:ietf:params:scim:schemas:oracle:idcs:extension:${x}`)]],
+      ['Group', '/Groups', GROUP_SCHEMA, [ORACLE_GROUP, ...['OCITags', 'posix:Group', 'requestable:Group'].map((x) => `urn:ietf:params:scim:schemas:oracle:idcs:extension:${x}`)]],
     ])('should describe %s with its endpoint, core schema and optional extensions', async (name, endpoint, schema, extensions) => {
       const rt = resourceTypes.get(name)!;
       expect(rt).toMatchObject({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'], id: name, name, endpoint, schema });
@@ -271,11 +289,11 @@ describe('SCIM discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () =>
   });
 
   describe('GET /Schemas', () => {
-    it('should list exactly the core schemas and extensions of the resource types', async () => {
+    it('should list exactly the core schemas and extensions of the resource types, and those of discovery itself', async () => {
       const res = await s.api('GET', '/admin/v1/Schemas');
       expect(res.body).toMatchObject({ schemas: [LIST_RESPONSE], totalResults: schemas.size, itemsPerPage: schemas.size, startIndex: 1 });
       const named = [...resourceTypes.values()].flatMap((rt) => [rt.schema, ...rt.schemaExtensions.map((e: Doc) => e.schema)]);
-      expect([...schemas.keys()].sort()).toEqual([...named].sort());
+      expect([...schemas.keys()].sort()).toEqual([...new Set([...named, ...DISCOVERY_SCHEMAS])].sort());
     });
 
     it('should serve each schema at /Schemas/<urn> and at its meta.location, and 404 for others', async () => {
@@ -292,8 +310,12 @@ describe('SCIM discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () =>
 
     it('should describe every attribute and sub-attribute with all RFC 7643 §7 characteristics', () => {
       const problems: string[] = [];
+      // RFC 7643 §8.7.2 itself nests `subAttributes` in the Schema schema; the limits' maxValues is keyed by resource
+      // type and attribute path, so it has no fixed sub-attributes to list.
+      const exempt = new Set(['urn:ietf:params:scim:schemas:core:2.0:Schema:attributes.subAttributes', `${LIMITS}:maxValues`]);
       const visit = (where: string, a: Attr, depth: number) => {
         for (const c of CHARACTERISTICS) if ((a as unknown as Doc)[c] === undefined) problems.push(`${where}: no ${c}`);
+        if (exempt.has(where)) return;
         if (a.type === 'complex' && !a.subAttributes?.length) problems.push(`${where}: complex without subAttributes`);
         if (a.type !== 'complex' && a.subAttributes) problems.push(`${where}: subAttributes on a ${a.type}`);
         if (depth > 0 && a.type === 'complex') problems.push(`${where}: complex sub-attribute`);
@@ -509,7 +531,8 @@ describe('SCIM discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () =>
       for (const l of attrs) {
         const a = l.attr;
         // Another value than the one set on create, so that changing an immutable attribute is really a change.
-        const fresh = a.canonicalValues ? a.canonicalValues[1] : sample(a, `${rtName}-patched-${++seq}`);
+        // (sample() gives every boolean true: false is the other value.)
+        const fresh = a.canonicalValues ? a.canonicalValues[1] : a.type === 'boolean' ? false : sample(a, `${rtName}-patched-${++seq}`);
         const { res, before } = await attempt(l.path, fresh);
         const refused = a.mutability === 'readOnly' || a.mutability === 'immutable';
         if (refused) {

@@ -57,10 +57,10 @@ describe('Microsoft Entra ID provisioning', () => {
     expect(res.body.meta.created).toEqual(expect.any(String));
   });
 
-  it('should still refuse a non-empty value for an attribute the schema does not have', async () => {
+  it('should still refuse a non-empty value the schema does not allow: a role without the type IDCS requires', async () => {
     const res = await entra('POST', '/Users', { ...createUserBody('Test_User_roles', 'ext-roles'), roles: [{ value: 'Admin', primary: 'True' }] });
-    expectScimError(res, 400, 'invalidSyntax');
-    expect(res.body.detail).toContain('roles');
+    expectScimError(res, 400, 'invalidValue');
+    expect(res.body.detail).toBe('"roles[0]" needs a "type"');
     expect((await entra('GET', `/Users${q('userName eq "Test_User_roles"')}`)).body.totalResults).toBe(0);
   });
 
@@ -174,25 +174,37 @@ describe('Microsoft Entra ID provisioning', () => {
       const res = await entra(
         'PATCH',
         `/Users/${id}`,
-        patch({ op: 'Replace', value: { active: 'False' } }, { op: 'Replace', path: 'emails[type eq "work"].primary', value: 'False' }),
+        patch({ op: 'Replace', value: { active: 'False' } }, { op: 'Replace', path: 'emails[type eq "work"].verified', value: 'False' }),
       );
       expectStatus(res, 200);
       expect(res.body.active).toBe(false);
-      expect(res.body.emails[0].primary).toBe(false);
+      expect(res.body.emails[0].verified).toBe(false);
+      // Unmarking the only primary email leaves the user without one, which IDCS refuses, and so does this server.
+      const unmarked = await entra('PATCH', `/Users/${id}`, patch({ op: 'Replace', path: 'emails[type eq "work"].primary', value: 'False' }));
+      expectScimError(unmarked, 400, 'invalidValue');
+      expect(unmarked.body['urn:ietf:params:scim:api:oracle:idcs:extension:messages:Error']).toEqual({ messageId: 'error.identity.user.primaryEmailNotSpecified' });
     });
 
     it('should create the work email when Entra adds emails[type eq "work"].value to a user without one', async () => {
+      // The user keeps a primary email (IDCS requires one): a home one.
+      expectStatus(await entra('PATCH', `/Users/${id}`, patch({ op: 'Add', path: 'emails', value: [{ type: 'home', value: 'primary.home@testuser.com', primary: 'True' }] })), 200);
       const cleared = await entra('PATCH', `/Users/${id}`, patch({ op: 'Remove', path: 'emails[type eq "work"]' }));
       expectStatus(cleared, 200);
-      expect(cleared.body.emails).toBeUndefined();
+      expect(cleared.body.emails).toEqual([{ type: 'home', value: 'primary.home@testuser.com', primary: true }]);
       const res = await entra('PATCH', `/Users/${id}`, patch({ op: 'Add', path: 'emails[type eq "work"].value', value: 'new.work@testuser.com' }));
       expectStatus(res, 200);
-      expect(res.body.emails).toEqual([{ type: 'work', value: 'new.work@testuser.com' }]);
+      expect(res.body.emails).toEqual([
+        { type: 'home', value: 'primary.home@testuser.com', primary: true },
+        { type: 'work', value: 'new.work@testuser.com' },
+      ]);
       const found = await entra('GET', `/Users${q('emails[type eq "work" and value eq "NEW.WORK@testuser.com"]')}`);
       expect(found.body.Resources.map((r: { id: string }) => r.id)).toEqual([id]);
       // A second Add to the same path changes that email rather than adding another.
       const again = await entra('PATCH', `/Users/${id}`, patch({ op: 'Add', path: 'emails[type eq "work"].value', value: 'newer.work@testuser.com' }));
-      expect(again.body.emails).toEqual([{ type: 'work', value: 'newer.work@testuser.com' }]);
+      expect(again.body.emails).toEqual([
+        { type: 'home', value: 'primary.home@testuser.com', primary: true },
+        { type: 'work', value: 'newer.work@testuser.com' },
+      ]);
     });
 
     it('should keep the other emails when adding the work email next to a home one', async () => {

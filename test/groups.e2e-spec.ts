@@ -676,3 +676,64 @@ describe('Groups (/admin/v1/Groups)', () => {
     });
   });
 });
+
+/** What IDCS scripts and Oracle's Terraform provider send for groups besides RFC 7643. */
+describe('Groups: IDCS attributes', () => {
+  const U = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:';
+  let s: TestServer;
+  let userId: string;
+  beforeAll(async () => {
+    s = await TestServer.start();
+    userId = (await s.api('POST', '/admin/v1/Users', user('owner@example.com'))).body.id;
+  });
+  afterAll(() => s.stop());
+
+  const ids = async (filter: string) => (await s.api('GET', `/admin/v1/Groups?filter=${q(filter)}&attributes=id`)).body.Resources.map((g: { id: string }) => g.id).sort();
+
+  it('should store nonUniqueDisplayName (returned always, not unique) and filter on it, ignoring case', async () => {
+    const a = await s.api('POST', '/admin/v1/Groups', group('Ops Paris', { nonUniqueDisplayName: 'Ops' }));
+    const b = await s.api('POST', '/admin/v1/Groups', group('Ops Lyon', { nonUniqueDisplayName: 'Ops' }));
+    expectStatus(a, 201);
+    expectStatus(b, 201);
+    expect((await s.api('GET', `/admin/v1/Groups/${a.body.id}?attributes=externalId`)).body.nonUniqueDisplayName).toBe('Ops');
+    expect(await ids('nonUniqueDisplayName eq "OPS"')).toEqual(sorted([a.body.id, b.body.id]));
+    const patched = await s.api('PATCH', `/admin/v1/Groups/${b.body.id}`, patch({ op: 'replace', path: 'nonUniqueDisplayName', value: 'Ops South' }));
+    expectStatus(patched, 200);
+    expect(await ids('nonUniqueDisplayName eq "ops"')).toEqual([a.body.id]);
+  });
+
+  it('should store the owners, POSIX, requestable and OCI tag extensions, returned on request where IDCS says so', async () => {
+    const body = group('Extended', {
+      [ORACLE_GROUP]: { description: 'All of them', owners: [{ value: userId, type: 'User', display: 'ignored (read-only)' }] },
+      [`${U}posix:Group`]: { gidNumber: 5000 },
+      [`${U}requestable:Group`]: { requestable: true },
+      [`${U}OCITags`]: { freeformTags: [{ key: 'team', value: 'blue' }] },
+    });
+    const created = await s.api('POST', '/admin/v1/Groups', body);
+    expectStatus(created, 201);
+    // owners, gidNumber and requestable are returned on request only (IDCS).
+    expect(created.body[ORACLE_GROUP]).toEqual({ description: 'All of them' });
+    expect(created.body[`${U}posix:Group`]).toBeUndefined();
+    expect(created.body[`${U}OCITags`]).toEqual({ freeformTags: [{ key: 'team', value: 'blue' }] });
+    const all = await s.api('GET', `/admin/v1/Groups/${created.body.id}?attributeSets=all`);
+    expect(all.body).toMatchObject({
+      [ORACLE_GROUP]: { description: 'All of them', creationMechanism: 'api', owners: [{ value: userId, type: 'User' }] },
+      [`${U}posix:Group`]: { gidNumber: 5000 },
+      [`${U}requestable:Group`]: { requestable: true },
+    });
+    expect(all.body.schemas).toEqual([GROUP_SCHEMA, ORACLE_GROUP, `${U}OCITags`, `${U}posix:Group`, `${U}requestable:Group`]);
+    expect(await ids(`${U}OCITags:freeformTags[key eq "team" and value eq "BLUE"]`)).toEqual([created.body.id]);
+    expect(await ids(`${U}posix:Group:gidNumber eq 5000`)).toEqual([created.body.id]);
+  });
+
+  it.each([
+    ['an owner without type', { [ORACLE_GROUP]: { owners: [{ value: 'x' }] } }, /needs a "type"/],
+    ['a gidNumber that is not an integer', { [`${U}posix:Group`]: { gidNumber: 'five' } }, /gidNumber" must be an integer/],
+    ['a freeform tag without value', { [`${U}OCITags`]: { freeformTags: [{ key: 'k' }] } }, /needs a "value"/],
+  ])('should refuse %s (400) and create nothing', async (_case, extra, detail) => {
+    const res = await s.api('POST', '/admin/v1/Groups', group('Refused', extra));
+    expect(res.status).toBe(400);
+    expect(res.body.detail).toMatch(detail);
+    expect((await s.api('GET', `/admin/v1/Groups?filter=${q('displayName eq "Refused"')}`)).body.totalResults).toBe(0);
+  });
+});

@@ -13,7 +13,8 @@ import { ApiResponse, expectScimError, expectStatus, GROUP_SCHEMA, patch, TestSe
 
 const LIMITS = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:limits';
 const q = (filter: string) => `?filter=${encodeURIComponent(filter)}`;
-const emails = (n: number, tag = 'e') => Array.from({ length: n }, (_, i) => ({ value: `${tag}${i}.some.longer.local.part@example.com`, type: 'other' }));
+// The default list carries the primary email every user needs; the others are added to a user that has one.
+const emails = (n: number, tag = 'e') => Array.from({ length: n }, (_, i) => ({ value: `${tag}${i}.some.longer.local.part@example.com`, type: 'other', ...(tag === 'e' && i === 0 ? { primary: true } : {}) }));
 const phones = (n: number) => Array.from({ length: n }, (_, i) => ({ value: `+1 555 ${String(i).padStart(7, '0')}`, type: 'work' }));
 const addresses = (n: number, extra: Record<string, unknown> = {}) => Array.from({ length: n }, (_, i) => ({ locality: `Town ${i}`, country: 'FR', type: 'other', ...extra }));
 
@@ -49,7 +50,8 @@ describe('large inputs: caps on multi-valued attributes and on resource size', (
 
   beforeAll(async () => {
     s = await TestServer.start();
-    const spc = await s.api('GET', '/admin/v1/ServiceProviderConfig');
+    // The limits extension is returned on request only (docs/idcs-compatibility.md, "Strict SCIM clients").
+    const spc = await s.api('GET', `/admin/v1/ServiceProviderConfig?attributes=${LIMITS}`);
     expectStatus(spc, 200);
     limits = spc.body[LIMITS];
   });
@@ -70,12 +72,22 @@ describe('large inputs: caps on multi-valued attributes and on resource size', (
 
   describe('ServiceProviderConfig', () => {
     it('should list the limits extension in "schemas" (RFC 7643 §3) and publish every cap', async () => {
-      const spc = (await s.api('GET', '/admin/v1/ServiceProviderConfig')).body;
+      const spc = (await s.api('GET', `/admin/v1/ServiceProviderConfig?attributes=${LIMITS}`)).body;
       expect(spc.schemas).toEqual(['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig', LIMITS]);
       expect(limits.maxResourceBytes).toBe(limits.maxBodyBytes);
-      expect(limits.maxValues.User).toEqual({ emails: 100, phoneNumbers: 100, addresses: 100 });
-      expect(limits.maxValues.Group).toEqual({ members: 10_000 });
-      expect(limits.maxValues.IdentityProvider).toEqual({ requestedAuthenticationContext: 100, jitUserProvGroupMappings: 250, jitUserProvAssignedGroups: 250 });
+      const OCI_TAGS = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:OCITags';
+      const tagCaps = { [`${OCI_TAGS}:freeformTags`]: 100, [`${OCI_TAGS}:definedTags`]: 100 };
+      expect(limits.maxValues.User).toEqual({ emails: 100, phoneNumbers: 100, addresses: 100, ims: 100, photos: 100, entitlements: 100, roles: 100, x509Certificates: 100, ...tagCaps });
+      expect(limits.maxValues.Group).toEqual({ members: 10_000, 'urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group:owners': 100, ...tagCaps });
+      const social = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:social:IdentityProvider';
+      const x509 = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:x509:IdentityProvider';
+      expect(limits.maxValues.IdentityProvider).toEqual({
+        requestedAuthenticationContext: 100,
+        jitUserProvGroupMappings: 250,
+        jitUserProvAssignedGroups: 250,
+        ...Object.fromEntries(['scope', 'adminScope', 'relayIdpParamMappings', 'jitProvAssignedGroups'].map((a) => [`${social}:${a}`, 100])),
+        ...Object.fromEntries(['signingCertificateChain', 'ocspTrustCertChain', 'ekuValues'].map((a) => [`${x509}:${a}`, 100])),
+      });
       expect(limits.maxValues.MappedAttribute).toEqual({ attributeMappings: 100, 'attributeMappings.appliesToActions': 100 });
     });
   });

@@ -159,7 +159,9 @@ describe('SCIM errors', () => {
       ['replace', 'emails[type eq "work"', 'x', /Unbalanced|invalid/i],
       ['replace', 'emails[type eq "work"]x', 'x', /Unexpected "x" after "]"/],
       ['replace', 'emails[type eq]', 'x', /value filter in path .* is invalid/],
-      ['replace', `${ENTERPRISE}`, { employeeNumber: '1' }, /schema URN alone is not an attribute/],
+      ['replace', `${ENTERPRISE}:`, { employeeNumber: '1' }, /schema URN alone is not an attribute/],
+      ['replace', `${ENTERPRISE}`, { badge: '1' }, /Unknown attribute "badge" in path "urn:ietf:params:scim:schemas:extension:enterprise:2\.0:User:badge"/],
+      ['replace', ENTERPRISE.replace('enterprise', 'Enterprise'), { Badge: '1' }, /Unknown attribute "Badge" in path "urn:ietf:params:scim:schemas:extension:Enterprise:2\.0:User:Badge"/],
       ['replace', `${ENTERPRISE}:badge`, '1', /Unknown attribute "badge"/],
       ['replace', 'urn:example:unknown:schema:attr', '1', /Malformed attribute name|Unknown attribute/],
       ['replace', 'emails[type eq "work"][value eq "x"]', 'x', /invalid|Unexpected|nested/i],
@@ -169,6 +171,16 @@ describe('SCIM errors', () => {
         expectScimError(res, 400, 'invalidPath');
         expect(res.body.detail).toMatch(detail);
       });
+    });
+
+    it('should name an unknown schema or attribute as the client spelled it', async () => {
+      const social = 'urn:ietf:params:scim:schemas:Oracle:IDCS:extension:Nothing:User';
+      const create = await api('POST', '/admin/v1/Users', user('errors.case@example.com', { schemas: [USER_SCHEMA, social] }));
+      expectScimError(create, 400, 'invalidSyntax');
+      expect(create.body.detail).toContain(`"${social}"`);
+      const key = await api('POST', '/admin/v1/Users', user('errors.case@example.com', { schemas: [USER_SCHEMA, ENTERPRISE], [ENTERPRISE.replace('enterprise', 'Enterprise')]: { Badge: '1' } }));
+      expectScimError(key, 400, 'invalidSyntax');
+      expect(key.body.detail).toMatch(/Unknown attribute "Badge" in "urn:ietf:params:scim:schemas:extension:Enterprise:2\.0:User"/);
     });
 
     it('should refuse a path that is not a string', async () => {
@@ -238,6 +250,9 @@ describe('SCIM errors', () => {
       [{ op: 'replace', path: 'userName' }, /"replace" needs a "value"/],
       [{ op: 'add', path: 'title', value: ['a', 'b'] }, /takes a single value/],
       [{ op: 'replace', value: { [ENTERPRISE]: 'not an object' } }, /must be an object/],
+      [{ op: 'replace', path: ENTERPRISE, value: 'not an object' }, /the value of "urn:ietf:params:scim:schemas:extension:enterprise:2\.0:User" must be an object/],
+      [{ op: 'add', path: ENTERPRISE, value: [{ employeeNumber: '8' }] }, /must be an object/],
+      [{ op: 'remove', path: ENTERPRISE, value: { employeeNumber: '7' } }, /takes no "value"/],
       [{ op: 'add', path: 'emails', value: [{ value: 'a@x', primary: true }, { value: 'b@x', primary: true }] }, /At most one/],
     ])('should refuse the PATCH operation %j', async (op, detail) => {
       await unchanged(async () => {
@@ -549,7 +564,7 @@ describe('SCIM errors', () => {
       ['a deeply nested search body', 'refused', () => raw('POST', '/admin/v1/Users/.search', `{"attributes":${deep(20000)}}`, { 'content-type': 'application/json' })],
       ['a deeply nested admin client body', 'refused', () => raw('POST', '/admin/v1/AdminClients', `{"name":"x","roles":${deep(20000)}}`, { 'content-type': 'application/json' })],
       ['a NUL character in a userName', 'refused', () => api('POST', '/admin/v1/Users', user('nul\u0000user'))],
-      ['a NUL character in an email', 'refused', () => api('POST', '/admin/v1/Users', user('nul.email', { emails: [{ value: 'a\u0000@x', type: 'work' }] }))],
+      ['a NUL character in an email', 'refused', () => api('POST', '/admin/v1/Users', user('nul.email', { emails: [{ value: 'a\u0000@x', type: 'work', primary: true }] }))],
       ['a NUL character in a PATCH value', 'refused', () => patchUser({ op: 'replace', path: 'nickName', value: 'a\u0000b' })],
       ['a NUL character in a filter', 'refused', () => list('userName eq "a\u0000b"')],
       ['a NUL character in a group member filter', 'refused', () => api('PATCH', `/admin/v1/Groups/${groupId}`, patch({ op: 'remove', path: 'members[value eq "a\u0000b"]' }))],
@@ -560,8 +575,8 @@ describe('SCIM errors', () => {
       ['an externalId longer than 1024 characters', 'refused', () => api('POST', '/admin/v1/Users', user('long.external', { externalId: 'e'.repeat(2000) }))],
       ['a displayName longer than 1024 characters', 'refused', () => api('POST', '/admin/v1/Users', user('long.display', { displayName: 'd'.repeat(2000) }))],
       ['a familyName longer than 1024 characters', 'refused', () => api('POST', '/admin/v1/Users', user('long.family', { name: { familyName: 'f'.repeat(2000) } }))],
-      ['an email longer than 1024 characters', 'refused', () => api('POST', '/admin/v1/Users', user('long.email', { emails: [{ value: `${'m'.repeat(2000)}@x`, type: 'work' }] }))],
-      ['an email type longer than 64 characters', 'refused', () => api('POST', '/admin/v1/Users', user('long.type', { emails: [{ value: 'a@x', type: 't'.repeat(100) }] }))],
+      ['an email longer than 1024 characters', 'refused', () => api('POST', '/admin/v1/Users', user('long.email', { emails: [{ value: `${'m'.repeat(2000)}@x`, type: 'work', primary: true }] }))],
+      ['an email type longer than 64 characters', 'refused', () => api('POST', '/admin/v1/Users', user('long.type', { emails: [{ value: 'a@x', type: 't'.repeat(100), primary: true }] }))],
       ['a PATCH giving a userName longer than 1024 characters', 'refused', () => patchUser({ op: 'replace', path: 'userName', value: 'p'.repeat(1500) })],
       ['a group displayName longer than 1024 characters', 'refused', () => api('POST', '/admin/v1/Groups', { schemas: [GROUP_SCHEMA], displayName: 'g'.repeat(1500) })],
       ['a filter comparing with a 4000-character value', 'answered', () => list(`userName eq "${'v'.repeat(4000)}"`)],
@@ -591,7 +606,7 @@ describe('SCIM errors', () => {
     });
 
     it('should accept the longest userName it stores (1024 characters)', async () => {
-      const res = await api('POST', '/admin/v1/Users', user('u'.repeat(1024), { emails: [{ value: `${'m'.repeat(1000)}@example.com`, type: 'work' }] }));
+      const res = await api('POST', '/admin/v1/Users', user('u'.repeat(1024), { emails: [{ value: `${'m'.repeat(1000)}@example.com`, type: 'work', primary: true }] }));
       expectStatus(res, 201);
       expect(res.body.userName).toHaveLength(1024);
       expectStatus(await api('DELETE', `/admin/v1/Users/${res.body.id}`), 204);

@@ -1,3 +1,7 @@
+import { createJitIdentityProvider } from '@app/fixtures';
+import { IdentityProvidersService } from '@app/identity-providers';
+import { JitLoginService } from '@app/jit';
+import { makeKeyPair } from './support/certs';
 import { ApiResponse, dbQuery, expectScimError, expectStatus, GROUP_SCHEMA, patch, TestServer, user, USER_SCHEMA } from './support/server';
 
 /** /admin/v1/Users end to end: create, read, list (filter, sort, page, project), replace, patch, delete. */
@@ -164,7 +168,7 @@ describe('UsersController', () => {
 
   describe('replace (PUT)', () => {
     it('should replace the writable attributes, drop those not sent, and ignore read-only ones', async () => {
-      const created = await create(s, user('put.basic', { nickName: 'Nick', title: 'Engineer', externalId: 'ext-1', [ORACLE]: { isFederatedUser: true } }));
+      const created = await create(s, user('put.basic', { nickName: 'Nick', title: 'Engineer', externalId: 'ext-1', phoneNumbers: [{ value: '+1 555 0199' }], [ORACLE]: { isFederatedUser: true } }));
       const res = await s.api('PUT', `/admin/v1/Users/${created.id}`, {
         schemas: [USER_SCHEMA],
         id: 'ffffffffffffffffffffffffffffffff',
@@ -172,6 +176,7 @@ describe('UsersController', () => {
         groups: [{ value: 'whatever' }],
         userName: 'put.basic',
         name: { givenName: 'New' },
+        emails: [{ value: 'put.new@example.com', primary: true }],
         title: 'Manager',
       });
       expectStatus(res, 200);
@@ -183,7 +188,8 @@ describe('UsersController', () => {
       expect(res.body.name).toEqual({ givenName: 'New' });
       expect(res.body.title).toBe('Manager');
       expect(res.body.nickName).toBeUndefined();
-      expect(res.body.emails).toBeUndefined();
+      expect(res.body.emails).toEqual([{ value: 'put.new@example.com', primary: true }]);
+      expect(res.body.phoneNumbers).toBeUndefined();
       expect(res.body.externalId).toBeUndefined();
       expect(res.body.active).toBe(true);
       expect(res.body.groups).toBeUndefined();
@@ -387,7 +393,7 @@ describe('UsersController list', () => {
       userName: 'carol@corp.test',
       name: { givenName: 'Carol', familyName: 'Clark' },
       nickName: 'cc',
-      emails: [{ value: 'carol@home.org', type: 'home' }],
+      emails: [{ value: 'carol@home.org', type: 'home', primary: true }],
       [ORACLE]: { isFederatedUser: true },
     });
     U.dave = await create(s, {
@@ -622,12 +628,13 @@ describe('UsersController list', () => {
   describe('projection', () => {
     it('should return only always-returned attributes plus the requested ones with attributes=', async () => {
       const res = await get(s, U.alice.id, '?attributes=name.givenName,emails.value');
-      expect(res.body).toEqual({ schemas: [USER_SCHEMA, ENTERPRISE, ORACLE], id: U.alice.id, userName: 'alice@example.com', name: { givenName: 'Alice' }, emails: [{ value: 'alice@example.com' }, { value: 'alice@home.org' }] });
+      // `schemas` lists the extensions the response carries (RFC 7643 §3), not all the user has.
+      expect(res.body).toEqual({ schemas: [USER_SCHEMA], id: U.alice.id, userName: 'alice@example.com', name: { givenName: 'Alice' }, emails: [{ value: 'alice@example.com' }, { value: 'alice@home.org' }] });
     });
 
     it('should select an extension attribute by URN', async () => {
       const res = await get(s, U.alice.id, `?attributes=${ENTERPRISE}:employeeNumber`);
-      expect(res.body).toEqual({ schemas: [USER_SCHEMA, ENTERPRISE, ORACLE], id: U.alice.id, userName: 'alice@example.com', [ENTERPRISE]: { employeeNumber: '1001' } });
+      expect(res.body).toEqual({ schemas: [USER_SCHEMA, ENTERPRISE], id: U.alice.id, userName: 'alice@example.com', [ENTERPRISE]: { employeeNumber: '1001' } });
     });
 
     it('should leave out excludedAttributes but never always-returned ones', async () => {
@@ -672,12 +679,12 @@ describe('UsersController list', () => {
 
     it('should combine attributeSets with attributes (union)', async () => {
       const res = await get(s, U.alice.id, '?attributeSets=always&attributes=title');
-      expect(res.body).toEqual({ schemas: [USER_SCHEMA, ENTERPRISE, ORACLE], id: U.alice.id, userName: 'alice@example.com', title: 'Engineer' });
+      expect(res.body).toEqual({ schemas: [USER_SCHEMA], id: U.alice.id, userName: 'alice@example.com', title: 'Engineer' });
     });
 
     it('should project list and create responses too', async () => {
       const listed = await s.api('GET', `/admin/v1/Users${q({ filter: 'userName eq "bob@example.com"', attributes: 'active' })}`);
-      expect(listed.body.Resources).toEqual([{ schemas: [USER_SCHEMA, ENTERPRISE, ORACLE], id: U.bob.id, userName: 'bob@example.com', active: false }]);
+      expect(listed.body.Resources).toEqual([{ schemas: [USER_SCHEMA], id: U.bob.id, userName: 'bob@example.com', active: false }]);
       const created = await s.api('POST', '/admin/v1/Users?attributes=userName', user('projected.create'));
       expectStatus(created, 201);
       expect(Object.keys(created.body).sort()).toEqual(['id', 'schemas', 'userName']);
@@ -759,12 +766,12 @@ describe('UsersController PATCH', () => {
       (b) => ({ ...b, emails: [{ ...b.emails[0], primary: false }, b.emails[1], { value: 'pat@new.example', type: 'other', primary: true }] }),
     ],
     ['add a value already present (no duplicate)', [{ op: 'add', path: 'emails', value: [{ value: 'pat@home.example', type: 'home' }] }], (b) => b],
-    ['replace a whole multi-valued attribute', [{ op: 'replace', path: 'emails', value: [{ value: 'only@example.com', type: 'work' }] }], (b) => ({ ...b, emails: [{ value: 'only@example.com', type: 'work' }] })],
+    ['replace a whole multi-valued attribute', [{ op: 'replace', path: 'emails', value: [{ value: 'only@example.com', type: 'work', primary: true }] }], (b) => ({ ...b, emails: [{ value: 'only@example.com', type: 'work', primary: true }] })],
     ['remove a whole multi-valued attribute', [{ op: 'remove', path: 'phoneNumbers' }], ({ phoneNumbers: _p, ...rest }) => rest],
     ['replace the value selected by a value filter', [{ op: 'replace', path: 'emails[type eq "work"].value', value: 'pat@new-work.example' }], (b) => ({ ...b, emails: [{ ...b.emails[0], value: 'pat@new-work.example' }, b.emails[1]] })],
     ['add through a value filter matching nothing (creates the value)', [{ op: 'add', path: 'phoneNumbers[type eq "work"].value', value: '+1 555 0199' }], (b) => ({ ...b, phoneNumbers: [...b.phoneNumbers, { type: 'work', value: '+1 555 0199' }] })],
     ['remove the values selected by a value filter', [{ op: 'remove', path: 'emails[type eq "home"]' }], (b) => ({ ...b, emails: [b.emails[0]] })],
-    ['remove a sub-attribute of the values selected by a value filter', [{ op: 'remove', path: 'emails[type eq "work"].primary' }], (b) => ({ ...b, emails: [{ value: 'pat@work.example', type: 'work' }, b.emails[1]] })],
+    ['remove a sub-attribute of the values selected by a value filter', [{ op: 'remove', path: 'emails[type eq "home"].type' }], (b) => ({ ...b, emails: [b.emails[0], { value: 'pat@home.example' }] })],
     ['replace whole values selected by a value filter', [{ op: 'replace', path: 'emails[value ew "home.example"]', value: { value: 'pat@cottage.example', type: 'home' } }], (b) => ({ ...b, emails: [b.emails[0], { value: 'pat@cottage.example', type: 'home' }] })],
     ['replace an extension attribute by URN path', [{ op: 'replace', path: `${ENTERPRISE}:department`, value: 'Finance' }], (b) => ({ ...b, [ENTERPRISE]: { ...b[ENTERPRISE], department: 'Finance' } })],
     ['remove an extension attribute by URN path', [{ op: 'remove', path: `${ENTERPRISE}:employeeNumber` }], (b) => ({ ...b, [ENTERPRISE]: { department: 'Ops' } })],
@@ -781,8 +788,9 @@ describe('UsersController PATCH', () => {
   ];
 
   /** The writable part of a response, to compare with what the case expects. */
+  /** What a client writes: without what the server derives (id, meta, the IDCS common attributes) and the Oracle extension. */
   const writable = (d: Doc): Doc => {
-    const { id: _id, meta: _meta, schemas: _schemas, [ORACLE]: _o, ...rest } = d;
+    const { id: _id, meta: _meta, schemas: _schemas, [ORACLE]: _o, ocid: _oc, domainOcid: _d, idcsCreatedBy: _c, idcsLastModifiedBy: _l, ...rest } = d;
     return rest;
   };
 
@@ -834,5 +842,214 @@ describe('UsersController PATCH', () => {
 
   it('should answer 404 for an unknown id', async () => {
     expectScimError(await s.api('PATCH', '/admin/v1/Users/0123456789abcdef0123456789abcdef', patch({ op: 'add', path: 'title', value: 'x' })), 404);
+  });
+});
+
+/**
+ * What IDCS scripts and Oracle's Terraform provider send besides RFC 7643: a primary email on every user,
+ * emails[].verified / secondary, description, request-only instructions (bypassNotification) and the userState
+ * lock, which sign-in honours.
+ */
+describe('UsersController IDCS attributes', () => {
+  const USER_STATE = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:userState:User';
+  const PRIMARY_EMAIL_NOT_SPECIFIED = 'error.identity.user.primaryEmailNotSpecified';
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await TestServer.start();
+  });
+  afterAll(() => s.stop());
+
+  const count = async (userName: string) => (await s.api('GET', `/admin/v1/Users${q({ filter: `userName eq "${userName}"`, count: 0 })}`)).body.totalResults as number;
+  const ids = async (filter: string) => (await s.api('GET', `/admin/v1/Users${q({ filter, attributes: 'id' })}`)).body.Resources.map((r: { id: string }) => r.id).sort();
+
+  describe('primary email', () => {
+    it.each([
+      ['no emails', {}, /A user needs a primary email; send "emails": \[\{"value": .*"primary": true\}\]/],
+      ['emails of which none is primary', { emails: [{ value: 'a@example.com', type: 'work' }, { value: 'b@example.com', type: 'home', primary: false }] }, /None of the user's 2 email\(s\) is marked primary/],
+    ])('should refuse a user with %s (400 invalidValue, IDCS messageId) and create nothing', async (_case, extra, detail) => {
+      const body = { schemas: [USER_SCHEMA], userName: 'no.primary@example.com', name: { familyName: 'Nobody' }, ...extra };
+      const res = await s.api('POST', '/admin/v1/Users', body);
+      expectScimError(res, 400, 'invalidValue');
+      expect(res.body.detail).toMatch(detail);
+      expect(res.body['urn:ietf:params:scim:api:oracle:idcs:extension:messages:Error']).toEqual({ messageId: PRIMARY_EMAIL_NOT_SPECIFIED });
+      expect(await count('no.primary@example.com')).toBe(0);
+    });
+
+    it('should refuse a PUT or PATCH that takes the primary email away, and keep the user as it was', async () => {
+      const created = await create(s, user('keep.primary@example.com', { emails: [{ value: 'keep.primary@example.com', type: 'work', primary: true }, { value: 'home@example.com', type: 'home' }] }));
+      const attempts = [
+        s.api('PUT', `/admin/v1/Users/${created.id}`, { schemas: [USER_SCHEMA], userName: 'keep.primary@example.com' }),
+        s.api('PATCH', `/admin/v1/Users/${created.id}`, patch({ op: 'remove', path: 'emails' })),
+        s.api('PATCH', `/admin/v1/Users/${created.id}`, patch({ op: 'remove', path: 'emails[primary eq true]' })),
+        s.api('PATCH', `/admin/v1/Users/${created.id}`, patch({ op: 'replace', path: 'emails[type eq "work"].primary', value: false })),
+      ];
+      for (const res of await Promise.all(attempts)) {
+        expectScimError(res, 400, 'invalidValue');
+        expect(res.body['urn:ietf:params:scim:api:oracle:idcs:extension:messages:Error']).toEqual({ messageId: PRIMARY_EMAIL_NOT_SPECIFIED });
+      }
+      const after = await get(s, created.id);
+      expect(after.body).toEqual(created);
+      // Moving the primary flag to another address is fine.
+      const moved = await s.api('PATCH', `/admin/v1/Users/${created.id}`, patch({ op: 'replace', path: 'emails[type eq "home"].primary', value: true }));
+      expectStatus(moved, 200);
+      expect(moved.body.emails).toEqual([
+        { value: 'keep.primary@example.com', type: 'work', primary: false },
+        { value: 'home@example.com', type: 'home', primary: true },
+      ]);
+    });
+
+    it('should still let a user stored without a primary email (before the rule) be changed, e.g. deactivated', async () => {
+      const created = await create(s, user('legacy.user@example.com'));
+      const { emails: _e, ...withoutEmails } = JSON.parse((await storedRow(s, created.id))!.data);
+      await dbQuery(s, 'UPDATE users SET data = $1 WHERE id = $2', [JSON.stringify(withoutEmails), created.id]);
+      await dbQuery(s, 'DELETE FROM user_attribute_values WHERE user_id = $1', [created.id]);
+      const res = await s.api('PATCH', `/admin/v1/Users/${created.id}`, patch({ op: 'replace', path: 'active', value: false }));
+      expectStatus(res, 200);
+      expect(res.body.active).toBe(false);
+      expect(res.body.emails).toBeUndefined();
+    });
+  });
+
+  describe('emails[].verified, emails[].secondary and description', () => {
+    it('should store, return and filter on them', async () => {
+      const created = await create(
+        s,
+        user('flags@example.com', {
+          description: 'Night shift lead',
+          emails: [
+            { value: 'flags@example.com', type: 'work', primary: true, verified: true },
+            { value: 'flags@home.example', type: 'home', secondary: true },
+          ],
+        }),
+      );
+      const other = await create(s, user('noflags@example.com', { description: 'Day shift' }));
+      expect(created.description).toBe('Night shift lead');
+      expect(created.emails).toEqual([
+        { value: 'flags@example.com', type: 'work', primary: true, verified: true },
+        { value: 'flags@home.example', type: 'home', secondary: true },
+      ]);
+      expect(await ids('emails.verified eq true')).toEqual([created.id]);
+      expect(await ids('emails[secondary eq true and value eq "flags@home.example"]')).toEqual([created.id]);
+      expect(await ids('emails[secondary eq true and type eq "work"]')).toEqual([]);
+      expect(await ids('description sw "night"')).toEqual([created.id]);
+      // Changing the flags changes what the filters find.
+      expectStatus(await s.api('PATCH', `/admin/v1/Users/${other.id}`, patch({ op: 'replace', path: 'emails[type eq "work"].verified', value: true })), 200);
+      expect(await ids('emails.verified eq true')).toEqual([created.id, other.id].sort());
+    });
+
+    it('should refuse two secondary emails (400 invalidValue)', async () => {
+      const res = await s.api('POST', '/admin/v1/Users', user('two.secondary@example.com', {
+        emails: [{ value: 'two.secondary@example.com', primary: true }, { value: 'a@example.com', secondary: true }, { value: 'b@example.com', secondary: true }],
+      }));
+      expectScimError(res, 400, 'invalidValue');
+      expect(res.body.detail).toBe('At most one "emails" value may be secondary (got 2)');
+      expect(await count('two.secondary@example.com')).toBe(0);
+    });
+  });
+
+  describe('bypassNotification and other request-only instructions', () => {
+    it('should accept them on create, PUT and PATCH, and never store or return them', async () => {
+      const ext = { bypassNotification: true, userFlowControlledByExternalClient: false, isGroupMembershipNormalized: true };
+      const created = await create(s, user('bypass@example.com', { schemas: [USER_SCHEMA, ORACLE], [ORACLE]: ext }));
+      expect(created[ORACLE]).toEqual({ isFederatedUser: false });
+      const asked = await get(s, created.id, `?attributeSets=all&attributes=${encodeURIComponent(`${ORACLE}:bypassNotification`)}`);
+      expect(asked.body[ORACLE]).toEqual({ isFederatedUser: false, creationMechanism: 'api' });
+      expect((await storedRow(s, created.id))!.data).not.toMatch(/bypassNotification|userFlowControlledByExternalClient|isGroupMembershipNormalized/);
+      // A PUT or PATCH that carries one changes nothing else, so no new version.
+      const put = await s.api('PUT', `/admin/v1/Users/${created.id}`, { ...asked.body, [ORACLE]: { ...asked.body[ORACLE], bypassNotification: false } });
+      expectStatus(put, 200);
+      const patched = await s.api('PATCH', `/admin/v1/Users/${created.id}`, patch({ op: 'add', path: `${ORACLE}:bypassNotification`, value: true }));
+      expectStatus(patched, 200);
+      expect(patched.body.meta.version).toBe('W/"1"');
+      expect((await storedRow(s, created.id))!.data).not.toContain('bypassNotification');
+    });
+  });
+
+  describe('userState: locked', () => {
+    it('should lock with the server\'s lockDate and reason, keep the lock through a PUT that leaves it out, and unlock', async () => {
+      const created = await create(s, user('lock.me@example.com'));
+      const before = Date.now();
+      const locked = await s.api('PATCH', `/admin/v1/Users/${created.id}`, patch({ op: 'replace', path: `${USER_STATE}:locked`, value: { on: true, reason: 0, lockDate: '2001-01-01T00:00:00Z' } }));
+      expectStatus(locked, 200);
+      const lock = locked.body[USER_STATE].locked;
+      expect(lock).toEqual({ on: true, reason: 1, lockDate: expect.any(String) });
+      expect(new Date(lock.lockDate).getTime()).toBeGreaterThanOrEqual(before - 1000);
+      expect(await ids(`${USER_STATE}:locked.on eq true`)).toEqual([created.id]);
+
+      // Okta and Entra PUT users back without Oracle's extensions: that must not unlock anyone.
+      const put = await s.api('PUT', `/admin/v1/Users/${created.id}`, user('lock.me@example.com', { title: 'Still locked' }));
+      expectStatus(put, 200);
+      expect(put.body[USER_STATE]).toEqual({ locked: lock });
+      // A PATCH that touches the lock but keeps it on keeps its date.
+      const again = await s.api('PATCH', `/admin/v1/Users/${created.id}`, patch({ op: 'replace', path: `${USER_STATE}:locked.on`, value: true }));
+      expect(again.body[USER_STATE].locked).toEqual(lock);
+
+      const unlocked = await s.api('PATCH', `/admin/v1/Users/${created.id}`, patch({ op: 'replace', path: `${USER_STATE}:locked.on`, value: false }));
+      expectStatus(unlocked, 200);
+      expect(unlocked.body[USER_STATE]).toEqual({ locked: { on: false } });
+      expect(await ids(`${USER_STATE}:locked.on eq true`)).toEqual([]);
+    });
+
+    it.each([
+      ['maxConcurrentSessions 0', { maxConcurrentSessions: 0 }, /maxConcurrentSessions" must be at least 1/],
+      ['locked.on "maybe"', { locked: { on: 'maybe' } }, /locked.on" must be a boolean/],
+      ['an unknown attribute', { lockedOut: true }, /Unknown attribute "lockedOut"/],
+    ])('should refuse %s (400) and create nothing', async (_case, state, detail) => {
+      const res = await s.api('POST', '/admin/v1/Users', user('bad.state@example.com', { schemas: [USER_SCHEMA, USER_STATE], [USER_STATE]: state }));
+      expect(res.status).toBe(400);
+      expect(res.body.detail).toMatch(detail);
+      expect(await count('bad.state@example.com')).toBe(0);
+    });
+  });
+});
+
+/** Sign-in (SAML JIT) honours the lock, and creates no user without a primary email. */
+describe('UsersController rules at sign-in', () => {
+  const USER_STATE = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:userState:User';
+  let s: TestServer;
+  let idpId: string;
+  let n = 0;
+  beforeAll(async () => {
+    s = await TestServer.start();
+    ({ idpId } = await createJitIdentityProvider(s, {
+      partnerName: 'Lock IdP',
+      partnerProviderId: 'https://lock.idp.test',
+      idpSsoUrl: 'https://lock.idp.test/sso',
+      signingCertificate: (await makeKeyPair('users-lock-idp')).certificateB64,
+    }));
+  });
+  afterAll(() => s.stop());
+
+  async function signIn(email: string, attributes: Record<string, string[]>) {
+    const config = (await s.app.get(IdentityProvidersService).signInConfiguration({ id: idpId }))!.jit;
+    return s.app.get(JitLoginService).signIn({
+      config,
+      assertion: { nameId: email, nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress', issuer: 'https://lock.idp.test', attributes },
+      correlationId: `users-sign-in-${++n}`,
+    });
+  }
+  const person = (email: string) => ({ firstName: ['Lo'], familyName: ['Cked'], email: [email] });
+
+  it('should refuse a locked user and let them in once unlocked', async () => {
+    const created = await create(s, user('locked.signin@example.com'));
+    expectStatus(await s.api('PATCH', `/admin/v1/Users/${created.id}`, patch({ op: 'add', path: `${USER_STATE}:locked`, value: { on: true } })), 200);
+    const refused = await signIn('locked.signin@example.com', person('locked.signin@example.com'));
+    expect(refused).toMatchObject({ ok: false, reason: 'user_locked' });
+    expect((await get(s, created.id)).body.meta.version).toBe('W/"2"');
+    expectStatus(await s.api('PATCH', `/admin/v1/Users/${created.id}`, patch({ op: 'replace', path: `${USER_STATE}:locked.on`, value: false })), 200);
+    expect(await signIn('locked.signin@example.com', person('locked.signin@example.com'))).toMatchObject({ ok: true, userId: created.id });
+  });
+
+  it('should create no user when the IdP asserts no email, and say why', async () => {
+    const r = await signIn('no.email@example.com', { firstName: ['No'], familyName: ['Email'] });
+    expect(r).toMatchObject({ ok: false, reason: 'mandatory_user_attribute_missing', detail: expect.stringContaining('a primary email') });
+    expect((await s.api('GET', `/admin/v1/Users${q({ filter: 'userName eq "no.email@example.com"' })}`)).body.totalResults).toBe(0);
+  });
+
+  it('should not let an update from the assertion empty the primary email', async () => {
+    const created = await create(s, user('keeps.email@example.com'));
+    const r = await signIn('keeps.email@example.com', { firstName: ['Keeps'], familyName: ['Email'], email: [''] });
+    expect(r).toMatchObject({ ok: false, reason: 'mandatory_user_attribute_missing' });
+    expect((await get(s, created.id)).body).toEqual(created);
   });
 });

@@ -5,6 +5,7 @@ import { AuditEventEntity, AuditModule } from '@app/audit';
 import { AUTH_ENTITIES, AuthModule } from '@app/auth';
 import { GROUP_ENTITIES, GroupsModule } from '@app/groups';
 import { IdentityProviderEntity, IdentityProvidersModule } from '@app/identity-providers';
+import { IdempotencyModule, RetryTokenEntity } from '@app/idempotency';
 import { JitConfigurationModule, MappedAttributeEntity } from '@app/jit';
 import { MetricsModule } from '@app/metrics';
 import { PersistenceModule } from '@app/persistence';
@@ -16,7 +17,7 @@ import { HttpDrain } from './http-drain';
 import { logCorrelationId } from './log-lines';
 import { MetricsController, ResourceGauges } from './metrics.controller';
 
-export const ENTITIES = [...AUTH_ENTITIES, ...USER_ENTITIES, ...GROUP_ENTITIES, AuditEventEntity, MappedAttributeEntity, IdentityProviderEntity, ...SAML_ENTITIES];
+export const ENTITIES = [...AUTH_ENTITIES, ...USER_ENTITIES, ...GROUP_ENTITIES, AuditEventEntity, MappedAttributeEntity, IdentityProviderEntity, ...SAML_ENTITIES, RetryTokenEntity];
 
 @Module({})
 export class AppModule implements NestModule {
@@ -35,6 +36,7 @@ export class AppModule implements NestModule {
         JitConfigurationModule,
         IdentityProvidersModule,
         SamlModule,
+        IdempotencyModule,
       ],
       controllers: [HealthController, MetricsController],
       providers: [{ provide: APP_FILTER, useClass: ScimExceptionFilter }, ResourceGauges, HttpDrain],

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuthenticatedRequest, CredentialAuditTrail, Principal } from '@app/auth';
 import { Database, newId, nowIso } from '@app/persistence';
-import { Doc, ListQuery, listResponse, Projection, ProjectionRequest, PublicUrl, ResolvedPath, runListQuery, ScimAttribute, ScimError, ScimResourceType, SqlExpr, SqlMapping, VersionedRow, WrittenHook } from '@app/scim';
+import { COMMON_ATTRIBUTES, Doc, ListQuery, listResponse, Projection, ProjectionRequest, PublicUrl, ResolvedPath, ResourceWrite, runListQuery, ScimAttribute, ScimError, ScimResourceType, SqlExpr, SqlMapping, VersionedRow, WrittenHook } from '@app/scim';
 import { AuditEventEntity } from './audit.entity';
 import { AUDIT_EVENT_RESOURCE_TYPE } from './audit.schema';
 
@@ -79,7 +79,8 @@ export function diffResources(rt: ScimResourceType, before: Doc | undefined, aft
       if (JSON.stringify(ov) !== JSON.stringify(nv)) out.push({ attribute: prefix + attribute.name, oldValue: ov, newValue: nv });
     }
   };
-  walk([{ name: 'externalId' } as ScimAttribute, ...rt.schema.attributes], before, after, '');
+  // The writable common attributes (externalId, tags) are changes of the resource like its own attributes.
+  walk([...COMMON_ATTRIBUTES.filter((a) => a.mutability !== 'readOnly'), ...rt.schema.attributes], before, after, '');
   for (const ext of rt.schemaExtensions) walk(ext.schema.attributes, before?.[ext.schema.id] as Doc, after?.[ext.schema.id] as Doc, `${ext.schema.id}:`);
   return out;
 }
@@ -94,8 +95,11 @@ export class AuditService implements CredentialAuditTrail {
     private readonly urls: PublicUrl,
   ) {}
 
-  /** A resource pipeline's hook that records each committed change as an `admin.<Resource>.<action>` event. */
-  resourceWrites<R extends VersionedRow>(rt: ScimResourceType, actor: Actor, nameOf?: (row: R) => string): WrittenHook<R> {
+  /**
+   * A resource pipeline's hook that records each committed change as an `admin.<Resource>.<action>` event, with
+   * the `message` a resource may attach to it (e.g. a warning about what was accepted).
+   */
+  resourceWrites<R extends VersionedRow>(rt: ScimResourceType, actor: Actor, nameOf?: (row: R) => string, messageOf?: (write: ResourceWrite<R>) => string | undefined): WrittenHook<R> {
     return (m, w) =>
       this.record(m, {
         eventId: `admin.${rt.name}.${w.action}`,
@@ -105,6 +109,7 @@ export class AuditService implements CredentialAuditTrail {
         resourceType: rt.name,
         resourceId: w.row.id,
         resourceName: nameOf?.(w.row),
+        message: messageOf?.(w),
         changes: diffResources(rt, w.before, w.after),
       });
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { ScimError, SqlFragment } from '@app/scim';
+import { ResourceWriter, ScimError, SqlFragment } from '@app/scim';
 import { UsersRepository } from '@app/users';
 import { GroupsRepository } from './groups.repository';
 
@@ -47,18 +47,18 @@ export class GroupMemberships {
     return removed + added > 0;
   }
 
-  /** A user joins and leaves groups (JIT sign-in); each group whose members changed gets a new version. */
-  async moveUser(m: EntityManager, userId: string, join: string[], leave: string[]): Promise<void> {
+  /** A user joins and leaves groups (JIT sign-in, `by` its identity provider); each group whose members changed gets a new version. */
+  async moveUser(m: EntityManager, userId: string, join: string[], leave: string[], by: ResourceWriter): Promise<void> {
     const changed: string[] = [];
     for (const g of new Set(join)) if ((await this.groups.insertMembers(m, g, [userId])) > 0) changed.push(g);
     for (const g of new Set(leave)) if ((await this.groups.deleteMembers(m, g, [userId])) > 0) changed.push(g);
-    if (changed.length) await this.groups.bumpVersions(m, changed);
+    if (changed.length) await this.groups.bumpVersions(m, changed, by);
   }
 
-  /** Before a user is deleted: removes their memberships, and each group they left gets a new version. */
-  async removeUser(m: EntityManager, userId: string): Promise<void> {
+  /** Before a user is deleted (`by` someone): removes their memberships, and each group they left gets a new version. */
+  async removeUser(m: EntityManager, userId: string, by: ResourceWriter | undefined): Promise<void> {
     const left = await this.groups.deleteMembershipsOf(m, userId);
-    if (left.length) await this.groups.bumpVersions(m, left);
+    if (left.length) await this.groups.bumpVersions(m, left, by);
   }
 
   private async requireUsers(m: EntityManager, ids: string[], where: string): Promise<void> {

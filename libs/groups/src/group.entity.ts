@@ -1,7 +1,8 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { WriterColumns } from '@app/scim';
 
 @Entity('groups')
-export class GroupEntity {
+export class GroupEntity extends WriterColumns {
   @PrimaryColumn({ type: 'varchar', length: 32 }) id!: string;
   @Column({ name: 'display_name', type: 'varchar', length: 1024 }) displayName!: string;
   @Column({ name: 'display_name_lower', type: 'varchar', length: 1024 }) displayNameLower!: string;

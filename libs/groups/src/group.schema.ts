@@ -1,7 +1,10 @@
 import { attr, complex, ScimResourceType, ScimSchema } from '@app/scim';
+import { OCI_TAGS_SCHEMA } from '@app/users/core';
 
 export const GROUP_SCHEMA_ID = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 export const ORACLE_GROUP_SCHEMA_ID = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group';
+export const POSIX_GROUP_SCHEMA_ID = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:posix:Group';
+export const REQUESTABLE_GROUP_SCHEMA_ID = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:requestable:Group';
 
 export const GROUP_SCHEMA: ScimSchema = {
   id: GROUP_SCHEMA_ID,
@@ -9,6 +12,7 @@ export const GROUP_SCHEMA: ScimSchema = {
   description: 'Group (RFC 7643 §4.2)',
   attributes: [
     attr('displayName', 'string', 'Group name, unique case-insensitively', { required: true, uniqueness: 'server', returned: 'always', example: 'Administrators' }),
+    attr('nonUniqueDisplayName', 'string', 'Name for display that, unlike displayName, need not be unique (IDCS)', { returned: 'always', example: 'Admins' }),
     complex(
       'members',
       'Members of the group. Returned only when requested (attributes=members); page with attributes=members[startIndex=1%26count=100]',
@@ -17,6 +21,11 @@ export const GROUP_SCHEMA: ScimSchema = {
         attr('type', 'string', 'Kind of member', { canonicalValues: ['User'], mutability: 'immutable' }),
         attr('$ref', 'reference', 'Member URI', { mutability: 'readOnly', referenceTypes: ['User'] }),
         attr('display', 'string', 'Member display name', { mutability: 'readOnly' }),
+        // What IDCS returns besides, so that a group read from IDCS can be PUT here: accepted and ignored.
+        attr('name', 'string', 'Member name (IDCS; not returned here, ignored on input)', { mutability: 'readOnly' }),
+        attr('ocid', 'string', 'Member OCID (IDCS; not returned here, ignored on input)', { mutability: 'readOnly' }),
+        attr('membershipOcid', 'string', 'Membership OCID (IDCS; not returned here, ignored on input)', { mutability: 'readOnly' }),
+        attr('dateAdded', 'dateTime', 'When the member was added (IDCS; not returned here, ignored on input)', { mutability: 'readOnly' }),
       ],
       { multiValued: true, returned: 'request' },
     ),
@@ -34,7 +43,32 @@ export const ORACLE_GROUP_SCHEMA: ScimSchema = {
       returned: 'request',
       canonicalValues: ['bulk', 'api', 'adsync', 'authsync', 'idcsui', 'import'],
     }),
+    complex(
+      'owners',
+      'Owners of the group (stored as data: ownership grants nothing here, and owners are not checked or removed when the user goes)',
+      [
+        attr('value', 'string', 'Id of the owning user or app', { required: true, caseExact: true }),
+        attr('type', 'string', 'Kind of owner', { required: true, canonicalValues: ['User', 'App'], example: 'User' }),
+        attr('$ref', 'reference', 'URI of the owner (IDCS; ignored on input)', { mutability: 'readOnly', referenceTypes: ['User', 'uri'] }),
+        attr('display', 'string', 'Name of the owner (IDCS; ignored on input)', { mutability: 'readOnly' }),
+      ],
+      { multiValued: true, returned: 'request' },
+    ),
   ],
+};
+
+export const POSIX_GROUP_SCHEMA: ScimSchema = {
+  id: POSIX_GROUP_SCHEMA_ID,
+  name: 'PosixGroup',
+  description: 'Oracle IDCS POSIX group attributes (stored as data)',
+  attributes: [attr('gidNumber', 'integer', 'Numeric group id', { returned: 'request', example: 500 })],
+};
+
+export const REQUESTABLE_GROUP_SCHEMA: ScimSchema = {
+  id: REQUESTABLE_GROUP_SCHEMA_ID,
+  name: 'RequestableGroup',
+  description: 'Oracle IDCS requestable flag (stored as data: this server has no access requests)',
+  attributes: [attr('requestable', 'boolean', 'Whether users may request membership in My Apps (IDCS)', { returned: 'request' })],
 };
 
 export const GROUP_RESOURCE_TYPE: ScimResourceType = {
@@ -42,7 +76,12 @@ export const GROUP_RESOURCE_TYPE: ScimResourceType = {
   endpoint: '/Groups',
   description: 'Groups of users',
   schema: GROUP_SCHEMA,
-  schemaExtensions: [{ schema: ORACLE_GROUP_SCHEMA, required: false }],
+  schemaExtensions: [
+    { schema: ORACLE_GROUP_SCHEMA, required: false },
+    { schema: OCI_TAGS_SCHEMA, required: false },
+    { schema: POSIX_GROUP_SCHEMA, required: false },
+    { schema: REQUESTABLE_GROUP_SCHEMA, required: false },
+  ],
 };
 
 export const GROUP_EXAMPLE = {

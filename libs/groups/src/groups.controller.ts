@@ -38,24 +38,24 @@ export class GroupsController {
 
   @Post()
   @ScimApi.create('Group', GROUP_EXAMPLE)
-  async create(@Body() body: unknown, @Query() q: QueryParams, @Res({ passthrough: true }) res: Response): Promise<Doc> {
-    const r = await this.groups.create(body, parseProjection(q));
+  async create(@Body() body: unknown, @Query() q: QueryParams, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response): Promise<Doc> {
+    const r = await this.groups.create(body, parseProjection(q), actorOf(req));
     setResourceHeaders(res, r.version, r.location);
     return r.body;
   }
 
   @Put(':id')
   @ScimApi.replace('Group', GROUP_EXAMPLE)
-  async replace(@Param('id') id: string, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @Query() q: QueryParams, @Res({ passthrough: true }) res: Response): Promise<Doc> {
-    const r = await this.groups.replace(id, body, ifMatch, parseProjection(q));
+  async replace(@Param('id') id: string, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @Query() q: QueryParams, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response): Promise<Doc> {
+    const r = await this.groups.replace(id, body, ifMatch, parseProjection(q), actorOf(req));
     setResourceHeaders(res, r.version);
     return r.body;
   }
 
   @Patch(':id')
   @ScimApi.patch('Group', GROUP_PATCH_EXAMPLE)
-  async patch(@Param('id') id: string, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @Query() q: QueryParams, @Res({ passthrough: true }) res: Response): Promise<Doc> {
-    const r = await this.groups.patch(id, body, ifMatch, parseProjection(q));
+  async patch(@Param('id') id: string, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @Query() q: QueryParams, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response): Promise<Doc> {
+    const r = await this.groups.patch(id, body, ifMatch, parseProjection(q), actorOf(req));
     setResourceHeaders(res, r.version);
     return r.body;
   }

@@ -19,6 +19,6 @@ export class GroupsModule {
   constructor(registry: ScimRegistry, userReferences: UserReferences, memberships: GroupMemberships) {
     registry.register(GROUP_RESOURCE_TYPE);
     // Deleting a user removes their memberships through the one membership writer, so each group gets a new version.
-    userReferences.register({ removeReferencesTo: (m, userId) => memberships.removeUser(m, userId) });
+    userReferences.register({ removeReferencesTo: (m, userId, by) => memberships.removeUser(m, userId, by) });
   }
 }

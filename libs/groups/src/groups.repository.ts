@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager, In } from 'typeorm';
 import { Database, nowIso } from '@app/persistence';
-import { ListQuery, RawListTable, ResolvedPath, runRawListQuery, SqlCollection, SqlExpr, SqlFragment, SqlMapping, VERSIONED_COLUMNS, VersionedTable } from '@app/scim';
+import { ListQuery, RawListTable, ResolvedPath, ResourceWriter, runRawListQuery, SqlCollection, SqlExpr, SqlFragment, SqlMapping, VERSIONED_COLUMNS, VersionedTable, writerColumn } from '@app/scim';
 import { GROUP_RESOURCE_TYPE } from './group.schema';
 import { GroupEntity, GroupMemberEntity } from './group.entity';
 
@@ -99,8 +99,8 @@ export class GroupsRepository {
     return runRawListQuery(this.db.sql(m), LIST_TABLE, GROUP_RESOURCE_TYPE, GROUP_SQL_MAPPING, this.db.dialect, query) as Promise<{ rows: GroupListRow[]; total: number }>;
   }
 
-  /** Gives each group a new version, for a membership change made outside the group's own write. */
-  async bumpVersions(m: EntityManager, groupIds: string[]): Promise<void> {
+  /** Gives each group a new version, last modified `by` someone, for a membership change made outside the group's own write. */
+  async bumpVersions(m: EntityManager, groupIds: string[], by: ResourceWriter | undefined): Promise<void> {
     const now = nowIso();
     const ids = [...new Set(groupIds)].sort();
     for (let i = 0; i < ids.length; i += BATCH) {
@@ -115,7 +115,7 @@ export class GroupsRepository {
       await m
         .createQueryBuilder()
         .update(GroupEntity)
-        .set({ version: () => 'version + 1', lastModified: now })
+        .set({ version: () => 'version + 1', lastModified: now, lastModifiedBy: writerColumn(by) })
         .where({ id: In(batch) })
         .execute();
     }

@@ -16,7 +16,9 @@ import {
   ResourcePipeline,
   ResourceResult,
   ScimError,
+  writerOf,
 } from '@app/scim';
+import { retainUnsentImmutable, syncSchemas } from '@app/users/core';
 import { GroupEntity } from './group.entity';
 import { GROUP_RESOURCE_TYPE, ORACLE_GROUP_SCHEMA_ID } from './group.schema';
 import { GroupMemberships } from './group-memberships';
@@ -105,15 +107,15 @@ export class GroupsService {
     });
   }
 
-  create(body: unknown, request: ProjectionRequest): Promise<GroupResult> {
+  create(body: unknown, request: ProjectionRequest, actor: Actor): Promise<GroupResult> {
     const doc = normalizeResource(rt, body);
     const members = memberIdsOf(doc.members, 'members');
     delete doc.members;
     const ext = (doc[ORACLE_GROUP_SCHEMA_ID] as Doc | undefined) ?? {};
     if (!ext.creationMechanism) ext.creationMechanism = 'api';
     doc[ORACLE_GROUP_SCHEMA_ID] = ext;
-    if (!(doc.schemas as string[]).includes(ORACLE_GROUP_SCHEMA_ID)) (doc.schemas as string[]).push(ORACLE_GROUP_SCHEMA_ID);
-    return this.pipeline.create(doc, request, { beside: (m, row) => this.memberships.add(m, row.id, members, 'members').then(() => undefined) });
+    syncSchemas(rt, doc);
+    return this.pipeline.create(doc, request, { beside: (m, row) => this.memberships.add(m, row.id, members, 'members').then(() => undefined), by: writerOf(actor) });
   }
 
   get(id: string, request: ProjectionRequest): Promise<GroupResult> {
@@ -124,23 +126,20 @@ export class GroupsService {
     return this.pipeline.list(query);
   }
 
-  replace(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest): Promise<GroupResult> {
+  replace(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor): Promise<GroupResult> {
     const incoming = normalizeResource(rt, body);
     // PUT replaces the whole resource (RFC 7644 §3.5.1): the member list becomes exactly the one sent.
     const members = memberIdsOf(incoming.members, 'members');
     delete incoming.members;
     return this.pipeline.mutate(id, ifMatch, request, (_m, old) => {
       const doc = structuredClone(incoming);
-      const oldExt = old[ORACLE_GROUP_SCHEMA_ID] as Doc | undefined;
-      if (oldExt?.creationMechanism) {
-        doc[ORACLE_GROUP_SCHEMA_ID] = { ...((doc[ORACLE_GROUP_SCHEMA_ID] as Doc) ?? {}), creationMechanism: oldExt.creationMechanism };
-        if (!(doc.schemas as string[]).includes(ORACLE_GROUP_SCHEMA_ID)) (doc.schemas as string[]).push(ORACLE_GROUP_SCHEMA_ID);
-      }
+      // A PUT that leaves out an immutable value (creationMechanism, returned only on request) keeps it.
+      retainUnsentImmutable(rt, old, doc);
       return { doc, beside: (m) => this.memberships.set(m, id, members, 'members') };
-    });
+    }, undefined, writerOf(actor));
   }
 
-  patch(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest): Promise<GroupResult> {
+  patch(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor): Promise<GroupResult> {
     const ops = parsePatchRequest(rt, body);
     const memberOps = ops.filter((o) => o.path.attribute.name === 'members');
     const others = ops.filter((o) => o.path.attribute.name !== 'members');
@@ -153,7 +152,7 @@ export class GroupsService {
             return changed;
           }
         : undefined,
-    }));
+    }), undefined, writerOf(actor));
   }
 
   /**

@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { certificateDer, CertificateError, CertificateErrorReason, parseCertificate } from './certificates';
+import { certificateDer, CertificateError, CertificateErrorReason, describeCertificate, parseCertificate, rsaKeyValuePublicKey } from './certificates';
 import { selfSignedCertificate } from './__fixtures__/self-signed';
 
 const NOT_BEFORE = new Date('2025-01-01T00:00:00Z');
@@ -92,5 +92,47 @@ describe(parseCertificate.name, () => {
 describe(certificateDer.name, () => {
   it('should return the canonical base64 DER without judging the dates', () => {
     expect(certificateDer(pem)).toBe(der);
+  });
+});
+
+describe(describeCertificate.name, () => {
+  it('should describe an expired certificate instead of refusing it', () => {
+    expect(describeCertificate(pem)).toEqual({
+      der,
+      subject: 'CN=idp.example.com, O=Example IdP',
+      notBefore: NOT_BEFORE.toISOString(),
+      notAfter: NOT_AFTER.toISOString(),
+      fingerprintSha256: fingerprint(der),
+    });
+  });
+
+  it('should still refuse what is not a certificate', () => {
+    expect(() => describeCertificate('hello')).toThrow(CertificateError);
+  });
+});
+
+describe(rsaKeyValuePublicKey.name, () => {
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const b64 = (b64url: string) => Buffer.from(b64url, 'base64url').toString('base64');
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+
+  it('should build the SubjectPublicKeyInfo of a Modulus and Exponent, with its SHA-256 fingerprint', () => {
+    const key = rsaKeyValuePublicKey(b64(jwk.n!), b64(jwk.e!));
+
+    expect(key).toEqual({ spki: spki.toString('base64'), fingerprintSha256: fingerprint(spki.toString('base64')) });
+  });
+
+  it.each<[string, () => [string, string], RegExp]>([
+    ['an empty Modulus', () => ['  ', 'AQAB'], /Modulus is missing/],
+    ['a Modulus that is not base64', () => ['%%%', 'AQAB'], /Modulus is not base64/],
+    ['a modulus too large to be worth verifying', () => [Buffer.alloc(2049, 1).toString('base64'), 'AQAB'], /larger than 16384 bits/],
+    ['a modulus too small to resist forgery', () => [Buffer.alloc(64, 0xff).toString('base64'), 'AQAB'], /Modulus has 512 bits; an RSA key needs at least 1024/],
+    ['an Exponent of zero', () => [b64(jwk.n!), 'AA=='], /Exponent is not an RSA public exponent/],
+    ['an even Exponent', () => [b64(jwk.n!), 'AQAA'], /Exponent is not an RSA public exponent/],
+    ['an Exponent of 1', () => [b64(jwk.n!), 'AQ=='], /Exponent is not an RSA public exponent/],
+  ])('should refuse %s', (_case, values, message) => {
+    const [n, e] = values();
+    expect(() => rsaKeyValuePublicKey(n, e)).toThrow(message);
   });
 });

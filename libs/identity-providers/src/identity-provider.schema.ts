@@ -1,6 +1,13 @@
-import { attr, complex, ScimResourceType } from '@app/scim';
+import { SOCIAL_IDENTITY_PROVIDER_EXTENSION_ID } from '@app/jit';
+import { attr, complex, MAX_RESOURCE_BYTES, ScimResourceType, ScimSchema } from '@app/scim';
+import { TRUST_EXTENSION_SCHEMA } from './trust-extension.schema';
 
 export const IDENTITY_PROVIDER_SCHEMA_ID = 'urn:ietf:params:scim:schemas:oracle:idcs:IdentityProvider';
+export const SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID = SOCIAL_IDENTITY_PROVIDER_EXTENSION_ID;
+export const X509_IDENTITY_PROVIDER_SCHEMA_ID = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:x509:IdentityProvider';
+
+/** IDCS's identity provider types. IWA and LOCAL are IDCS's own (Windows bridge, the domain's sign-in page). */
+export const IDENTITY_PROVIDER_TYPES = ['SAML', 'SOCIAL', 'X509'] as const;
 
 export const NAME_ID_FORMATS: Record<string, string> = {
   'saml-emailaddress': 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
@@ -12,6 +19,9 @@ export const NAME_ID_FORMATS: Record<string, string> = {
   'saml-windowsnamequalifier': 'urn:oasis:names:tc:SAML:1.1:nameid-format:WindowsDomainQualifiedName',
   'saml-none': '',
 };
+
+/** The extended key usages of the x509 extension's ekuValues (OCI SDK enum), matched ignoring case. */
+export const X509_EKU_VALUES = ['SERVER_AUTH', 'CLIENT_AUTH', 'CODE_SIGNING', 'EMAIL_PROTECTION', 'TIME_STAMPING', 'OCSP_SIGNING'] as const;
 
 const s = (name: string, description: string, options = {}) => attr(name, 'string', description, options);
 const b = (name: string, description: string, options = {}) => attr(name, 'boolean', description, options);
@@ -28,21 +38,107 @@ const groupRef = (name: string, description: string, extra: ReturnType<typeof at
     { multiValued: true },
   );
 
+/**
+ * Social (OAuth 2.0 / OpenID Connect) identity providers, as the OCI SDK model extension-social-identity-provider
+ * describes them. Stored and returned here; sign-in through them comes with OpenID Connect support.
+ * consumerSecret is write-only: IDCS returns it (encrypted), we never do, and it is kept encrypted in a column of
+ * its own, outside the stored representation. IDCS marks it required; it is checked as required on write instead
+ * (a stored secret satisfies a PUT that leaves it out), since the representation never holds it.
+ */
+const SOCIAL_IDENTITY_PROVIDER_SCHEMA: ScimSchema = {
+  id: SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID,
+  name: 'SocialIdentityProvider',
+  description: 'Social identity provider (OAuth 2.0 / OpenID Connect) settings',
+  attributes: [
+    s('serviceProviderName', 'Provider type: Google, Facebook, Microsoft, Apple, LinkedIn, X, OpenID Connect or a registered custom type', {
+      required: true,
+      mutability: 'immutable',
+      caseExact: true,
+      example: 'Google',
+    }),
+    s('consumerKey', 'Client id at the provider', { required: true, caseExact: true }),
+    s('consumerSecret', 'Client secret at the provider; required to create a social IdP; write-only, stored encrypted', {
+      mutability: 'writeOnly',
+      returned: 'never',
+      caseExact: true,
+    }),
+    b('accountLinkingEnabled', 'Link a signed-in account to an existing user', { required: true }),
+    b('registrationEnabled', 'Let unknown users register', { required: true }),
+    s('status', 'Provider status', { caseExact: true, canonicalValues: ['created', 'deleted'] }),
+    s('discoveryUrl', 'OpenID Connect discovery URL', { caseExact: true }),
+    s('authzUrl', 'Authorization endpoint URL', { caseExact: true }),
+    s('accessTokenUrl', 'Token endpoint URL', { caseExact: true }),
+    s('profileUrl', 'User profile (userinfo) URL', { caseExact: true }),
+    s('redirectUrl', 'Redirect URL registered at the provider', { caseExact: true }),
+    s('scope', 'Scopes to request', { multiValued: true, caseExact: true }),
+    s('adminScope', 'Admin scopes to request', { multiValued: true, caseExact: true }),
+    b('clientCredentialInPayload', 'Send the client credentials in the token request body (client_secret_post) instead of HTTP Basic'),
+    attr('clockSkewInSeconds', 'integer', 'Allowed clock skew'),
+    s('idAttribute', 'Claim used for account linking', { mutability: 'immutable', caseExact: true }),
+    s('appleDevId', 'Apple developer id', { caseExact: true }),
+    s('appleKeyId', 'Apple private key id', { caseExact: true }),
+    complex(
+      'relayIdpParamMappings',
+      'Parameters relayed to the provider',
+      [s('relayParamKey', 'Parameter name', { required: true, caseExact: true }), s('relayParamValue', 'Parameter value', { caseExact: true })],
+      { multiValued: true },
+    ),
+    b('autoRedirectEnabled', 'Send users straight to this provider from the sign-in page'),
+    b('socialJitProvisioningEnabled', 'Create users at their first sign-in'),
+    b('jitProvGroupStaticListEnabled', 'Assign the groups of jitProvAssignedGroups to created users'),
+    groupRef('jitProvAssignedGroups', 'Groups every user created through this provider is assigned', []),
+  ],
+};
+
+/** X.509 certificate sign-in settings (OCI SDK model extension-x509-identity-provider), stored as data. */
+const X509_IDENTITY_PROVIDER_SCHEMA: ScimSchema = {
+  id: X509_IDENTITY_PROVIDER_SCHEMA_ID,
+  name: 'X509IdentityProvider',
+  description: 'X.509 certificate sign-in settings (stored; certificate sign-in is not implemented)',
+  attributes: [
+    s('certMatchAttribute', 'Certificate attribute matched against userMatchAttribute', { required: true }),
+    s('userMatchAttribute', 'User attribute that must match the certificate attribute', { required: true }),
+    s('otherCertMatchAttribute', 'Further conditions on other certificate attributes'),
+    s('signingCertificateChain', 'Aliases of the certificates that chain the client certificate', { required: true, multiValued: true }),
+    b('ocspEnabled', 'Check revocation with OCSP'),
+    s('ocspServerName', 'OCSP server alias'),
+    s('ocspResponderURL', 'OCSP responder URL'),
+    b('ocspAllowUnknownResponseStatus', 'Allow access when OCSP answers UNKNOWN or does not answer in time'),
+    attr('ocspRevalidateTime', 'integer', 'Revalidate the OCSP status after this many hours'),
+    b('ocspEnableSignedResponse', 'Require signed OCSP responses'),
+    s('ocspTrustCertChain', 'OCSP trusted certificate chain', { multiValued: true }),
+    b('crlEnabled', 'Check revocation with CRLs'),
+    b('crlCheckOnOCSPFailureEnabled', 'Fall back on the CRL when OCSP fails'),
+    s('crlLocation', 'CRL location URL'),
+    attr('crlReloadDuration', 'integer', 'Fetch the CRL every this many minutes'),
+    b('ekuValidationEnabled', 'Check the certificate\'s extended key usages'),
+    s('ekuValues', 'Extended key usages required', { multiValued: true, canonicalValues: [...X509_EKU_VALUES] }),
+  ],
+};
+
 export const IDENTITY_PROVIDER_RESOURCE_TYPE: ScimResourceType = {
   name: 'IdentityProvider',
   endpoint: '/IdentityProviders',
-  description: 'SAML 2.0 identity providers and their Just-In-Time provisioning settings',
+  description: 'Identity providers (SAML 2.0; social and X.509 ones stored with their extensions) and their Just-In-Time provisioning settings',
   schema: {
     id: IDENTITY_PROVIDER_SCHEMA_ID,
     name: 'IdentityProvider',
-    description: 'IDCS IdentityProvider (SAML)',
+    description: 'IDCS IdentityProvider',
     attributes: [
       s('partnerName', 'Unique name of the identity provider', { required: true, uniqueness: 'server', returned: 'always', example: 'Okta' }),
       b('enabled', 'Whether users may sign in through it', { required: true, example: true }),
       s('description', 'What it is for'),
-      s('type', 'Kind of identity provider; only SAML is implemented', { mutability: 'immutable', returned: 'always', caseExact: true, canonicalValues: ['SAML'], example: 'SAML' }),
-      s('metadata', 'The IdP\'s SAML metadata XML; on write it fills partnerProviderId, idpSsoUrl, signingCertificate and logout URLs not given explicitly', {
+      s('type', 'Kind of identity provider (default SAML). SAML sign-in uses SAML identity providers only; SOCIAL and X509 ones are stored with their extension', {
+        mutability: 'immutable',
+        returned: 'always',
         caseExact: true,
+        canonicalValues: [...IDENTITY_PROVIDER_TYPES],
+        example: 'SAML',
+      }),
+      s('metadata', 'The IdP\'s SAML metadata XML (an EntityDescriptor, or an aggregate from which partnerProviderId picks the IdP); on write it fills partnerProviderId, idpSsoUrl, signingCertificate and logout URLs not given explicitly, and the trust extension\'s signingCertificates', {
+        caseExact: true,
+        // Real documents exceed the 8,192 characters of other strings (Entra ID 14–25 KB, AD FS 31–97 KB): up to the request body limit.
+        maxLength: MAX_RESOURCE_BYTES,
       }),
       s('partnerProviderId', 'Entity ID (Issuer) of the IdP', { uniqueness: 'server', caseExact: true, example: 'http://www.okta.com/exk1fcia6d6EMsf331d8' }),
       s('tenantProviderId', 'Our SP entity ID as this IdP sees it', { mutability: 'readOnly', caseExact: true }),
@@ -51,7 +147,11 @@ export const IDENTITY_PROVIDER_RESOURCE_TYPE: ScimResourceType = {
       attr('logoutResponseUrl', 'reference', 'IdP single logout response URL', { referenceTypes: ['external'] }),
       s('signingCertificate', 'IdP signing certificate (base64 DER or PEM)', { caseExact: true }),
       s('encryptionCertificate', 'IdP encryption certificate (base64 DER or PEM)', { caseExact: true }),
-      s('nameIdFormat', 'NameID format requested', { caseExact: true, canonicalValues: Object.keys(NAME_ID_FORMATS), example: 'saml-emailaddress' }),
+      s('nameIdFormat', 'NameID format requested: one of the short tokens, or a format URI as IdP metadata carries it. Other values are stored, and sign-in through the IdP is refused until it names a format', {
+        caseExact: true,
+        canonicalValues: Object.keys(NAME_ID_FORMATS),
+        example: 'saml-emailaddress',
+      }),
       b('includeSigningCertInSignature', 'Include our certificate in AuthnRequest signatures'),
       s('authnRequestBinding', 'Binding to send AuthnRequests with', { canonicalValues: ['Redirect', 'Post'], example: 'Redirect' }),
       s('logoutBinding', 'Binding for logout messages', { canonicalValues: ['Redirect', 'Post'] }),
@@ -67,15 +167,29 @@ export const IDENTITY_PROVIDER_RESOURCE_TYPE: ScimResourceType = {
       // Not in IDCS: most IdPs sign only the assertion (always required); this also requires the Response to be signed.
       b('requireSignedResponse', 'Also require the Response element to be signed (the assertion must always be signed); default false'),
       s('requestedAuthenticationContext', 'Authentication context classes to request', { multiValued: true, caseExact: true }),
-      s('userMappingMethod', 'How a signed-in user is found', {
-        canonicalValues: ['NameIDToUserAttribute', 'AssertionAttributeToUserAttribute'],
+      s('userMappingMethod', 'How a signed-in user is found. CorrelationPolicyRule is stored, but sign-in through the IdP is refused while it is set', {
+        canonicalValues: ['NameIDToUserAttribute', 'AssertionAttributeToUserAttribute', 'CorrelationPolicyRule'],
         example: 'NameIDToUserAttribute',
       }),
-      s('userMappingStoreAttribute', 'User attribute matched against the NameID or assertion attribute', {
-        canonicalValues: ['userName', 'emails.value', 'externalId'],
+      s('userMappingStoreAttribute', 'User attribute path matched against the NameID or assertion attribute. Any User attribute is stored; sign-in finds users by userName, emails.value (primary email) or externalId', {
         example: 'userName',
       }),
       s('assertionAttribute', 'Assertion attribute matched when userMappingMethod is AssertionAttributeToUserAttribute', { caseExact: true }),
+      complex(
+        'correlationPolicy',
+        'The IDCS correlation policy that finds users (userMappingMethod CorrelationPolicyRule); stored only',
+        [
+          s('type', 'What the reference is to', { required: true, mutability: 'immutable', caseExact: true, canonicalValues: ['Policy'] }),
+          s('value', 'Policy id', { required: true, caseExact: true }),
+          attr('$ref', 'reference', 'Policy URI (no Policies resource here: never set)', { mutability: 'readOnly', referenceTypes: ['uri'] }),
+          s('display', 'Policy display name', { mutability: 'readOnly' }),
+        ],
+      ),
+      s('succinctId', 'Short unique id of the identity provider', { uniqueness: 'server', caseExact: true }),
+      s('serviceInstanceIdentifier', 'serviceInstanceIdentifier of the App hosting this IdP; never returned, kept when a PUT leaves it out', {
+        returned: 'never',
+        uniqueness: 'server',
+      }),
       b('jitUserProvEnabled', 'Just-In-Time provisioning on', { example: true }),
       b('jitUserProvCreateUserEnabled', 'JIT creates users who do not exist yet', { example: true }),
       b('jitUserProvAttributeUpdateEnabled', 'JIT updates mapped attributes of existing users at each sign-in', { example: true }),
@@ -101,7 +215,11 @@ export const IDENTITY_PROVIDER_RESOURCE_TYPE: ScimResourceType = {
       b('jitUserProvIgnoreErrorOnAbsentGroups', 'Skip asserted groups that do not exist (true) or fail the sign-in (false); defaults to true for explicit, false for implicit mode'),
     ],
   },
-  schemaExtensions: [],
+  schemaExtensions: [
+    { schema: SOCIAL_IDENTITY_PROVIDER_SCHEMA, required: false },
+    { schema: X509_IDENTITY_PROVIDER_SCHEMA, required: false },
+    { schema: TRUST_EXTENSION_SCHEMA, required: false },
+  ],
 };
 
 export const IDENTITY_PROVIDER_EXAMPLE = {

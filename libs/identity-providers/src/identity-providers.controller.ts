@@ -92,7 +92,7 @@ export class IdentityProvidersController {
   @ApiResponse({
     status: 200,
     description:
-      'What a sign-in would do. outcome is create, update, signIn (found, JIT leaves the user unchanged) or reject (with reason and detail). matchedUser is the user found (null when none); newUser the user a create would store; attributeChanges each mapped attribute that would change (oldValue → newValue); groupsJoined / groupsLeft the memberships that would change; groupsSkipped the asserted or static groups that do not resolve.',
+      'What a sign-in would do. outcome is create, update, signIn (found, JIT leaves the user unchanged) or reject (with reason and detail; also when sign-in cannot use what the IdP stores: unsupported_idp_type, unsupported_name_id_format, unsupported_user_mapping). matchedUser is the user found (null when none); newUser the user a create would store; attributeChanges each mapped attribute that would change (oldValue → newValue); groupsJoined / groupsLeft the memberships that would change; groupsSkipped the asserted or static groups that do not resolve.',
     schema: {
       type: 'object',
       properties: {

@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { Actor, AuditService } from '@app/audit';
 import { Access, Role } from '@app/auth';
+import { APP_CONFIG, AppConfig, secretBoxFor } from '@app/config';
 import { GroupsRepository } from '@app/groups';
-import { JitLoginService, MappedAttributesService, referencedGroupIds } from '@app/jit';
-import { Database } from '@app/persistence';
+import { GROUP_REFERENCE_LISTS, groupReferenceOwner, JitLoginService, MappedAttributesService, referencedGroupIds } from '@app/jit';
+import { Database, newId } from '@app/persistence';
 import {
   applyPatch,
   Doc,
@@ -14,16 +15,20 @@ import {
   parsePatchRequest,
   ProjectionRequest,
   PublicUrl,
+  ResourceChange,
   ResourcePipeline,
   ResourceResult,
   ScimError,
   SqlExpr,
   fitColumn,
+  writerOf,
 } from '@app/scim';
+import { consumerSecretContext, encryptConsumerSecretsAtRest } from './consumer-secrets';
 import { IdentityProviderEntity } from './identity-provider.entity';
-import { IDENTITY_PROVIDER_RESOURCE_TYPE } from './identity-provider.schema';
-import { prepareIdentityProvider, previewAssertionOf } from './identity-provider-rules';
+import { IDENTITY_PROVIDER_RESOURCE_TYPE, SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID } from './identity-provider.schema';
+import { checkConsumerSecret, prepareIdentityProvider, previewAssertionOf, takeConsumerSecret } from './identity-provider-rules';
 import { findIdentityProviderRow, IdentityProviderRef, SignInConfiguration, signInConfigurationOf } from './sign-in-configuration';
+import { signingKeyWarnings, withSigningKeyStatus } from './signing-keys';
 
 const rt = IDENTITY_PROVIDER_RESOURCE_TYPE;
 
@@ -33,6 +38,8 @@ const COLUMNS: Record<string, SqlExpr> = {
   partnerProviderId: { expr: 'r.partner_provider_id' },
   type: { expr: 'r.type' },
   enabled: { expr: 'r.enabled' },
+  succinctId: { expr: 'r.succinct_id' },
+  serviceInstanceIdentifier: { expr: 'r.service_instance_identifier', lowered: true },
 };
 
 export type IdentityProviderResult = ResourceResult;
@@ -45,6 +52,8 @@ function identityProviderRow(id: string, doc: Doc, version: number, created: str
     partnerName: fitColumn(doc.partnerName as string, 255, 'partnerName')!,
     partnerNameLower: fitColumn((doc.partnerName as string).toLowerCase(), 255, 'partnerName')!,
     partnerProviderId: fitColumn((doc.partnerProviderId as string | undefined) ?? null, 1024, 'partnerProviderId'),
+    succinctId: fitColumn((doc.succinctId as string | undefined) ?? null, 255, 'succinctId'),
+    serviceInstanceIdentifier: fitColumn((doc.serviceInstanceIdentifier as string | undefined)?.toLowerCase() ?? null, 255, 'serviceInstanceIdentifier'),
     type: doc.type as string,
     enabled: doc.enabled === true,
     data: JSON.stringify(doc),
@@ -54,9 +63,17 @@ function identityProviderRow(id: string, doc: Doc, version: number, created: str
   };
 }
 
+/** Which unique value a write collided on, from the index or column the database names. */
+function conflictDetail(message: string): string {
+  if (/provider_id/.test(message)) return 'Another identity provider already has this partnerProviderId (IdP entity ID)';
+  if (/succinct_id/.test(message)) return 'Another identity provider already has this succinctId';
+  if (/service_instance_identifier/.test(message)) return 'Another identity provider already has this serviceInstanceIdentifier (unique, ignoring case)';
+  return 'Another identity provider already has this partnerName (names are unique, ignoring case)';
+}
+
 /** The IdentityProviders resource: validation of SAML and JIT settings, metadata import, the linked MappedAttribute. */
 @Injectable()
-export class IdentityProvidersService {
+export class IdentityProvidersService implements OnModuleInit {
   private readonly repo: DocumentRepository<IdentityProviderEntity>;
   private readonly pipeline: ResourcePipeline<IdentityProviderEntity>;
 
@@ -67,6 +84,7 @@ export class IdentityProvidersService {
     private readonly mapped: MappedAttributesService,
     private readonly jit: JitLoginService,
     private readonly groups: GroupsRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.repo = new DocumentRepository(IdentityProviderEntity, rt, COLUMNS, () => db.dialect);
     this.pipeline = new ResourcePipeline(db, urls, {
@@ -75,14 +93,13 @@ export class IdentityProvidersService {
       table: this.repo,
       list: (m, query) => this.repo.list(m, query),
       toRow: identityProviderRow,
-      conflict: (e) =>
-        ScimError.conflict(
-          /provider_id/.test(String((e as Error).message ?? ''))
-            ? 'Another identity provider already has this partnerProviderId (IdP entity ID)'
-            : 'Another identity provider already has this partnerName (names are unique, ignoring case)',
-        ),
+      conflict: (e) => ScimError.conflict(conflictDetail(String((e as Error).message ?? ''))),
       render: (m, _row, doc) => this.render(m, doc),
     });
+  }
+
+  async onModuleInit(): Promise<void> {
+    await encryptConsumerSecretsAtRest(this.db, secretBoxFor(this.config.secrets), new Logger('IdentityProviders'));
   }
 
   create(body: unknown, request: ProjectionRequest, actor: Actor): Promise<IdentityProviderResult> {
@@ -91,14 +108,20 @@ export class IdentityProvidersService {
       throw ScimError.badRequest('mutability', 'jitUserProvAttributes is set by the service when the identity provider is created; leave it out');
     }
     doc.type ??= 'SAML';
+    const secret = takeConsumerSecret(doc);
     prepareIdentityProvider(doc, new Set(Object.keys(doc)), true, undefined);
+    checkConsumerSecret(doc, secret, false);
+    const id = newId();
     return this.pipeline.create(doc, request, {
+      id,
+      extraColumns: secret === undefined ? undefined : { consumerSecret: this.sealConsumerSecret(id, secret) },
       before: async (m, id) => {
         await this.checkGroups(m, doc);
         const mappedId = await this.mapped.createForIdentityProvider(m, id, actor);
         doc.jitUserProvAttributes = { value: mappedId, $ref: this.urls.resource('/MappedAttributes', mappedId) };
       },
       written: this.audited(actor),
+      by: writerOf(actor),
     });
   }
 
@@ -118,6 +141,8 @@ export class IdentityProvidersService {
       // Attributes the service owns and clients rarely echo back are kept when a PUT leaves them out.
       doc.type ??= old.type;
       doc.jitUserProvAttributes ??= old.jitUserProvAttributes;
+      // Never returned, so a client that GETs and PUTs back cannot echo it: leaving it out keeps it (PATCH removes it).
+      if (doc.serviceInstanceIdentifier === undefined && old.serviceInstanceIdentifier !== undefined) doc.serviceInstanceIdentifier = old.serviceInstanceIdentifier;
       // `$ref` follows from `value` and the OCI SDK model makes it optional: the same value without it changes nothing.
       const linked = doc.jitUserProvAttributes as Doc | undefined;
       if (linked && linked.$ref === undefined && linked.value === (old.jitUserProvAttributes as Doc | undefined)?.value) doc.jitUserProvAttributes = old.jitUserProvAttributes;
@@ -155,6 +180,8 @@ export class IdentityProvidersService {
     const config = await this.signInConfiguration({ id });
     if (!config) throw this.pipeline.notFound(id);
     assertion.issuer ||= config.saml.entityId;
+    // What sign-in refuses before it plans (saml-login.service.ts), after the same check of `enabled`.
+    if (config.enabled && config.unsupported) return { matchedUser: null, outcome: 'reject', reason: config.unsupported.reason, detail: config.unsupported.detail };
     const { plan, user, groupNames } = await this.jit.preview(config.jit, assertion);
     const groups = (ids: string[]) => ids.map((g) => ({ value: g, display: groupNames.get(g) }));
     const base = { matchedUser: user ?? null };
@@ -212,12 +239,17 @@ export class IdentityProvidersService {
     }
     for (const { row, doc: old } of refs) {
       const doc = structuredClone(old);
-      doc.jitUserProvGroupMappings = ((doc.jitUserProvGroupMappings as Doc[] | undefined) ?? []).filter((g) => g.value !== groupId);
-      doc.jitUserProvAssignedGroups = ((doc.jitUserProvAssignedGroups as Doc[] | undefined) ?? []).filter((g) => g.value !== groupId);
-      for (const k of ['jitUserProvGroupMappings', 'jitUserProvAssignedGroups']) if (!(doc[k] as unknown[]).length) delete doc[k];
+      for (const list of GROUP_REFERENCE_LISTS) {
+        const owner = groupReferenceOwner(doc, list);
+        if (!owner || owner[list.key] === undefined) continue;
+        owner[list.key] = (owner[list.key] as Doc[]).filter((g) => g.value !== groupId);
+        if (!(owner[list.key] as Doc[]).length) delete owner[list.key];
+      }
       // An emptied static list would violate the JIT rules; the list is off once it has no groups.
       if (!doc.jitUserProvAssignedGroups) doc.jitUserProvGroupStaticListEnabled = false;
-      const next = await this.pipeline.update(m, row, doc);
+      const social = doc[SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID] as Doc | undefined;
+      if (social?.jitProvGroupStaticListEnabled === true && !social.jitProvAssignedGroups) social.jitProvGroupStaticListEnabled = false;
+      const next = await this.pipeline.update(m, row, doc, undefined, writerOf(actor));
       if (!next) throw new ScimError(409, `Identity provider "${row.partnerName}" is being changed by another request; retry the deletion`);
       await this.audited(actor)(m, { action: 'update', row: next, before: old, after: doc });
     }
@@ -237,17 +269,52 @@ export class IdentityProvidersService {
       id,
       ifMatch,
       request,
-      async (m, old) => {
+      async (m, old, current) => {
         const doc = change(old);
+        const secret = this.consumerSecretChange(current, doc);
         await this.checkGroups(m, doc);
-        return { doc };
+        return { doc, ...secret };
       },
       this.audited(actor),
+      writerOf(actor),
     );
   }
 
+  /**
+   * The consumerSecret column after a change: the secret given is sealed anew only when it differs from the stored
+   * one (the same secret sent again is no new version); a change that leaves it out keeps it; it goes with the
+   * social extension. Takes the secret out of `doc`.
+   */
+  private consumerSecretChange(current: IdentityProviderEntity, doc: Doc): Pick<ResourceChange<IdentityProviderEntity>, 'alsoChanged' | 'extraColumns'> {
+    const given = takeConsumerSecret(doc);
+    const stored = current.consumerSecret ?? null;
+    checkConsumerSecret(doc, given, stored !== null);
+    if (doc[SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID] === undefined) return stored === null ? {} : { alsoChanged: true, extraColumns: { consumerSecret: null } };
+    if (given === undefined || (stored !== null && this.openConsumerSecret(current.id, stored) === given)) return {};
+    return { alsoChanged: true, extraColumns: { consumerSecret: this.sealConsumerSecret(current.id, given) } };
+  }
+
+  private sealConsumerSecret(idpId: string, secret: string): string {
+    return secretBoxFor(this.config.secrets).seal(secret, consumerSecretContext(idpId));
+  }
+
+  /** The stored secret, or undefined when the configured keys cannot open it: the one given is then sealed anew. */
+  private openConsumerSecret(idpId: string, envelope: string): string | undefined {
+    try {
+      return secretBoxFor(this.config.secrets).open(envelope, consumerSecretContext(idpId), `the consumerSecret of identity provider ${idpId}`);
+    } catch {
+      return undefined;
+    }
+  }
+
   private audited(actor: Actor) {
-    return this.audit.resourceWrites<IdentityProviderEntity>(rt, actor, (row) => row.partnerName);
+    // Expired signing certificates are accepted (signing-keys.ts); the write's audit event and the log say so.
+    return this.audit.resourceWrites<IdentityProviderEntity>(rt, actor, (row) => row.partnerName, (w) => {
+      const warnings = signingKeyWarnings(w.after);
+      if (!warnings.length) return undefined;
+      new Logger('IdentityProviders').warn(`identity provider ${w.row.id} "${w.row.partnerName}": ${warnings.join('; ')}`);
+      return warnings.join('; ');
+    });
   }
 
   /** The stored representation with what other rows hold: the names of the groups JIT maps to. */
@@ -256,11 +323,15 @@ export class IdentityProvidersService {
     const groupIds = [...referencedGroupIds(doc).keys()];
     if (groupIds.length) {
       const names = new Map((await this.groups.namesByIds(m, groupIds)).map((g) => [g.id, g.displayName]));
-      for (const key of ['jitUserProvGroupMappings', 'jitUserProvAssignedGroups']) {
-        doc[key] = ((doc[key] as Doc[] | undefined) ?? []).map((g) => ({ ...g, $ref: this.urls.resource('/Groups', String(g.value)), display: names.get(String(g.value)) }));
-        if (!(doc[key] as Doc[]).length) delete doc[key];
+      for (const list of GROUP_REFERENCE_LISTS) {
+        const items = groupReferenceOwner(doc, list)?.[list.key] as Doc[] | undefined;
+        if (!items?.length) continue;
+        const rendered = items.map((g) => ({ ...g, $ref: this.urls.resource('/Groups', String(g.value)), display: names.get(String(g.value)) }));
+        // Copied, not changed in place: the stored document may be the one just written and audited.
+        if (list.extension) doc[list.extension] = { ...(doc[list.extension] as Doc), [list.key]: rendered };
+        else doc[list.key] = rendered;
       }
     }
-    return { ...doc, tenantProviderId: `${this.urls.base}/fed` };
+    return withSigningKeyStatus({ ...doc, tenantProviderId: `${this.urls.base}/fed` });
   }
 }

@@ -1,6 +1,8 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as samlify from 'samlify';
+import { describeCertificate } from './certificates';
 import { IdpMetadata, MetadataError, parseIdpMetadata } from './idp-metadata';
 import { selfSignedCertificate } from './__fixtures__/self-signed';
 
@@ -194,7 +196,22 @@ describe(parseIdpMetadata.name, () => {
     [
       'an EntitiesDescriptor with two IdPs',
       () => `<EntitiesDescriptor xmlns="${MD}">${withoutProlog(samlifyIdp())}${withoutProlog(samlifyIdp({ entityID: 'https://idp2.example.com' }))}</EntitiesDescriptor>`,
-      /^metadata describes 2 identity providers \("https:\/\/idp\.example\.com\/metadata", "https:\/\/idp2\.example\.com"\); give the metadata of exactly one$/,
+      /^metadata describes 2 identity providers; set partnerProviderId to the entityID of the one to import: "https:\/\/idp\.example\.com\/metadata", "https:\/\/idp2\.example\.com"$/,
+    ],
+    [
+      'elements nested deeper than any metadata (before parsing)',
+      () => idp(`${'<Extensions>'.repeat(70)}${'</Extensions>'.repeat(70)}${sso}`),
+      /^metadata nests elements more than 64 deep/,
+    ],
+    [
+      'an RSAKeyValue that is not base64',
+      () => idp(`<KeyDescriptor use="signing"><KeyInfo xmlns="${DS}"><KeyValue><RSAKeyValue><Modulus>not base64!</Modulus><Exponent>AQAB</Exponent></RSAKeyValue></KeyValue></KeyInfo></KeyDescriptor>${sso}`),
+      /^metadata KeyDescriptor #1: the RSAKeyValue Modulus is not base64$/,
+    ],
+    [
+      'an RSAKeyValue without its Exponent',
+      () => idp(`<KeyDescriptor use="signing"><KeyInfo xmlns="${DS}"><KeyValue><RSAKeyValue><Modulus>${Buffer.alloc(256, 7).toString('base64')}</Modulus></RSAKeyValue></KeyValue></KeyInfo></KeyDescriptor>${sso}`),
+      /^metadata KeyDescriptor #1: the RSAKeyValue Exponent is missing$/,
     ],
     ['no entityID', () => idp(sso, ''), /^metadata has no entityID/],
     ['a blank entityID', () => idp(sso, 'entityID="  "'), /^metadata has no entityID/],
@@ -230,3 +247,172 @@ describe(parseIdpMetadata.name, () => {
     }
   });
 });
+
+/** Real metadata that IdP products published (see __fixtures__/metadata/SOURCES.md). */
+function published(name: string): string {
+  return readFileSync(join(__dirname, '__fixtures__', 'metadata', name), 'utf8');
+}
+
+/** Certificate dates are judged against a fixed day, so that what "expired" means here does not drift with the calendar. */
+const ON = new Date('2026-11-26T00:00:00Z');
+
+describe(`${parseIdpMetadata.name} of published documents`, () => {
+  // [file, partnerProviderId naming the IdP in an aggregate, entityID, signing keys, of which expired on ON, first SSO endpoint]
+  const documents: [string, string | undefined, string, number, number, string][] = [
+    ['entra-id.tenant-8b966979.xml', undefined, 'https://sts.windows.net/8b966979-910b-487c-a604-69229b1ac75c/', 3, 3, 'Redirect https://login.microsoftonline.com/8b966979-910b-487c-a604-69229b1ac75c/saml2'],
+    ['entra-id.tenant-81c1df79.xml', undefined, 'https://sts.windows.net/81c1df79-e153-4f9d-a101-8dcf04af6c2c/', 2, 1, 'Redirect https://login.microsoftonline.com/81c1df79-e153-4f9d-a101-8dcf04af6c2c/saml2'],
+    ['entra-id.tenant-a9054a0f.xml', undefined, 'https://sts.windows.net/a9054a0f-2011-4e31-b3ac-fd8c354146ec/', 1, 1, 'Redirect https://login.microsoftonline.com/a9054a0f-2011-4e31-b3ac-fd8c354146ec/saml2'],
+    ['entra-id.common-tenantid.xml', undefined, 'https://sts.windows.net/{tenantid}/', 4, 0, 'Redirect https://login.microsoftonline.com/common/saml2'],
+    ['entra-id.common-2017.xml', undefined, 'https://sts.windows.net/{tenantid}/', 3, 3, 'Redirect https://login.microsoftonline.com/common/saml2'],
+    ['adfs.ucar.xml', undefined, 'https://sts.ucar.edu/adfs/services/trust', 1, 1, 'Redirect https://sts.ucar.edu/adfs/ls/'],
+    ['adfs.melco-resorts.xml', undefined, 'http://sso.melco-resorts.com/adfs/services/trust', 1, 1, 'Redirect https://sso.melco-resorts.com/adfs/ls/'],
+    ['adfs.php-saml.xml', undefined, 'http://idp.adfs.example.com/adfs/services/trust', 1, 1, 'Redirect https://idp.adfs.example.com/adfs/ls/'],
+    ['adfs.sustainsys.xml', undefined, 'http://adfs.server.url/adfs/services/trust', 1, 1, 'Redirect https://adfs.server.url/adfs/ls/'],
+    ['adfs.v2-msidlab7.xml', undefined, 'http://fs.msidlab7.com/adfs/services/trust', 1, 1, 'Redirect https://fs.msidlab7.com/adfs/ls/'],
+    ['adfs.v4-msidlab11.xml', undefined, 'http://fs.msidlab11.com/adfs/services/trust', 1, 1, 'Redirect https://fs.msidlab11.com/adfs/ls/'],
+    ['okta.crewjam.xml', undefined, 'http://www.okta.com/exkppsa1qwuFV4D7z0h7', 1, 0, 'Post https://dev-513394.oktapreview.com/app/rstudioincdev513394_dev_1/exkppsa1qwuFV4D7z0h7/sso/saml'],
+    ['okta.ssoready.xml', undefined, 'http://www.okta.com/exkdoocxa1VmjpXmX697', 1, 0, 'Post https://trial-1022863.okta.com/app/trial-1022863_oktalocalhostbis_1/exkdoocxa1VmjpXmX697/sso/saml'],
+    ['google.crewjam.xml', undefined, 'https://accounts.google.com/o/saml2?idpid=C02dfl1r1', 1, 1, 'Post https://accounts.google.com/o/saml2/idp?idpid=C02dfl1r1'],
+    ['google.ssoready.xml', undefined, 'https://accounts.google.com/o/saml2?idpid=C029op2ga', 1, 0, 'Redirect https://accounts.google.com/o/saml2/idp?idpid=C029op2ga'],
+    ['google.boxyhq.xml', undefined, 'https://accounts.google.com/o/saml2', 1, 1, 'Redirect https://accounts.google.com/o/saml2'],
+    ['onelogin.crewjam.xml', undefined, 'https://app.onelogin.com/saml/metadata/503983', 1, 1, 'Post https://app.onelogin.com/trust/saml2/http-post/sso/503983'],
+    ['onelogin.php-saml.xml', undefined, 'https://app.onelogin.com/saml/metadata/645460', 1, 1, 'Redirect https://example.onelogin.com/trust/saml2/http-redirect/sso/645460'],
+    ['onelogin-toolkit.multi-signing-certs.xml', undefined, 'https://idp.examle.com/saml/metadata', 2, 2, 'Redirect https://idp.examle.com/saml/sso'],
+    ['pingone.ssoready.xml', undefined, 'https://auth.pingone.com/3030059e-440b-4ad0-9217-44326f1757f6', 1, 1, 'Post https://auth.pingone.com/3030059e-440b-4ad0-9217-44326f1757f6/saml20/idp/sso'],
+    ['jumpcloud.ssoready.xml', undefined, 'IdP Entity ID', 1, 0, 'Post https://sso.jumpcloud.com/saml2/ucariontest'],
+    ['keycloak.ssoready.xml', undefined, 'http://localhost:8085/realms/master', 1, 0, 'Post http://localhost:8085/realms/master/protocol/saml'],
+    ['auth0.boxyhq.xml', undefined, 'urn:dev-tyj7qyzz.auth0.com', 1, 0, 'Redirect https://dev-tyj7qyzz.auth0.com/samlp/AX3jRN4ECnojiEepVjvM7yVCEcpVX6w6'],
+    ['zitadel.xml', undefined, 'http://localhot:8090/metadata', 1, 1, 'Redirect http://localhot:8090/saml/SSO'],
+    ['wso2-identity-server.xml', undefined, 'localhost', 1, 0, 'Redirect https://localhost:9443/samlsso'],
+    ['shibboleth.testshib-idp.xml', undefined, 'https://idp.testshib.org/idp/shibboleth', 1, 1, 'Post https://idp.testshib.org/idp/profile/SAML2/POST/SSO'],
+    ['shibboleth.testshib-providers.xml', undefined, 'https://idp.testshib.org/idp/shibboleth', 1, 0, 'Post https://idp.testshib.org/idp/profile/SAML2/POST/SSO'],
+    ['shibboleth.samltest-id.xml', undefined, 'https://samltest.id/saml/idp', 2, 0, 'Post https://samltest.id/idp/profile/SAML2/POST/SSO'],
+    ['shibboleth.msidlab13.xml', undefined, 'https://idp.msidlab13.com/idp/shibboleth', 1, 1, 'Post https://idp.msidlab13.com/idp/profile/SAML2/POST/SSO'],
+    ['shibboleth.fccn-aggregate.xml', 'https://idp.fccn.pt/idp/shibboleth', 'https://idp.fccn.pt/idp/shibboleth', 1, 0, 'Post https://idp.fccn.pt/idp/profile/SAML2/POST/SSO'],
+    ['swamid.aggregate-trimmed.xml', 'https://idp.nordu.net/idp/shibboleth', 'https://idp.nordu.net/idp/shibboleth', 1, 0, 'Post https://idp.nordu.net/idp/profile/SAML2/POST/SSO'],
+  ];
+
+  it.each(documents)('should import %s', (file, entityId, expectedEntityId, keys, expired, firstSso) => {
+    const md = parseIdpMetadata(published(file), { entityId });
+
+    expect(md.entityId).toBe(expectedEntityId);
+    expect(md.signingKeys).toHaveLength(keys);
+    expect(md.signingKeys.filter((k) => k.type === 'X509Certificate' && Date.parse(describeCertificate(k.der).notAfter) < ON.getTime())).toHaveLength(expired);
+    expect(`${md.ssoUrls[0].binding} ${md.ssoUrls[0].location}`).toBe(firstSso);
+  });
+
+  it('should keep every signing certificate of an Entra ID document in rollover, the expired one first as published', () => {
+    const md = parseIdpMetadata(published('entra-id.tenant-81c1df79.xml'));
+
+    const dates = md.signingKeys.map((k) => (k.type === 'X509Certificate' ? describeCertificate(k.der).notAfter : ''));
+    expect(dates.map((d) => d < ON.toISOString())).toEqual([true, false]);
+    expect(md.signingCertificates).toEqual(md.signingKeys.map((k) => (k as { der: string }).der));
+  });
+
+  it('should refuse WS-Federation-only metadata (no SAML 2.0 identity provider role), saying so', () => {
+    expect(() => parseIdpMetadata(published('azure-ad.ws-federation-only.xml'))).toThrow(/^metadata has no IDPSSODescriptor/);
+  });
+
+  it.each([
+    ['shibboleth.fccn-aggregate.xml', 2, /"https:\/\/si-saai\.ualg\.pt\/idp\/shibboleth", "https:\/\/idp\.fccn\.pt\/idp\/shibboleth"$/],
+    ['swamid.aggregate-trimmed.xml', 3, /"https:\/\/login\.liu\.se\/idp\/shibboleth", "https:\/\/idp\.nordu\.net\/idp\/shibboleth", "https:\/\/idp\.it\.gu\.se\/idp\/shibboleth"$/],
+  ])('should refuse the aggregate %s without partnerProviderId, listing the %d identity providers to choose from', (file, count, list) => {
+    expect(() => parseIdpMetadata(published(file))).toThrow(new RegExp(`^metadata describes ${count} identity providers; set partnerProviderId to the entityID of the one to import: `));
+    expect(() => parseIdpMetadata(published(file))).toThrow(list);
+  });
+
+  it('should refuse an aggregate entity that is not an identity provider, and name an unknown one among the choices', () => {
+    expect(() => parseIdpMetadata(published('shibboleth.fccn-aggregate.xml'), { entityId: 'https://webtut.fccn.pt' })).toThrow(
+      /^metadata entity "https:\/\/webtut\.fccn\.pt" is not a SAML 2\.0 identity provider/,
+    );
+    expect(() => parseIdpMetadata(published('swamid.aggregate-trimmed.xml'), { entityId: 'https://idp.example.org' })).toThrow(
+      /^metadata describes 3 identity providers, none of them "https:\/\/idp\.example\.org"; set partnerProviderId/,
+    );
+  });
+
+  it('should take the only identity provider of an aggregate, whatever partnerProviderId says (as for a single EntityDescriptor)', () => {
+    expect(parseIdpMetadata(published('shibboleth.testshib-providers.xml'), { entityId: 'https://elsewhere.example' }).entityId).toBe('https://idp.testshib.org/idp/shibboleth');
+  });
+
+  it('should bound the entity IDs an ambiguous aggregate lists', () => {
+    const entities = Array.from({ length: 25 }, (_, i) => idpEntity(`https://idp${i}.example.org`)).join('');
+
+    let message = '';
+    try {
+      parseIdpMetadata(`<EntitiesDescriptor xmlns="${MD}">${entities}</EntitiesDescriptor>`);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+
+    expect(message).toMatch(/^metadata describes 25 identity providers;/);
+    expect(message).toMatch(/"https:\/\/idp19\.example\.org" and 5 more$/);
+    expect(message).not.toContain('idp20');
+  });
+});
+
+function idpEntity(entityId: string, keyInfo = ''): string {
+  return (
+    `<EntityDescriptor xmlns="${MD}" entityID="${entityId}"><IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">` +
+    `${keyInfo}<SingleSignOnService Binding="${REDIRECT}" Location="https://idp.example.org/sso"/></IDPSSODescriptor></EntityDescriptor>`
+  );
+}
+
+describe(`${parseIdpMetadata.name} of keys`, () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = rsa.publicKey.export({ format: 'jwk' });
+  const b64 = (b64url: string) => Buffer.from(b64url, 'base64url').toString('base64');
+  const spki = rsa.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+  const rsaKeyValue = (modulus = b64(jwk.n!), exponent = b64(jwk.e!)) =>
+    `<ds:KeyValue xmlns:ds="${DS}"><ds:RSAKeyValue><ds:Modulus>\n${modulus.match(/.{1,76}/g)!.join('\n')}\n</ds:Modulus><ds:Exponent>${exponent}</ds:Exponent></ds:RSAKeyValue></ds:KeyValue>`;
+  const keyDescriptor = (inner: string, use = 'signing') => `<KeyDescriptor use="${use}"><ds:KeyInfo xmlns:ds="${DS}">${inner}</ds:KeyInfo></KeyDescriptor>`;
+  const x509 = (der: string) => `<ds:X509Data><ds:X509Certificate>${der}</ds:X509Certificate></ds:X509Data>`;
+
+  it('should read a key given as RSAKeyValue, without certificate, as its SubjectPublicKeyInfo', () => {
+    const md = parseIdpMetadata(idpEntity('https://idp.example.org', keyDescriptor(rsaKeyValue())));
+
+    expect(md.signingKeys).toEqual([{ type: 'RSAKeyValue', spki }]);
+    expect(md.signingCertificates).toEqual([]);
+  });
+
+  it('should accept a CryptoBinary Modulus with a leading zero octet', () => {
+    const padded = Buffer.concat([Buffer.from([0]), Buffer.from(jwk.n!, 'base64url')]).toString('base64');
+
+    expect(parseIdpMetadata(idpEntity('https://idp.example.org', keyDescriptor(rsaKeyValue(padded)))).signingKeys).toEqual([{ type: 'RSAKeyValue', spki }]);
+  });
+
+  it('should read a KeyInfo carrying a certificate and its RSAKeyValue as the certificate only', () => {
+    const md = parseIdpMetadata(idpEntity('https://idp.example.org', keyDescriptor(x509(signing.der) + rsaKeyValue())));
+
+    expect(md.signingKeys).toEqual([{ type: 'X509Certificate', der: signing.der }]);
+  });
+
+  it('should keep every signing key in document order, certificates and bare keys, without duplicates or encryption keys', () => {
+    const md = parseIdpMetadata(
+      idpEntity(
+        'https://idp.example.org',
+        keyDescriptor(x509(signing.der)) + keyDescriptor(x509(encryption.der), 'encryption') + keyDescriptor(rsaKeyValue()) + keyDescriptor(x509(stranger.der)) + keyDescriptor(x509(signing.der)),
+      ),
+    );
+
+    expect(md.signingKeys).toEqual([
+      { type: 'X509Certificate', der: signing.der },
+      { type: 'RSAKeyValue', spki },
+      { type: 'X509Certificate', der: stranger.der },
+    ]);
+    expect(md.signingCertificates).toEqual([signing.der, stranger.der]);
+  });
+
+  it('should accept leading blank lines before the XML declaration', () => {
+    expect(parseIdpMetadata(`\uFEFF\n\n  ${samlifyIdp()}`).entityId).toBe('https://idp.example.com/metadata');
+  });
+
+  it('should not count nesting inside comments, CDATA or attribute values', () => {
+    const deep = `<!-- ${'<a>'.repeat(100)} --><Extensions><x:Note xmlns:x="urn:example" value="${'>'.repeat(100)}"><![CDATA[${'<c>'.repeat(100)}]]></x:Note></Extensions>`;
+
+    expect(parseIdpMetadata(idpWith(deep + `<SingleSignOnService Binding="${REDIRECT}" Location="https://idp.example.com/sso"/>`)).entityId).toBe('https://idp.example.com');
+  });
+});
+
+function idpWith(inner: string): string {
+  return `<EntityDescriptor xmlns="${MD}" entityID="https://idp.example.com"><IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${inner}</IDPSSODescriptor></EntityDescriptor>`;
+}

@@ -5,3 +5,5 @@ export { signInConfigurationOf, type IdentityProviderRef, type SamlSignInSetting
 export * from './identity-providers.module';
 export * from './idp-metadata';
 export * from './certificates';
+export * from './trust-extension.schema';
+export { usableSigningKeys, type SignInSigningKey } from './signing-keys';

@@ -1,5 +1,5 @@
 import { IdentityProviderEntity } from './identity-provider.entity';
-import { signInConfigurationOf } from './sign-in-configuration';
+import { nameIdFormatUri, signInConfigurationOf } from './sign-in-configuration';
 
 function row(doc: Record<string, unknown>, columns: Partial<IdentityProviderEntity> = {}): IdentityProviderEntity {
   return {
@@ -36,9 +36,42 @@ describe(signInConfigurationOf.name, () => {
     ['SHA-256', { signatureHashAlgorithm: 'SHA-256' }, { allowSha1: false }],
     ['a NameID format, as its URN', { nameIdFormat: 'saml-emailaddress' }, { nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' }],
     ['the "none" NameID format, as any', { nameIdFormat: 'saml-none' }, { nameIdFormat: null }],
+    ['a NameID format given as a URI, as it is', { nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent' }, { nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent' }],
     ['only true for the flags', { requiresEncryptedAssertion: 'yes', allowUnsolicitedResponses: 1, requireSignedResponse: true }, { requiresEncryptedAssertion: false, allowUnsolicitedResponses: false, requireSignedResponse: true }],
   ])('should read %s', (_case, doc, expected) => {
     expect(signInConfigurationOf(row(doc), undefined).saml).toMatchObject(expected);
+  });
+
+  describe('unsupported', () => {
+    it.each<[string, Record<string, unknown>, Partial<IdentityProviderEntity>, string | undefined, RegExp | undefined]>([
+      ['nothing for a SAML IdP with defaults', {}, {}, undefined, undefined],
+      ['nothing for a short NameID format token or a format URI', { nameIdFormat: 'urn:mace:shibboleth:1.0:nameIdentifier' }, {}, undefined, undefined],
+      ['the type of a SOCIAL IdP', {}, { type: 'SOCIAL' }, 'unsupported_idp_type', /type SOCIAL: SAML sign-in goes through SAML identity providers only \(social sign-in comes with OpenID Connect support\)/],
+      ['the type of an X509 IdP', {}, { type: 'X509' }, 'unsupported_idp_type', /X\.509 certificate sign-in is not implemented/],
+      ['a NameID format that is no URI', { nameIdFormat: 'nameIdFormat' }, {}, 'unsupported_name_id_format', /nameIdFormat "nameIdFormat" is neither one of saml-emailaddress.* nor a format URI/],
+      ['a correlation policy', { userMappingMethod: 'CorrelationPolicyRule' }, {}, 'unsupported_user_mapping', /CorrelationPolicyRule/],
+      ['a lookup attribute sign-in cannot find users by', { userMappingStoreAttribute: 'name.givenName' }, {}, 'unsupported_user_mapping', /"name\.givenName"/],
+      ['the type before the NameID format', { nameIdFormat: 'x' }, { type: 'SOCIAL' }, 'unsupported_idp_type', undefined],
+    ])('should report %s', (_case, doc, columns, reason, detail) => {
+      const unsupported = signInConfigurationOf(row(doc, columns), undefined).unsupported;
+      expect(unsupported?.reason).toBe(reason);
+      if (detail) expect(unsupported?.detail).toMatch(detail);
+    });
+  });
+
+  describe(nameIdFormatUri.name, () => {
+    it.each<[unknown, string | null | undefined]>([
+      [undefined, null],
+      ['saml-none', null],
+      ['saml-x509', 'urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName'],
+      ['urn:oasis:names:tc:SAML:2.0:nameid-format:transient', 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient'],
+      ['https://example.test/format', 'https://example.test/format'],
+      ['nameIdFormat', undefined],
+      ['constructor', undefined],
+      ['urn: spaced', undefined],
+    ])('should read %p as %p', (value, expected) => {
+      expect(nameIdFormatUri(value)).toBe(expected);
+    });
   });
 
   it('should name no entity id when the IdP has no partnerProviderId', () => {

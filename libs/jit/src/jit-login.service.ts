@@ -4,9 +4,10 @@ import { AuditService } from '@app/audit';
 import { GroupMemberships, GroupsRepository } from '@app/groups';
 import { MetricsService } from '@app/metrics';
 import { Database, isTransactionConflict, isUniqueViolation } from '@app/persistence';
+import { resourceWriter } from '@app/scim';
 import { UserEntity, UsersService } from '@app/users';
 import { GroupMappingMode } from './jit-settings';
-import { assertedGroups, ExistingUser, GroupDirectory, JitConfig, JitPlan, lookupValue, plan, RejectReason, VerifiedAssertion } from './planner';
+import { assertedGroups, ExistingUser, GroupDirectory, JitConfig, JitPlan, lookupAttributeOf, lookupValue, plan, RejectReason, VerifiedAssertion } from './planner';
 
 export type JitLoginResult =
   | { ok: true; userId: string; outcome: 'created' | 'updated' | 'unchanged'; plan: JitPlan }
@@ -24,6 +25,9 @@ export interface SignInInput {
 }
 
 const MAX_ATTEMPTS = 4;
+
+/** The IdentityProvider resource type, as the writer of what a sign-in changes names it (jit cannot import its lib). */
+const IDENTITY_PROVIDER = { name: 'IdentityProvider', endpoint: '/IdentityProviders' };
 
 const ambiguous = (config: JitConfig, a: VerifiedAssertion): JitPlan => ({
   kind: 'reject',
@@ -118,15 +122,17 @@ export class JitLoginService {
       }
       // Users and memberships are written by the libraries that own them: the user through the users'
       // resource pipeline (index rows, versions), memberships through the one membership writer (group versions).
+      // Both are written by the identity provider (idcsCreatedBy / idcsLastModifiedBy: common-attributes.ts).
+      const by = resourceWriter(IDENTITY_PROVIDER, config.idpId, config.idpName);
       let userId: string;
       if (p.kind === 'create') {
-        userId = (await this.users.pipeline.insert(m, p.user)).id;
+        userId = (await this.users.pipeline.insert(m, p.user, undefined, undefined, by)).id;
       } else {
         userId = p.userId;
         // Written against the version the plan was made from: a change another request made meanwhile is not
         // overwritten, the sign-in plans again instead.
         const planned = found !== 'ambiguous' ? found?.row : undefined;
-        if (!planned || !(await this.users.pipeline.update(m, planned, p.user))) throw new Conflict();
+        if (!planned || !(await this.users.pipeline.update(m, planned, p.user, undefined, by))) throw new Conflict();
       }
       await this.audit.record(m, {
         ...base,
@@ -144,7 +150,7 @@ export class JitLoginService {
       await input.onSignedIn?.(m, userId);
       // Last: giving each group joined or left a new version locks its row until the commit, and every sign-in
       // that joins a popular group waits for that lock, so it is held for as short a time as possible.
-      await this.memberships.moveUser(m, userId, p.join, p.kind === 'update' ? p.leave : []);
+      await this.memberships.moveUser(m, userId, p.join, p.kind === 'update' ? p.leave : [], by);
       return { ok: true, userId, outcome: p.kind === 'create' ? 'created' : 'updated', plan: p };
     });
   }
@@ -162,9 +168,11 @@ export class JitLoginService {
 
   /** The user the assertion designates, none, or 'ambiguous' when several users share the lookup value. */
   private async findUser(m: EntityManager, config: JitConfig, a: VerifiedAssertion): Promise<{ user: ExistingUser; row: UserEntity } | undefined | 'ambiguous'> {
+    const lookup = lookupAttributeOf(config.lookup);
     const value = lookupValue(config, a);
-    if (value === undefined) return undefined;
-    const found = await this.users.findForSignIn(m, config.lookup.storeAttribute, value);
+    // A lookup sign-in cannot do finds nobody; the planner then refuses the sign-in, saying why.
+    if (value === undefined || 'unsupported' in lookup) return undefined;
+    const found = await this.users.findForSignIn(m, lookup.attribute, value);
     if (found === undefined || found === 'ambiguous') return found;
     const { row, doc, active } = found;
     return { row, user: { id: row.id, active, doc, groupIds: await this.groups.groupIdsOf(m, row.id) } };

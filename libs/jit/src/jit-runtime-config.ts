@@ -27,7 +27,7 @@ export function jitConfigOf(idp: StoredIdentityProvider, mappedAttribute: Doc | 
     updateUser: d.jitUserProvAttributeUpdateEnabled === true,
     lookup: {
       method: (d.userMappingMethod as JitConfig['lookup']['method']) ?? 'NameIDToUserAttribute',
-      storeAttribute: (d.userMappingStoreAttribute as JitConfig['lookup']['storeAttribute']) ?? 'userName',
+      storeAttribute: (d.userMappingStoreAttribute as string | undefined) ?? 'userName',
       assertionAttribute: d.assertionAttribute as string | undefined,
     },
     mappings: compileAttributeMappings(mappedAttribute?.attributeMappings as Doc[] | undefined),

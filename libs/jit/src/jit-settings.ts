@@ -1,4 +1,5 @@
-import { Doc, ScimError } from '@app/scim/core';
+import { Doc, resolvePath, ScimError } from '@app/scim/core';
+import { USER_RESOURCE_TYPE } from '@app/users/core';
 
 export const MAX_GROUP_MAPPINGS = 250;
 
@@ -53,10 +54,51 @@ export function applyJitSettingsRules(doc: Doc): void {
   }
 }
 
+/**
+ * The social extension of an IdentityProvider, whose static JIT group list refers to groups too. Defined here, as
+ * the identity-providers lib (which describes the extension) depends on this one.
+ */
+export const SOCIAL_IDENTITY_PROVIDER_EXTENSION_ID = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:social:IdentityProvider';
+
+/** Where an identity provider refers to domain groups: the lists of `{ value: groupId }` items, by owner and key. */
+export const GROUP_REFERENCE_LISTS: readonly { extension?: string; key: string }[] = [
+  { key: 'jitUserProvGroupMappings' },
+  { key: 'jitUserProvAssignedGroups' },
+  { extension: SOCIAL_IDENTITY_PROVIDER_EXTENSION_ID, key: 'jitProvAssignedGroups' },
+];
+
+/** The object holding a group reference list: the representation, or its extension (undefined when absent). */
+export function groupReferenceOwner(doc: Doc, list: (typeof GROUP_REFERENCE_LISTS)[number]): Doc | undefined {
+  return list.extension ? (doc[list.extension] as Doc | undefined) : doc;
+}
+
 /** Ids of the domain groups the JIT settings refer to, with where they are referenced (for error details). */
 export function referencedGroupIds(doc: Doc): Map<string, string> {
   const out = new Map<string, string>();
-  ((doc.jitUserProvGroupMappings as Doc[] | undefined) ?? []).forEach((m, i) => out.set(String(m.value), `jitUserProvGroupMappings[${i}].value`));
-  ((doc.jitUserProvAssignedGroups as Doc[] | undefined) ?? []).forEach((g, i) => out.set(String(g.value), `jitUserProvAssignedGroups[${i}].value`));
+  for (const list of GROUP_REFERENCE_LISTS) {
+    const items = (groupReferenceOwner(doc, list)?.[list.key] as Doc[] | undefined) ?? [];
+    const where = list.extension ? `${list.extension}:${list.key}` : list.key;
+    items.forEach((g, i) => out.set(String(g.value), `${where}[${i}].value`));
+  }
   return out;
+}
+
+/**
+ * The canonical spelling of a User attribute path (userMappingStoreAttribute), or a 400 naming what is wrong. Any
+ * User attribute is accepted, as IDCS accepts it; which of them sign-in can find users by is the planner's
+ * business (lookupAttributeOf), so that the refusal is reported at sign-in and in the JIT preview.
+ */
+export function userAttributePath(path: string, where: string): string {
+  let p;
+  try {
+    p = resolvePath(USER_RESOURCE_TYPE, path.trim(), 'invalidPath');
+  } catch (e) {
+    if (!(e instanceof ScimError)) throw e;
+    throw ScimError.badRequest('invalidValue', `${where} must be a User attribute, such as userName, emails.value, externalId or name.givenName: ${e.detail}`);
+  }
+  const leaf = p.subAttribute ?? p.attribute;
+  if (leaf.type === 'complex') {
+    throw ScimError.badRequest('invalidValue', `${where}: "${path}" is a complex User attribute, not a value to match; name one of its sub-attributes, e.g. ${p.attribute.name}.${p.attribute.subAttributes?.[0]?.name ?? 'value'}`);
+  }
+  return p.canonical;
 }

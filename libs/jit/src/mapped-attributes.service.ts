@@ -15,6 +15,7 @@ import {
   ResourceResult,
   ScimError,
   SqlExpr,
+  writerOf,
 } from '@app/scim';
 import { compileAttributeMappings } from './attribute-mappings';
 import { MappedAttributeEntity } from './mapped-attribute.entity';
@@ -64,7 +65,7 @@ export class MappedAttributesService {
       direction: 'inbound',
       attributeMappings: structuredClone(DEFAULT_JIT_MAPPINGS),
     };
-    const row = await this.pipeline.insert(m, doc, undefined, { refResourceType: 'IdentityProvider', refResourceId: idpId });
+    const row = await this.pipeline.insert(m, doc, undefined, { refResourceType: 'IdentityProvider', refResourceId: idpId }, writerOf(actor));
     await this.audited(actor)(m, { action: 'create', row, after: doc });
     return row.id;
   }
@@ -115,6 +116,7 @@ export class MappedAttributesService {
         return { doc };
       },
       this.audited(actor),
+      writerOf(actor),
     );
   }
 

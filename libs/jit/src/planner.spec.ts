@@ -1,6 +1,6 @@
 import { compileAttributeMappings } from './attribute-mappings';
 import { GroupAssignmentMethod, GroupMappingMode } from './jit-settings';
-import { ExistingUser, GroupDirectory, JitConfig, JitPlan, plan, RejectReason, VerifiedAssertion } from './planner';
+import { ExistingUser, GroupDirectory, JitConfig, JitPlan, lookupAttributeOf, plan, RejectReason, UserLookup, VerifiedAssertion } from './planner';
 
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ORACLE = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User';
@@ -162,11 +162,58 @@ describe(plan.name, () => {
     expect(summary(badBoolean)).toEqual({ kind: 'reject', reason: RejectReason.AttributeConversionFailed });
   });
 
+  it('should refuse a locked user (userState locked.on), whatever the JIT settings', () => {
+    const locked = { ...existing('found')!, doc: { ...existing('found')!.doc, 'urn:ietf:params:scim:schemas:oracle:idcs:extension:userState:User': { locked: { on: true, reason: 1 } } } };
+    for (const update of bools) {
+      const c = config({ jit: true, create: true, update, mode: GroupMappingMode.Explicit, method: GroupAssignmentMethod.Merge, ignoreAbsent: true });
+      expect(summary(plan(c, assertion('present'), locked, groups))).toEqual({ kind: 'reject', reason: RejectReason.UserLocked });
+    }
+    const unlocked = { ...locked, doc: { ...locked.doc, 'urn:ietf:params:scim:schemas:oracle:idcs:extension:userState:User': { locked: { on: false } } } };
+    const c = config({ jit: true, create: true, update: false, mode: GroupMappingMode.Explicit, method: GroupAssignmentMethod.Merge, ignoreAbsent: true });
+    expect(summary(plan(c, assertion('present'), unlocked, groups))).toEqual({ kind: 'signIn' });
+  });
+
+  it('should refuse an update that would leave the user without a primary email, and create no user without one', () => {
+    const c = config({ jit: true, create: true, update: true, mode: GroupMappingMode.Explicit, method: GroupAssignmentMethod.Merge, ignoreAbsent: true });
+    const noEmail = { ...assertion('present'), attributes: { ...assertion('present').attributes, email: [''] } };
+    expect(summary(plan(c, noEmail, existing('found'), groups))).toEqual({ kind: 'reject', reason: RejectReason.MandatoryUserAttributeMissing });
+    expect(summary(plan(c, noEmail, undefined, groups))).toEqual({ kind: 'reject', reason: RejectReason.MandatoryUserAttributeMissing });
+    // A user stored without one (before the rule) still signs in and is updated.
+    const legacy = { ...existing('found')!, doc: { ...existing('found')!.doc, emails: undefined } };
+    expect(plan(c, noEmail, legacy, groups).kind).toBe('update');
+  });
+
   it('should leave memberships alone when no group source is configured, and add static groups', () => {
     const c = config({ jit: true, create: true, update: true, mode: GroupMappingMode.Explicit, method: GroupAssignmentMethod.Overwrite, ignoreAbsent: true });
     const none = plan({ ...c, groups: { ...c.groups, fromAssertion: false } }, assertion('present'), existing('found'), groups);
     expect(none.kind === 'update' && [none.join, none.leave]).toEqual([[], []]);
     const withStatic = plan({ ...c, groups: { ...c.groups, staticList: true, staticGroupIds: ['g-static'] } }, assertion('present'), existing('found'), groups);
     expect(withStatic.kind === 'update' && [withStatic.join, withStatic.leave]).toEqual([['g-admins', 'g-static'], ['g-manual', 'g-old']]);
+  });
+});
+
+describe(lookupAttributeOf.name, () => {
+  it.each<[UserLookup, string | RegExp]>([
+    [{ method: 'NameIDToUserAttribute', storeAttribute: 'userName' }, 'userName'],
+    [{ method: 'AssertionAttributeToUserAttribute', storeAttribute: 'emails.value', assertionAttribute: 'mail' }, 'emails.value'],
+    [{ method: 'NameIDToUserAttribute', storeAttribute: 'externalId' }, 'externalId'],
+    [{ method: 'CorrelationPolicyRule', storeAttribute: 'userName' }, /CorrelationPolicyRule.*not implemented/],
+    [{ method: 'NameIDToUserAttribute', storeAttribute: 'name.givenName' }, /userMappingStoreAttribute is "name\.givenName": sign-in finds users only by userName, emails\.value \(the primary email\) or externalId/],
+  ])('should say how %j finds a user, or why it cannot', (lookup, expected) => {
+    const found = lookupAttributeOf(lookup);
+    if (typeof expected === 'string') expect(found).toEqual({ attribute: expected });
+    else expect('unsupported' in found && found.unsupported).toMatch(expected);
+  });
+
+  it('should make the plan refuse, naming the IdP, before it looks at the user, and only once the IdP is enabled', () => {
+    const c = config({ jit: true, create: true, update: true, mode: GroupMappingMode.Explicit, method: GroupAssignmentMethod.Merge, ignoreAbsent: true });
+    for (const lookup of [{ method: 'CorrelationPolicyRule' as const, storeAttribute: 'userName' }, { method: 'NameIDToUserAttribute' as const, storeAttribute: 'name.givenName' }]) {
+      for (const user of ['found', 'notFound', 'inactive'] as UserState[]) {
+        const p = plan({ ...c, lookup }, assertion('present'), existing(user), groups);
+        expect(summary(p)).toEqual({ kind: 'reject', reason: RejectReason.UnsupportedUserMapping });
+        expect(p.kind === 'reject' && p.detail).toMatch(/^Identity provider "Okta": /);
+      }
+      expect(summary(plan({ ...c, lookup, idpEnabled: false }, assertion('present'), undefined, groups))).toEqual({ kind: 'reject', reason: RejectReason.IdpDisabled });
+    }
   });
 });

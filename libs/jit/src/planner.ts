@@ -1,13 +1,23 @@
 import { applyPatch, checkRequired, Doc, normalizeResource, parseOne, readValue, ScimError } from '@app/scim/core';
-import { ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE, USER_SCHEMA_ID } from '@app/users/core';
+import { hasPrimaryEmail, isLocked, ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE, USER_SCHEMA_ID } from '@app/users/core';
 import { CompiledMapping } from './attribute-mappings';
 import { AssertionContext, evaluateExpression } from './expression';
 import { GroupAssignmentMethod, GroupMappingMode } from './jit-settings';
 
-/** How a signed-in person is matched to a user (IDCS userMappingMethod / userMappingStoreAttribute). */
+/** IDCS's userMappingMethod values. */
+export const USER_MAPPING_METHODS = ['NameIDToUserAttribute', 'AssertionAttributeToUserAttribute', 'CorrelationPolicyRule'] as const;
+
+/** The user attributes a sign-in can find a user by: indexed, and unique enough to name one person. */
+export const LOOKUP_ATTRIBUTES = ['userName', 'emails.value', 'externalId'] as const;
+export type LookupAttribute = (typeof LOOKUP_ATTRIBUTES)[number];
+
+/**
+ * How a signed-in person is matched to a user (IDCS userMappingMethod / userMappingStoreAttribute), as stored:
+ * IDCS accepts any User attribute and a correlation policy, which sign-in here cannot use (lookupAttributeOf).
+ */
 export interface UserLookup {
-  method: 'NameIDToUserAttribute' | 'AssertionAttributeToUserAttribute';
-  storeAttribute: 'userName' | 'emails.value' | 'externalId';
+  method: (typeof USER_MAPPING_METHODS)[number];
+  storeAttribute: string;
   assertionAttribute?: string;
 }
 
@@ -60,11 +70,15 @@ export enum RejectReason {
   /** Found by the applier, not the planner: several users share the lookup value. */
   AmbiguousUser = 'ambiguous_user',
   UserInactive = 'user_inactive',
+  /** IDCS userState `locked.on`: an administrator (or IDCS) locked the account. */
+  UserLocked = 'user_locked',
   TransientNameId = 'transient_nameid',
   RequiredAttributeMissing = 'required_attribute_missing',
   AttributeConversionFailed = 'attribute_conversion_failed',
   MandatoryUserAttributeMissing = 'mandatory_user_attribute_missing',
   AbsentGroup = 'absent_group',
+  /** The IdP's user mapping is stored as IDCS accepts it, but sign-in here cannot find users that way. */
+  UnsupportedUserMapping = 'unsupported_user_mapping',
 }
 
 export interface AttributeChange {
@@ -90,6 +104,22 @@ const TRANSIENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
 
 const reject = (reason: RejectReason, detail: string): JitPlan => ({ kind: 'reject', reason, detail });
 
+/**
+ * The attribute sign-in finds the user by, or why it cannot: a correlation policy (an IDCS policy object, not
+ * implemented here), or an attribute that is not indexed for sign-in and would rarely name one person
+ * (name.givenName: matching on it could sign one person in as another).
+ */
+export function lookupAttributeOf(lookup: UserLookup): { attribute: LookupAttribute } | { unsupported: string } {
+  if (lookup.method === 'CorrelationPolicyRule') {
+    return { unsupported: 'userMappingMethod is CorrelationPolicyRule: finding users through an IDCS correlation policy is not implemented; set NameIDToUserAttribute or AssertionAttributeToUserAttribute' };
+  }
+  const attribute = LOOKUP_ATTRIBUTES.find((a) => a === lookup.storeAttribute);
+  if (!attribute) {
+    return { unsupported: `userMappingStoreAttribute is "${lookup.storeAttribute}": sign-in finds users only by userName, emails.value (the primary email) or externalId, values that name one person` };
+  }
+  return { attribute };
+}
+
 /** The value to look the user up by, from the assertion. */
 export function lookupValue(config: JitConfig, a: VerifiedAssertion): string | undefined {
   if (config.lookup.method === 'NameIDToUserAttribute') return a.nameId.trim() || undefined;
@@ -111,6 +141,8 @@ export function assertedGroups(config: JitConfig, a: VerifiedAssertion): string[
  */
 export function plan(config: JitConfig, a: VerifiedAssertion, existing: ExistingUser | undefined, groups: GroupDirectory): JitPlan {
   if (!config.idpEnabled) return reject(RejectReason.IdpDisabled, `Identity provider "${config.idpName}" is disabled`);
+  const lookup = lookupAttributeOf(config.lookup);
+  if ('unsupported' in lookup) return reject(RejectReason.UnsupportedUserMapping, `Identity provider "${config.idpName}": ${lookup.unsupported}`);
   if (!a.nameId.trim()) return reject(RejectReason.EmptyNameId, 'The assertion has an empty NameID');
   if (lookupValue(config, a) === undefined) {
     return reject(RejectReason.LookupValueMissing, `The assertion lacks the attribute "${config.lookup.assertionAttribute}" used to find the user`);
@@ -118,6 +150,7 @@ export function plan(config: JitConfig, a: VerifiedAssertion, existing: Existing
 
   if (existing) {
     if (!existing.active) return reject(RejectReason.UserInactive, `User ${existing.id} is deactivated`);
+    if (isLocked(existing.doc)) return reject(RejectReason.UserLocked, `User ${existing.id} is locked`);
     if (!config.enabled || !config.updateUser) return { kind: 'signIn', userId: existing.id };
     return planUpdate(config, a, existing, groups);
   }
@@ -208,6 +241,10 @@ function planCreate(config: JitConfig, a: VerifiedAssertion, groups: GroupDirect
 function planUpdate(config: JitConfig, a: VerifiedAssertion, existing: ExistingUser, groups: GroupDirectory): JitPlan {
   const mapped = applyMappings(config, a, existing.doc, 'update');
   if (isPlan(mapped)) return mapped;
+  // Every user needs a primary email (IDCS); an assertion that empties it must not leave the user without one.
+  if (hasPrimaryEmail(existing.doc) && !hasPrimaryEmail(mapped.doc)) {
+    return reject(RejectReason.MandatoryUserAttributeMissing, 'The assertion would leave the user without a primary email; map a non-empty email from the assertion');
+  }
   const user = validateUser(mapped.doc);
   if (isPlan(user)) return user;
   const g = planGroups(config, a, existing.groupIds, groups);

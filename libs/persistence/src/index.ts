@@ -6,3 +6,4 @@ export * from './ids';
 export * from './migrations';
 export * from './sweeps';
 export * from './sql-runner';
+export * from './sealed-secrets';

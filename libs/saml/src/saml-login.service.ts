@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml';
 import { AuditService } from '@app/audit';
-import { certificateDer, IdentityProvidersService, SignInConfiguration } from '@app/identity-providers';
+import { IdentityProvidersService, SignInConfiguration, usableSigningKeys } from '@app/identity-providers';
 import { JitLoginService } from '@app/jit';
 import { Database, isUniqueViolation, nowIso, sweepDue } from '@app/persistence';
 import { RequestIdStore } from './request-id-store';
@@ -34,6 +34,10 @@ interface IdpConfig {
   /** What the validation pool verifies responses with (the same settings, as plain data). */
   validation: ResponseValidationOptions;
   requestIds: RequestIdStore;
+  /** Signing keys left out because their certificate expired (refuseExpiredSigningKeys), for the log. */
+  refusedKeys: string[];
+  /** Until when this choice of keys holds (ms since the epoch): the next expiry among the keys in use. */
+  validUntil: number;
 }
 
 /** Where to send the browser to start an SP-initiated sign-in. */
@@ -61,10 +65,6 @@ export function safeRelayState(value: unknown): string | undefined {
   }
 }
 
-function pem(der: string): string {
-  return `-----BEGIN CERTIFICATE-----\n${der.replace(/(.{64})/g, '$1\n').trim()}\n-----END CERTIFICATE-----\n`;
-}
-
 /** node-saml's error messages, mapped to our reason codes (anything else is SAML_VALIDATION_FAILED). */
 const NODE_SAML_ERRORS: [RegExp, string][] = [
   [/InResponseTo is missing/i, SsoReason.UnsolicitedNotAllowed],
@@ -84,8 +84,8 @@ const NODE_SAML_ERRORS: [RegExp, string][] = [
 @Injectable()
 export class SamlLoginService {
   private readonly logger = new Logger('SamlLogin');
-  /** node-saml instances per IdP, keyed by IdP id and replaced when its version changes. */
-  private readonly configs = new Map<string, { version: number; config: Promise<IdpConfig> }>();
+  /** node-saml instances per IdP, keyed by IdP id and replaced when its version changes or a key in use expires. */
+  private readonly configs = new Map<string, { version: number; validUntil: number; config: Promise<IdpConfig> }>();
 
   constructor(
     private readonly db: Database,
@@ -104,6 +104,8 @@ export class SamlLoginService {
     const idp = await this.idps.signInConfiguration({ idOrName: idpRef });
     if (!idp) throw new SsoRejection(SsoReason.UnknownIssuer, `no identity provider with id or partnerName "${idpRef}"`, undefined, 404);
     if (!idp.enabled) throw new SsoRejection(SsoReason.IdpDisabled, 'the identity provider is disabled', idp, 403);
+    // Stored as IDCS accepts it, but not usable for a SAML sign-in (a SOCIAL IdP, a NameID format that is no URI).
+    if (idp.unsupported) throw new SsoRejection(idp.unsupported.reason, idp.unsupported.detail, idp, 403);
     const { saml } = await this.configFor(idp);
     const relay = safeRelayState(relayState) ?? '';
     if (idp.saml.binding === 'Post') {
@@ -157,7 +159,8 @@ export class SamlLoginService {
     if (!idp) throw new SsoRejection(SsoReason.UnknownIssuer, `no identity provider with partnerProviderId "${issuer.slice(0, 300)}"`);
     const fail = (reason: string, detail: string) => new SsoRejection(reason, detail, idp);
     if (!idp.enabled) throw fail(SsoReason.IdpDisabled, 'the identity provider is disabled');
-    const { validation, requestIds } = await this.configFor(idp);
+    if (idp.unsupported) throw fail(idp.unsupported.reason, idp.unsupported.detail);
+    const { validation, requestIds, refusedKeys } = await this.configFor(idp);
     const { allowSha1, requiresEncryptedAssertion, allowUnsolicitedResponses } = idp.saml;
 
     const structure = (() => {
@@ -200,7 +203,8 @@ export class SamlLoginService {
       if (e instanceof SsoRejection) throw fail(e.reason, e.detail);
       const message = String((e as Error)?.message ?? e);
       const reason = NODE_SAML_ERRORS.find(([pattern]) => pattern.test(message))?.[1] ?? SsoReason.ValidationFailed;
-      throw fail(reason, `node-saml: ${message}`);
+      const refused = refusedKeys.length ? ` (not tried, expired and refused by refuseExpiredSigningKeys: ${refusedKeys.join(', ')})` : '';
+      throw fail(reason, `node-saml: ${message}${refused}`);
     }
     const inResponseTo = structure.inResponseTo ?? assertion.inResponseTo;
     if (structure.inResponseTo && assertion.inResponseTo && assertion.inResponseTo !== structure.inResponseTo) {
@@ -260,17 +264,26 @@ export class SamlLoginService {
   /** The node-saml configuration of an IdP at the version read, built once per version. */
   private configFor(idp: SignInConfiguration): Promise<IdpConfig> {
     const cached = this.configs.get(idp.id);
-    if (cached && cached.version === idp.version) return cached.config;
+    if (cached && cached.version === idp.version && Date.now() <= cached.validUntil) return cached.config;
     const config = this.buildConfig(idp);
-    this.configs.set(idp.id, { version: idp.version, config });
-    config.catch(() => this.configs.delete(idp.id));
+    const entry = { version: idp.version, validUntil: Infinity, config };
+    this.configs.set(idp.id, entry);
+    config.then(
+      (c) => (entry.validUntil = c.validUntil),
+      () => this.configs.delete(idp.id),
+    );
     return config;
   }
 
   private async buildConfig(idp: SignInConfiguration): Promise<IdpConfig> {
     const settings = idp.saml;
-    if (!settings.signingCertificate || !settings.idpSsoUrl || !settings.entityId) {
+    if (!settings.signingKeys.length || !settings.idpSsoUrl || !settings.entityId) {
       throw new SsoRejection(SsoReason.IdpUnavailable, 'the identity provider lacks partnerProviderId, idpSsoUrl or signingCertificate', idp);
+    }
+    const keys = usableSigningKeys(settings);
+    const refusedKeys = keys.refused.map((k) => `${k.fingerprint} (expired ${k.notAfter})`);
+    if (!keys.usable.length) {
+      throw new SsoRejection(SsoReason.SigningKeyExpired, `every signing key of the identity provider has expired and refuseExpiredSigningKeys is on: ${refusedKeys.join(', ')}`, idp);
     }
     const credentials = await this.keys.credentials();
     const endpoints = this.sp.endpoints;
@@ -282,8 +295,9 @@ export class SamlLoginService {
       callbackUrl: endpoints.acsUrl,
       audience: endpoints.entityId,
       entryPoint: settings.idpSsoUrl,
-      // Only this IdP's certificate: a response is never checked against another IdP's key.
-      idpCert: pem(certificateDer(settings.signingCertificate)),
+      // Only this IdP's keys: a response is never checked against another IdP's key. Any of them verifies (a
+      // rollover publishes the next key before signing with it).
+      idpCert: keys.usable.map((k) => k.pem),
       publicCert: settings.includeSigningCertInSignature ? credentials.certificatePem : undefined,
       signatureAlgorithm: hash,
       digestAlgorithm: hash,
@@ -308,6 +322,6 @@ export class SamlLoginService {
       skipRequestCompression: settings.binding === 'Post',
       cacheProvider: requestIds,
     });
-    return { saml, validation, requestIds };
+    return { saml, validation, requestIds, refusedKeys, validUntil: keys.validUntil };
   }
 }

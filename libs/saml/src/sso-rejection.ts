@@ -31,6 +31,8 @@ export const SsoReason = {
   AssertionReplayed: 'SAML_ASSERTION_REPLAYED',
   InResponseToReused: 'SAML_IN_RESPONSE_TO_REUSED',
   IdpUnavailable: 'SAML_IDP_UNAVAILABLE',
+  /** Every signing key of the IdP has expired and the IdP is set to refuse expired keys. */
+  SigningKeyExpired: 'SAML_SIGNING_KEY_EXPIRED',
 } as const;
 
 export type SsoReasonCode = (typeof SsoReason)[keyof typeof SsoReason];

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ScimError } from './errors';
+import { errorAudienceOf, ScimError } from './errors';
 import { fromBodyParser, SCIM_CONTENT_TYPE } from './scim-exception.filter';
 
 const ACCEPTED = ['application/scim+json', 'application/json'];
@@ -35,7 +35,7 @@ function send(req: Request, res: Response, e: ScimError): void {
   // client is told so. Otherwise it would reuse the connection while the kernel resets it for the unread bytes,
   // and its next request would fail with ECONNRESET.
   if (!req.complete) res.setHeader('Connection', 'close');
-  res.status(e.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(e.toJSON()));
+  res.status(e.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(e.toJSON(errorAudienceOf(req.headers))));
 }
 
 /**

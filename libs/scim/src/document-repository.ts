@@ -1,4 +1,5 @@
 import type { EntityManager, EntityTarget } from 'typeorm';
+import { withCommonColumns } from './common-attributes';
 import { Dialect, SqlExpr, SqlMapping } from './filter';
 import { ListQuery } from './list-query';
 import { runListQuery } from './list-sql';
@@ -25,7 +26,7 @@ export class DocumentRepository<R extends DocumentRow> extends VersionedTable<R>
   ) {
     super(entity, dialectOf);
     const all: Record<string, SqlExpr> = { ...VERSIONED_COLUMNS, ...columns };
-    this.mapping = { documentColumn: 'r.data', column: (p) => all[p.canonical] };
+    this.mapping = withCommonColumns(rt.name, { documentColumn: 'r.data', column: (p) => all[p.canonical] }, dialectOf);
   }
 
   list(m: EntityManager, query: ListQuery): Promise<{ rows: R[]; total: number }> {

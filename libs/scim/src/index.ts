@@ -18,4 +18,6 @@ export * from './resource-response';
 export * from './list-sql';
 export * from './document-repository';
 export * from './resource-pipeline';
+export * from './common-attributes';
+export * from './idempotent-create';
 export * from './limits';

@@ -1,5 +1,6 @@
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import type { SqlRunner } from '@app/persistence/core';
+import { CommonAttributeColumns, withCommonColumns } from './common-attributes';
 import { Dialect, filterToSql, sortExpression, SqlMapping } from './filter';
 import { ListQuery } from './list-query';
 import { ScimResourceType } from './schema';
@@ -45,12 +46,15 @@ export async function runListQuery<T extends ObjectLiteral>(
 // Defined by persistence, the lower layer; re-exported for the importers that know it from here.
 export type { SqlRunner };
 
-/** The SELECT list of a table's columns, worked out once per table. */
+/**
+ * The SELECT list of a table's columns, worked out once per table: the listed ones, and the writers every
+ * versioned resource table has (idcsCreatedBy, idcsLastModifiedBy), which every response carries.
+ */
 const SELECT_LISTS = new WeakMap<RawListTable<string>, string>();
 function selectList(spec: RawListTable<string>): string {
   let list = SELECT_LISTS.get(spec);
   if (list === undefined) {
-    list = Object.entries(spec.columns)
+    list = Object.entries({ ...spec.columns, createdBy: 'created_by', lastModifiedBy: 'last_modified_by' })
       .map(([k, c]) => `r.${c} AS "${k}"`)
       .join(', ');
     SELECT_LISTS.set(spec, list);
@@ -58,7 +62,10 @@ function selectList(spec: RawListTable<string>): string {
   return list;
 }
 
-/** A resource table read without the ORM: its name and the columns a list returns (property → column). */
+/**
+ * A versioned resource table read without the ORM: its name and the columns a list returns (property → column).
+ * Its rows also carry `createdBy` and `lastModifiedBy`.
+ */
 export interface RawListTable<K extends string> {
   table: string;
   columns: Record<K, string>;
@@ -76,8 +83,10 @@ export async function runRawListQuery<K extends string>(
   mapping: SqlMapping,
   dialect: Dialect,
   query: ListQuery,
-): Promise<{ rows: Record<K, unknown>[]; total: number }> {
-  const where = query.filter ? filterToSql(rt, mapping, dialect, query.filter) : undefined;
+): Promise<{ rows: (Record<K, unknown> & CommonAttributeColumns)[]; total: number }> {
+  // The common attributes kept outside the document are filtered and sorted where they are stored.
+  const columns = withCommonColumns(rt.name, mapping, () => dialect);
+  const where = query.filter ? filterToSql(rt, columns, dialect, query.filter) : undefined;
   const from = `FROM ${spec.table} r${where ? ` WHERE ${where.sql}` : ''}`;
   const run = async <T>(sql: string): Promise<T[]> => {
     const [text, params] = db.escape(sql, where?.params ?? {});
@@ -87,10 +96,10 @@ export async function runRawListQuery<K extends string>(
   if (query.count === 0) return { rows: [], total: await count() };
   const direction = query.sortOrder === 'descending' ? 'DESC' : 'ASC';
   // The sort key is selected and ordered by its alias: PostgreSQL refuses a constant expression in ORDER BY itself.
-  const sortKey = query.sortBy ? `, (${sortExpression(rt, mapping, dialect, query.sortBy)}) AS sort_key` : '';
+  const sortKey = query.sortBy ? `, (${sortExpression(rt, columns, dialect, query.sortBy)}) AS sort_key` : '';
   const order = query.sortBy ? `ORDER BY sort_key ${direction} ${direction === 'ASC' ? 'NULLS LAST' : 'NULLS FIRST'}, r.id ${direction}` : 'ORDER BY r.id ASC';
   const select = selectList(spec) + sortKey;
-  const rows = await run<Record<K, unknown>>(`SELECT ${select} ${from} ${order} LIMIT ${Math.trunc(query.count)} OFFSET ${Math.trunc(query.startIndex - 1)}`);
+  const rows = await run<Record<K, unknown> & CommonAttributeColumns>(`SELECT ${select} ${from} ${order} LIMIT ${Math.trunc(query.count)} OFFSET ${Math.trunc(query.startIndex - 1)}`);
   if (rows.length < query.count && (rows.length > 0 || query.startIndex === 1)) return { rows, total: query.startIndex - 1 + rows.length };
   return { rows, total: await count() };
 }

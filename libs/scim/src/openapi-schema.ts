@@ -1,4 +1,4 @@
-import { COMMON_ATTRIBUTES, SCIM_SCHEMAS, ScimAttribute, ScimResourceType } from './schema';
+import { PUBLISHED_COMMON_ATTRIBUTES, SCIM_SCHEMAS, ScimAttribute, ScimResourceType } from './schema';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -34,6 +34,7 @@ function attributeSchema(a: ScimAttribute): JsonSchema {
   } else {
     s = { ...TYPE_MAP[a.type] };
     if (a.canonicalValues) s.enum = a.canonicalValues;
+    if (a.maxLength !== undefined) s.maxLength = a.maxLength;
   }
   const item = s;
   const out: JsonSchema = a.multiValued ? { type: 'array', items: item } : item;
@@ -49,7 +50,7 @@ export function resourceOpenApiSchema(rt: ScimResourceType, example?: Record<str
   const properties: Record<string, JsonSchema> = {
     schemas: { type: 'array', items: { type: 'string' }, description: 'Schema URNs of this representation', example: [rt.schema.id] },
   };
-  for (const a of [...COMMON_ATTRIBUTES, ...rt.schema.attributes]) properties[a.name] = attributeSchema(a);
+  for (const a of [...PUBLISHED_COMMON_ATTRIBUTES, ...rt.schema.attributes]) properties[a.name] = attributeSchema(a);
   for (const ext of rt.schemaExtensions) {
     const extProps: Record<string, JsonSchema> = {};
     for (const a of ext.schema.attributes) extProps[a.name] = attributeSchema(a);
@@ -66,7 +67,8 @@ export function resourceOpenApiSchema(rt: ScimResourceType, example?: Record<str
 
 export const SCIM_ERROR_OPENAPI: JsonSchema = {
   type: 'object',
-  description: 'SCIM error (RFC 7644 §3.12) with the code and message fields that Oracle SDKs read',
+  description:
+    'SCIM error (RFC 7644 §3.12). Oracle\'s message extension is present (and listed in `schemas`) when the error has an IDCS message id; `code` and `message` are added only for requests from Oracle\'s SDKs (User-Agent or opc-client-info "Oracle-…SDK/…"), which read them',
   properties: {
     schemas: { type: 'array', items: { type: 'string' }, example: [SCIM_SCHEMAS.error] },
     status: { type: 'string', description: 'HTTP status as a string', example: '400' },
@@ -76,8 +78,13 @@ export const SCIM_ERROR_OPENAPI: JsonSchema = {
       example: 'invalidFilter',
     },
     detail: { type: 'string', example: 'The filter "userName eq" is not a valid SCIM filter' },
-    code: { type: 'string', example: 'InvalidParameter' },
-    message: { type: 'string', example: 'The filter "userName eq" is not a valid SCIM filter' },
+    [SCIM_SCHEMAS.oracleError]: {
+      type: 'object',
+      description: 'IDCS message extension',
+      properties: { messageId: { type: 'string', example: 'error.common.validation.missingReqAttributes' } },
+    },
+    code: { type: 'string', description: 'OCI service error code; only for Oracle SDK requests', example: 'InvalidParameter' },
+    message: { type: 'string', description: 'Same as detail; only for Oracle SDK requests', example: 'The filter "userName eq" is not a valid SCIM filter' },
   },
   required: ['schemas', 'status', 'detail'],
 };

@@ -13,7 +13,7 @@ const base = (): Doc => ({
     { value: 'a@work.example', type: 'work', primary: true },
     { value: 'a@home.example', type: 'home' },
   ],
-  tags: ['x'],
+  keywords: ['x'],
 });
 
 const body = (...Operations: unknown[]) => ({ schemas: [SCIM_SCHEMAS.patchOp], Operations });
@@ -59,8 +59,8 @@ describe('applyPatch', () => {
     ['accept op in any case', { op: 'Replace', path: 'active', value: 'True' }, (d) => d.active, true],
     ['add a sub-attribute', { op: 'add', path: 'name.familyName', value: 'Li' }, (d) => d.name, { givenName: 'Ann', familyName: 'Li' }],
     ['remove a sub-attribute', { op: 'remove', path: 'name.givenName' }, (d) => d.name, { familyName: 'Lee' }],
-    ['append to a multi-valued attribute', { op: 'add', path: 'tags', value: ['y', 'x'] }, (d) => d.tags, ['x', 'y']],
-    ['replace a multi-valued attribute', { op: 'replace', path: 'tags', value: ['z'] }, (d) => d.tags, ['z']],
+    ['append to a multi-valued attribute', { op: 'add', path: 'keywords', value: ['y', 'x'] }, (d) => d.keywords, ['x', 'y']],
+    ['replace a multi-valued attribute', { op: 'replace', path: 'keywords', value: ['z'] }, (d) => d.keywords, ['z']],
     [
       'set a sub-attribute through a value filter',
       { op: 'replace', path: 'emails[type eq "home"].value', value: 'new@home.example' },
@@ -115,7 +115,7 @@ describe('applyPatch', () => {
   });
 
   it('should refuse more than 1000 operations with 413', () => {
-    const ops = Array.from({ length: 1001 }, () => ({ op: 'add', path: 'tags', value: 'x' }));
+    const ops = Array.from({ length: 1001 }, () => ({ op: 'add', path: 'keywords', value: 'x' }));
     expect(scimTypeOf(() => run(base(), ...ops))).toBe('tooMany');
   });
 
@@ -230,9 +230,9 @@ describe('applyPatch', () => {
 
     it('should cap the values of an attribute in a resource body, and of a multi-valued sub-attribute', () => {
       const many = Array.from({ length: DEFAULT_MAX_VALUES + 1 }, (_, i) => `t${i}`);
-      const e = errorOf(() => normalizeResource(PLACES, { schemas: ['urn:test:Widget'], userName: 'w', tags: many }));
+      const e = errorOf(() => normalizeResource(PLACES, { schemas: ['urn:test:Widget'], userName: 'w', keywords: many }));
       expect(e).toMatchObject({ status: 400, scimType: 'tooMany' });
-      expect(e?.detail).toBe(`At most ${DEFAULT_MAX_VALUES} "tags" values are allowed (got ${DEFAULT_MAX_VALUES + 1})`);
+      expect(e?.detail).toBe(`At most ${DEFAULT_MAX_VALUES} "keywords" values are allowed (got ${DEFAULT_MAX_VALUES + 1})`);
       const sub = errorOf(() => normalizeResource(PLACES, { schemas: ['urn:test:Widget'], userName: 'w', places: [{ locality: 'Paris' }, { locality: 'Lyon', labels: many }] }));
       expect(sub).toMatchObject({ status: 400, scimType: 'tooMany' });
       expect(sub?.detail).toBe(`At most ${DEFAULT_MAX_VALUES} "places[1].labels" values are allowed (got ${DEFAULT_MAX_VALUES + 1})`);
@@ -244,13 +244,85 @@ describe('applyPatch', () => {
         schemas: ['urn:test:Widget'],
         userName: 'w',
         places: Array.from({ length: DEFAULT_MAX_VALUES }, (_, i) => ({ locality: long(i) })),
-        tags: Array.from({ length: 40 }, (_, i) => long(i)),
+        keywords: Array.from({ length: 40 }, (_, i) => long(i)),
       };
       expect(JSON.stringify(doc).length).toBeGreaterThan(MAX_RESOURCE_BYTES);
       const e = errorOf(() => normalizeResource(PLACES, doc));
       expect(e).toMatchObject({ status: 400, scimType: 'invalidValue' });
       expect(e?.detail).toMatch(new RegExp(`at most ${MAX_RESOURCE_BYTES} \\(the request body limit\\)`));
-      expect(errorOf(() => normalizeResource(PLACES, { ...doc, tags: doc.tags.slice(0, 20) }))).toBeUndefined();
+      expect(errorOf(() => normalizeResource(PLACES, { ...doc, keywords: doc.keywords.slice(0, 20) }))).toBeUndefined();
+    });
+  });
+
+  describe('a whole schema as path (RFC 7644 §3.5.2)', () => {
+    const EXT = 'urn:test:ext:Widget';
+    /** The extension with an immutable attribute too, as IDCS's user extension has (creationMechanism). */
+    const TWO: ScimResourceType = {
+      ...WIDGET,
+      schemaExtensions: [
+        {
+          required: false,
+          schema: {
+            id: EXT,
+            name: 'Ext',
+            description: 'Ext',
+            attributes: [
+              attr('department', 'string', 'Department'),
+              attr('badge', 'string', 'Badge'),
+              attr('origin', 'string', 'Immutable', { mutability: 'immutable' }),
+              attr('audit', 'string', 'Server-set', { mutability: 'readOnly' }),
+            ],
+          },
+        },
+      ],
+    };
+    const withExt = (): Doc => ({ ...base(), schemas: ['urn:test:Widget', EXT], [EXT]: { department: 'R&D', badge: '7' } });
+    const runTwo = (doc: Doc, ...ops: unknown[]) => applyPatch(doc, parsePatchRequest(TWO, body(...ops)));
+
+    it.each<[string, Record<string, unknown>, Doc | undefined]>([
+      ['add sets the attributes given and keeps the others', { op: 'add', path: EXT, value: { badge: '8' } }, { department: 'R&D', badge: '8' }],
+      ['replace sets the attributes given and keeps the others', { op: 'replace', path: EXT, value: { department: 'Ops' } }, { department: 'Ops', badge: '7' }],
+      ['replace with null values removes those', { op: 'replace', path: EXT, value: { department: null } }, { badge: '7' }],
+      ['remove removes every attribute', { op: 'remove', path: EXT }, undefined],
+      ['the URN in any case', { op: 'Replace', path: EXT.toUpperCase(), value: { Department: 'Ops' } }, { department: 'Ops', badge: '7' }],
+      ['the URN with spaces around it', { op: 'remove', path: ` ${EXT} ` }, undefined],
+    ])('should %s', (_case, op, expected) => {
+      const out = runTwo(withExt(), op);
+      expect(out[EXT] === undefined || Object.keys(out[EXT] as Doc).length === 0 ? undefined : out[EXT]).toEqual(expected);
+      expect(out.userName).toBe('w1');
+    });
+
+    it('should create the extension when it was absent', () => {
+      expect(runTwo(base(), { op: 'add', path: EXT, value: { department: 'R&D' } })[EXT]).toEqual({ department: 'R&D' });
+    });
+
+    it('should take the core schema URN as a path too', () => {
+      expect(runTwo(withExt(), { op: 'replace', path: 'urn:test:Widget', value: { userName: 'w9', name: { givenName: 'Bo' } } })).toMatchObject({ userName: 'w9', name: { givenName: 'Bo', familyName: 'Lee' } });
+    });
+
+    it('should leave read-only attributes out of a remove, and name immutable ones for the caller to refuse', () => {
+      const ops = parsePatchRequest(TWO, body({ op: 'remove', path: EXT }));
+      expect(ops.map((o) => o.rawPath)).toEqual([`${EXT}:department`, `${EXT}:badge`, `${EXT}:origin`]);
+    });
+
+    it.each<[string, Record<string, unknown>, string, RegExp]>([
+      ['a value that is not an object', { op: 'replace', path: EXT, value: 'R&D' }, 'invalidValue', /the value of "urn:test:ext:Widget" must be an object/],
+      ['an array value', { op: 'add', path: EXT, value: [{ department: 'R&D' }] }, 'invalidValue', /must be an object/],
+      ['a remove with a value', { op: 'remove', path: EXT, value: { department: 'R&D' } }, 'invalidValue', /takes no "value"/],
+      ['an unknown attribute, named as sent', { op: 'add', path: 'URN:TEST:EXT:WIDGET', value: { shoeSize: 9 } }, 'invalidPath', /Unknown attribute "shoeSize" in path "URN:TEST:EXT:WIDGET:shoeSize"/],
+      ['a read-only attribute', { op: 'replace', path: EXT, value: { audit: 'x' } }, 'mutability', /read-only/],
+      ['a forbidden key', { op: 'add', path: EXT, value: JSON.parse('{"__proto__":{"polluted":1}}') }, 'invalidPath', /Malformed attribute name/],
+      ['a URN with a trailing colon', { op: 'add', path: `${EXT}:`, value: { department: 'R&D' } }, 'invalidPath', /schema URN alone is not an attribute/],
+    ])('should refuse %s', (_case, op, scimType, detail) => {
+      const e = errorOf(() => runTwo(withExt(), op));
+      expect(e?.scimType).toBe(scimType);
+      expect(e?.detail).toMatch(detail);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it('should take the extension object of a path-less operation the same way, naming the URN as sent', () => {
+      expect(runTwo(withExt(), { op: 'replace', value: { [EXT]: { badge: '9' } } })[EXT]).toEqual({ department: 'R&D', badge: '9' });
+      expect(errorOf(() => runTwo(withExt(), { op: 'replace', value: { 'urn:TEST:ext:Widget': { nope: 1 } } }))?.detail).toMatch(/"urn:TEST:ext:Widget:nope"/);
     });
   });
 });

@@ -1,10 +1,10 @@
 import { Filter } from 'scim2-parse-filter';
 import { ScimError } from './errors';
 import { parseFilter } from './filter';
-import { isForbiddenKey, ResolvedPath, resolvePath, resolveSubPath } from './paths';
+import { isForbiddenKey, ResolvedPath, resolvePath, resolveSubPath, wholeSchemaOf } from './paths';
 import { checkValueCount, checkValueCountInRequest, valueCapOf } from './limits';
-import { canonicalJson, coerceValue, Doc, normalizeAttribute } from './resource-input';
-import { SCIM_SCHEMAS, ScimAttribute, ScimResourceType } from './schema';
+import { canonicalJson, coerceValue, compositeKeyOf, Doc, normalizeAttribute } from './resource-input';
+import { SCIM_SCHEMAS, ScimAttribute, ScimResourceType, ScimSchema } from './schema';
 
 export type PatchOpName = 'add' | 'remove' | 'replace';
 
@@ -68,6 +68,11 @@ export function parsePatchRequest(rt: ScimResourceType, body: unknown): ParsedPa
     }
     if (typeof pathRaw !== 'string') throw ScimError.badRequest('invalidPath', `Operations[${i}].path must be a string`);
     if (op !== 'remove' && value === undefined) throw ScimError.badRequest('invalidValue', `Operations[${i}]: "${op}" needs a "value"`);
+    const whole = wholeSchemaOf(rt, pathRaw.trim());
+    if (whole) {
+      out.push(...wholeSchemaOps(rt, op, whole, pathRaw.trim(), value, i));
+      return;
+    }
     out.push(parseOne(rt, op, pathRaw, value));
   });
   checkValuesNamed(out);
@@ -131,16 +136,37 @@ function checkFilterAttrs(base: ResolvedPath, f: Filter): void {
   }
 }
 
+/**
+ * A path naming a whole schema, e.g. an extension (RFC 7644 §3.5.2 allows a schema URN as path): add and replace
+ * apply each attribute of the value object (attributes not given keep their values, §3.5.2.1 and §3.5.2.3); remove
+ * removes each of the schema's attributes, so an immutable one that has a value is refused as it would be alone.
+ * `urn` is the client's spelling, so that messages name what it sent.
+ */
+function wholeSchemaOps(rt: ScimResourceType, op: PatchOpName, schema: ScimSchema, urn: string, value: unknown, i: number): ParsedPatchOp[] {
+  if (op === 'remove') {
+    if (value !== undefined && value !== null) {
+      throw ScimError.badRequest('invalidValue', `Operations[${i}]: "remove" of the whole schema "${urn}" takes no "value"; to remove some attributes, name each in "path"`);
+    }
+    return schema.attributes.filter((a) => a.mutability !== 'readOnly').map((a) => parseOne(rt, 'remove', `${urn}:${a.name}`, undefined));
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw ScimError.badRequest('invalidValue', `Operations[${i}]: the value of "${urn}" must be an object holding the schema's attributes`);
+  }
+  const out: ParsedPatchOp[] = [];
+  // A forbidden key (__proto__) fails path resolution like any malformed name.
+  for (const [key, v] of Object.entries(value as Doc)) out.push(parseOne(rt, op, `${urn}:${key}`, v));
+  return out;
+}
+
 /** A path-less add/replace: each key of the value object is an attribute (or a dotted / URN path, as Entra ID sends). */
 function expandPathless(rt: ScimResourceType, op: PatchOpName, value: Doc, i: number): ParsedPatchOp[] {
   const out: ParsedPatchOp[] = [];
   for (const [key, v] of Object.entries(value)) {
     if (isForbiddenKey(key)) throw ScimError.badRequest('invalidPath', `Operations[${i}]: "${key}" is not an attribute name`);
     if (key.toLowerCase() === 'schemas') continue;
-    const ext = rt.schemaExtensions.find((e) => e.schema.id.toLowerCase() === key.toLowerCase());
-    if (ext) {
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw ScimError.badRequest('invalidValue', `Operations[${i}]: "${key}" must be an object`);
-      for (const [k2, v2] of Object.entries(v as Doc)) out.push(parseOne(rt, op, `${ext.schema.id}:${k2}`, v2));
+    const whole = wholeSchemaOf(rt, key);
+    if (whole) {
+      out.push(...wholeSchemaOps(rt, op, whole, key, v, i));
       continue;
     }
     const id = resolvePath(rt, key, 'invalidPath');
@@ -293,15 +319,19 @@ const BY_VALUE = Symbol('value and type');
 const WHOLE = Symbol('whole element');
 const NESTED = Symbol('nested JSON');
 const HERE = Symbol('entry');
+const COMPOSITE = Symbol('composite key');
 
 /**
  * What makes two elements of a multi-valued attribute "the same value" (RFC 7644 §3.5.2.1: values already present
- * are not added twice): `value` and `type` for elements that have a value, every sub-attribute otherwise, the value
- * itself for simple attributes. As a path of parts rather than one serialised string, so that looking an element
+ * are not added twice): the IDCS composite key where the attribute has one, else `value` and `type` for elements that
+ * have a value, every sub-attribute otherwise, the value itself for simple attributes. As a path of parts rather than one serialised string, so that looking an element
  * up costs a few Map lookups whose string keys V8 hashes once, not a serialisation of the element per operation.
  */
-function identity(item: unknown): unknown[] {
+function identity(item: unknown, a: ScimAttribute): unknown[] {
   if (!isObj(item)) return [SIMPLE, item];
+  // An IDCS composite key (tags: key and value) identifies an element whatever its `value` alone.
+  const composite = compositeKeyOf(a, item);
+  if (composite) return [COMPOSITE, ...composite];
   if ('value' in item && !isObj(item.value) && !isObj(item.type)) return [BY_VALUE, item.type, item.value];
   const names = Object.keys(item).sort();
   const parts: unknown[] = [WHOLE, names.length];
@@ -317,9 +347,11 @@ function identity(item: unknown): unknown[] {
 class ElementMap<V> {
   private readonly root = new Map<unknown, unknown>();
 
+  constructor(private readonly attribute: ScimAttribute) {}
+
   get(item: unknown): V | undefined {
     let node: Map<unknown, unknown> | undefined = this.root;
-    for (const part of identity(item)) {
+    for (const part of identity(item, this.attribute)) {
       node = node.get(part) as Map<unknown, unknown> | undefined;
       if (!node) return undefined;
     }
@@ -328,7 +360,7 @@ class ElementMap<V> {
 
   set(item: unknown, value: V): void {
     let node = this.root;
-    for (const part of identity(item)) {
+    for (const part of identity(item, this.attribute)) {
       let next = node.get(part) as Map<unknown, unknown> | undefined;
       if (!next) node.set(part, (next = new Map()));
       node = next;
@@ -425,11 +457,11 @@ function applyOne(doc: Doc, o: ParsedPatchOp, lowerCase: LowerCase): void {
     if (a.multiValued && o.value !== undefined && o.value !== null) {
       // Entra ID removes members as `{"op":"Remove","path":"members","value":[{"value":"<id>"}]}`: an element goes
       // when it equals a given one, or when both have the same non-empty `value`.
-      const doomed = new ElementMap<true>();
+      const doomed = new ElementMap<true>(a);
       const doomedValues = new Set<unknown>();
       for (const d of Array.isArray(o.value) ? o.value : [o.value]) {
         doomed.set(d, true);
-        if (isObj(d) && d.value !== undefined && d.value !== null) doomedValues.add(d.value);
+        if (isObj(d) && d.value !== undefined && d.value !== null && !a.idcsCompositeKey) doomedValues.add(d.value);
       }
       const list = (holder[a.name] as unknown[] | undefined) ?? [];
       holder[a.name] = list.filter((item) => !doomed.get(item) && !(isObj(item) && doomedValues.has(item.value)));
@@ -443,7 +475,7 @@ function applyOne(doc: Doc, o: ParsedPatchOp, lowerCase: LowerCase): void {
       else {
         // RFC 7644 §3.5.2.1: values already present are not added twice; the order of existing values is kept.
         list = [...((holder[a.name] as unknown[] | undefined) ?? [])];
-        const at = new ElementMap<number>();
+        const at = new ElementMap<number>(a);
         list.forEach((item, i) => {
           if (at.get(item) === undefined) at.set(item, i);
         });

@@ -41,6 +41,25 @@ export function splitUrn(rt: ScimResourceType, path: string): { schema?: ScimSch
 }
 
 /**
+ * The schema a path names whole, as a bare URN (`urn:…:enterprise:2.0:User`), or undefined. Clients name an extension
+ * this way to PATCH it as one object (RFC 7644 §3.5.2: a path may be a schema URN) or to ask for all of it in
+ * `attributes` (scim2-models does).
+ */
+export function wholeSchemaOf(rt: ScimResourceType, path: string): ScimSchema | undefined {
+  const { schema, rest } = splitUrn(rt, path);
+  return schema && rest === '' && path.length === schema.id.length ? schema : undefined;
+}
+
+/** `attributes`-style lists with each bare schema URN replaced by the paths of that schema's attributes. */
+export function expandSchemaUrns(rt: ScimResourceType, paths: string[] | undefined): string[] | undefined {
+  if (!paths?.some((p) => wholeSchemaOf(rt, p))) return paths;
+  return paths.flatMap((p) => {
+    const whole = wholeSchemaOf(rt, p);
+    return whole ? whole.attributes.map((a) => `${whole.id}:${a.name}`) : [p];
+  });
+}
+
+/**
  * Resolves "attr", "attr.sub" or "urn:...:attr[.sub]" against the resource type.
  * Throws invalidPath/invalidFilter (by `errorType`) naming the unknown part, so a client can fix its request.
  */

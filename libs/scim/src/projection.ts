@@ -1,5 +1,5 @@
 import { ProjectionRequest } from './list-query';
-import { resolvePath } from './paths';
+import { expandSchemaUrns, resolvePath } from './paths';
 import { COMMON_ATTRIBUTES, ScimAttribute, ScimResourceType } from './schema';
 
 type Doc = Record<string, unknown>;
@@ -44,12 +44,13 @@ export class Projection {
       this.shared = { plans: new Map(), includes: new Map() };
     }
     this.selecting = !!request.attributes?.length || this.sets.size > 0;
-    for (const raw of request.attributes ?? []) {
+    // A bare schema URN names all of that schema's attributes (scim2-models asks for an extension that way).
+    for (const raw of expandSchemaUrns(rt, request.attributes) ?? []) {
       const p = resolvePath(rt, raw.replace(/\[.*\]$/, ''), 'invalidPath');
       this.listed.add(this.key(p.schemaId, p.attribute, p.subAttribute));
       if (p.subAttribute) this.listedParents.add(this.key(p.schemaId, p.attribute));
     }
-    for (const raw of request.excludedAttributes ?? []) {
+    for (const raw of expandSchemaUrns(rt, request.excludedAttributes) ?? []) {
       const p = resolvePath(rt, raw, 'invalidPath');
       this.excluded.add(this.key(p.schemaId, p.attribute, p.subAttribute));
     }
@@ -98,12 +99,15 @@ export class Projection {
     const { core, extensions } = (this.shared.compiled ??= this.compile());
     const out: Doc = { schemas: doc.schemas };
     copySteps(doc, out, core);
+    let absent: Set<string> | undefined;
     for (const ext of extensions) {
       const src = doc[ext.id];
-      if (!src || typeof src !== 'object') continue;
       const dst: Doc = {};
-      if (copySteps(src as Doc, dst, ext.steps)) out[ext.id] = dst;
+      if (src && typeof src === 'object' && copySteps(src as Doc, dst, ext.steps)) out[ext.id] = dst;
+      else (absent ??= new Set()).add(ext.id);
     }
+    // RFC 7643 §3: `schemas` names the schemas of the attributes the body carries, so an extension left out goes too.
+    if (absent && Array.isArray(doc.schemas)) out.schemas = (doc.schemas as string[]).filter((id) => !absent!.has(id));
     return out;
   }
 

@@ -37,7 +37,7 @@ export function coerceValue(a: ScimAttribute, value: unknown, where: string): un
       return value;
     default:
       if (typeof value !== 'string') return bad('a string');
-      if (value.length > 8192) return bad('at most 8192 characters long');
+      if (value.length > (a.maxLength ?? 8192)) return bad(`at most ${a.maxLength ?? 8192} characters long`);
       if (UNSTORABLE_TEXT.test(value)) return bad('text without NUL characters or unpaired UTF-16 surrogates');
       return value;
   }
@@ -103,7 +103,8 @@ export function normalizeResource(rt: ScimResourceType, body: unknown): Doc {
     throw ScimError.badRequest('invalidSyntax', `"schemas" must include "${rt.schema.id}"`);
   }
   const known = schemasOf(rt).map((s) => s.id.toLowerCase());
-  const unknownSchema = declared.find((s) => !known.includes(s));
+  // Named as the client spelled it.
+  const unknownSchema = (schemasRaw as string[]).find((s) => !known.includes(s.toLowerCase()));
   if (unknownSchema) throw ScimError.badRequest('invalidSyntax', `Unknown schema "${unknownSchema}" for resource type ${rt.name}`);
 
   // `schemas` comes first whatever the input order, so re-normalising a stored document yields the same JSON
@@ -132,7 +133,9 @@ export function normalizeResource(rt: ScimResourceType, body: unknown): Doc {
     }
     const common = findAttr(COMMON_ATTRIBUTES, key, lower);
     if (common) {
-      if (common.mutability !== 'readOnly' && !isEmpty(value)) out[common.name] = coerceValue(common, value, common.name);
+      // Read-only ones (id, meta, ocid, idcsCreatedBy…) come back from every GET a client PUTs again: ignored.
+      const v = normalizeAttribute(common, value, common.name);
+      if (v !== undefined) out[common.name] = v;
       continue;
     }
     const a = findAttr(rt.schema.attributes, key, lower);
@@ -176,10 +179,37 @@ export function normalizeAttribute(a: ScimAttribute, value: unknown, where: stri
       const primaries = out.filter((v) => (v as Doc).primary === true).length;
       if (primaries > 1) throw ScimError.badRequest('invalidValue', `At most one "${where}" value may be primary (got ${primaries})`);
     }
-    return out.length ? out : undefined;
+    const unique = a.idcsCompositeKey ? withoutRepeatedKeys(a, out as Doc[]) : out;
+    return unique.length ? unique : undefined;
   }
   if (Array.isArray(value)) throw ScimError.badRequest('invalidValue', `"${where}" takes a single value, not an array`);
   return normalizeSingle(a, value, where);
+}
+
+/**
+ * What identifies an element of a multi-valued complex attribute that has an IDCS composite key (tags: key and
+ * value): those sub-attributes' values, lower-cased where the sub-attribute is case-insensitive. Undefined for an
+ * attribute without one. PATCH compares elements by it too.
+ */
+export function compositeKeyOf(a: ScimAttribute, item: Doc): unknown[] | undefined {
+  return a.idcsCompositeKey?.map((name) => {
+    const v = item[name];
+    return typeof v === 'string' && !findAttr(a.subAttributes ?? NO_ATTRIBUTES, name)?.caseExact ? v.toLowerCase() : v;
+  });
+}
+
+/**
+ * The values of `a` without those whose composite key repeats an earlier one's: sending a tag twice is one tag, as
+ * adding a value already there changes nothing (RFC 7644 §3.5.2.1).
+ */
+function withoutRepeatedKeys(a: ScimAttribute, values: Doc[]): Doc[] {
+  const seen = new Set<string>();
+  return values.filter((v) => {
+    const k = JSON.stringify(compositeKeyOf(a, v));
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 function normalizeSingle(a: ScimAttribute, value: unknown, where: string): unknown {

@@ -6,10 +6,12 @@ import { ListQuery, ProjectionRequest } from './list-query';
 import { listResponse } from './resource-response';
 import { Projection } from './projection';
 import { PublicUrl } from './public-url';
+import { creationHook } from './idempotent-create';
 import { checkImmutable, checkRequired, Doc } from './resource-input';
+import { commonAttributesOf, CommonAttributeColumns, domainOcidOf, ResourceWriter, writerColumn } from './common-attributes';
 import { ScimResourceType } from './schema';
 
-/** Columns every versioned resource table has. */
+/** Columns every versioned resource table has (its entity extends WriterColumns for the last two). */
 export interface VersionedRow extends ObjectLiteral {
   id: string;
   /** The writable SCIM representation, as JSON. */
@@ -17,7 +19,13 @@ export interface VersionedRow extends ObjectLiteral {
   version: number;
   created: string;
   lastModified: string;
+  /** Who created the resource and who last changed it (idcsCreatedBy, idcsLastModifiedBy), as JSON. */
+  createdBy?: string | null;
+  lastModifiedBy?: string | null;
 }
+
+/** What a response is built from besides the representation: the row's id, versions and writers. */
+export type StoredRow = Pick<VersionedRow, 'id' | 'version' | 'created' | 'lastModified'> & CommonAttributeColumns;
 
 /**
  * The row-level statements of a versioned resource table. Transactions belong to the caller. Every write is
@@ -197,6 +205,8 @@ export class ResourcePipeline<R extends VersionedRow> {
       before?: (m: EntityManager, id: string) => Promise<void>;
       beside?: (m: EntityManager, row: R) => Promise<void>;
       written?: WrittenHook<R>;
+      /** Who creates it (idcsCreatedBy): the actor the audit hook names. */
+      by?: ResourceWriter;
     } = {},
   ): Promise<ResourceResult> {
     checkRequired(this.kind.rt, doc);
@@ -204,17 +214,21 @@ export class ResourcePipeline<R extends VersionedRow> {
     return this.run(doc, async (m) => {
       const id = opts.id ?? newId();
       await opts.before?.(m, id);
-      const row = await this.insert(m, doc, id, opts.extraColumns);
+      const row = await this.insert(m, doc, id, opts.extraColumns, opts.by);
       await opts.beside?.(m, row);
       await opts.written?.(m, { action: 'create', row, after: doc });
-      return this.result(m, row, doc, request, projection);
+      const result = await this.result(m, row, doc, request, projection);
+      // The answer a retry token keeps commits with the resource (idempotent-create.ts).
+      await creationHook(m, result);
+      return result;
     });
   }
 
-  /** Inserts a new resource in the caller's transaction (JIT creates users inside a sign-in). */
-  async insert(m: EntityManager, doc: Doc, id = newId(), extraColumns?: Partial<R>): Promise<R> {
+  /** Inserts a new resource in the caller's transaction (JIT creates users inside a sign-in), written `by` someone. */
+  async insert(m: EntityManager, doc: Doc, id = newId(), extraColumns?: Partial<R>, by?: ResourceWriter): Promise<R> {
     const now = nowIso();
-    const row = { ...this.kind.toRow(id, doc, 1, now, now), ...extraColumns } as R;
+    const writer = writerColumn(by);
+    const row = { ...this.kind.toRow(id, doc, 1, now, now), ...extraColumns, createdBy: writer, lastModifiedBy: writer } as R;
     await this.kind.table.insert(m, row);
     await this.kind.writeDerived?.(m, row, doc, true);
     return row;
@@ -224,9 +238,9 @@ export class ResourcePipeline<R extends VersionedRow> {
    * Writes `doc` as the next version of `current` in the caller's transaction, unless it is the same
    * representation. Returns the row now stored, or undefined when another writer got there first.
    */
-  async update(m: EntityManager, current: R, doc: Doc, extraColumns?: Partial<R>): Promise<R | undefined> {
+  async update(m: EntityManager, current: R, doc: Doc, extraColumns?: Partial<R>, by?: ResourceWriter): Promise<R | undefined> {
     if (sameRepresentation(doc, JSON.parse(current.data)) && !extraColumns) return current;
-    const row = this.nextRow(current, doc, extraColumns);
+    const row = this.nextRow(current, doc, extraColumns, by);
     if (!(await this.kind.table.updateIfVersion(m, row, current.version))) return undefined;
     await this.kind.writeDerived?.(m, row, doc, false);
     return row;
@@ -234,7 +248,7 @@ export class ResourcePipeline<R extends VersionedRow> {
 
   /**
    * Replace or patch: reads the current row (locked on PostgreSQL), checks `If-Match`, lets `change` compute
-   * the new representation, validates it, and writes it as the next version.
+   * the new representation, validates it, and writes it as the next version, last modified `by` someone.
    */
   async mutate(
     id: string,
@@ -242,6 +256,7 @@ export class ResourcePipeline<R extends VersionedRow> {
     request: ProjectionRequest,
     change: (m: EntityManager, old: Doc, current: R) => ResourceChange<R> | Promise<ResourceChange<R>>,
     written?: WrittenHook<R>,
+    by?: ResourceWriter,
   ): Promise<ResourceResult> {
     const { rt } = this.kind;
     const projection = new Projection(rt, request);
@@ -257,7 +272,7 @@ export class ResourcePipeline<R extends VersionedRow> {
       checkImmutable(rt, old, c.doc);
       const docChanged = c.alsoChanged === true || !sameRepresentation(c.doc, old);
       if (!docChanged && !c.beside) return this.result(m, current, old, request, projection);
-      const row = this.nextRow(current, c.doc, c.extraColumns);
+      const row = this.nextRow(current, c.doc, c.extraColumns, by);
       if (!(await this.kind.table.updateIfVersion(m, row, current.version))) return undefined;
       const besideChanged = c.beside ? await c.beside(m) : false;
       if (!docChanged && !besideChanged) throw new Unchanged(await this.result(m, current, old, request, projection));
@@ -285,22 +300,34 @@ export class ResourcePipeline<R extends VersionedRow> {
     });
   }
 
-  /** The row that follows `current`: its columns, overlaid with those `toRow` derives from `doc` and `extra`. */
-  private nextRow(current: R, doc: Doc, extra: Partial<R> | undefined): R {
+  /**
+   * The row that follows `current`: its columns, overlaid with those `toRow` derives from `doc` and `extra`, last
+   * modified `by` someone (a change whose writer is unknown says so rather than keep the previous writer's name).
+   */
+  private nextRow(current: R, doc: Doc, extra: Partial<R> | undefined, by: ResourceWriter | undefined): R {
     const derived = this.kind.toRow(current.id, doc, current.version + 1, current.created, nowIso()) as Record<string, unknown>;
     for (const k of Object.keys(derived)) if (derived[k] === undefined) delete derived[k];
-    return { ...current, ...derived, ...extra } as R;
+    return { ...current, ...derived, ...extra, lastModifiedBy: writerColumn(by) } as R;
   }
 
   notFound(id: string): ScimError {
     return ScimError.notFound(`No ${this.kind.noun} with id "${id}"`);
   }
 
-  /** The representation of a row as a response: id, meta and projection added. */
+  /** The representation of a row as a response: id, meta, common attributes and projection added. */
   async result(m: EntityManager, row: R, doc: Doc, request: ProjectionRequest, projection: Projection): Promise<ResourceResult> {
-    const meta = this.meta(row);
-    const full: Doc = { ...(await this.kind.render(m, row, doc, request, projection)), id: row.id, meta };
-    return { body: projection.apply(full), version: row.version, location: meta.location };
+    const full = await this.representation(m, row, await this.kind.render(m, row, doc, request, projection));
+    return { body: projection.apply(full), version: row.version, location: (full.meta as { location: string }).location };
+  }
+
+  /**
+   * The full representation (before projection) of a stored row, from what the resource rendered of it: with id,
+   * meta and the IDCS common attributes kept outside the document (common-attributes.ts). Every response of
+   * every resource is built here, lists that run as plain SQL included.
+   */
+  async representation(m: EntityManager, row: StoredRow, rendered: Doc): Promise<Doc> {
+    const common = commonAttributesOf(this.kind.rt.name, row, await domainOcidOf(this.db, m), this.urls);
+    return { ...rendered, id: row.id, meta: this.meta(row), ...common };
   }
 
   /** The `meta` attribute of a stored row. */

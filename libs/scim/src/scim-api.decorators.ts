@@ -1,6 +1,7 @@
 import { applyDecorators, Header, HttpCode } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { PATCH_OP_OPENAPI, SEARCH_REQUEST_OPENAPI, listResponseOpenApi } from './openapi-schema';
+import { IdempotentCreate, RETRY_TOKEN_HEADER } from './idempotent-create';
 
 export const SCIM_MEDIA = 'application/scim+json';
 const ERROR_REF = { $ref: '#/components/schemas/ScimError' };
@@ -18,7 +19,11 @@ const ERROR_TEXT: Record<number, string> = {
   415: 'Content-Type is not application/scim+json or application/json',
 };
 
-const projectionQueries = [
+const RETRY_TOKEN_TEXT =
+  'Idempotency key (1 to 64 printable ASCII characters, e.g. a UUID). A retry with the same key, body and URL, by the same ' +
+  'client, within 24 hours gets the first answer (201) instead of creating again; the same key with another request is refused (409).';
+
+export const projectionQueries = [
   ApiQuery({ name: 'attributes', required: false, description: 'Comma-separated attributes to return (always-returned ones are added), e.g. `userName,emails`' }),
   ApiQuery({ name: 'excludedAttributes', required: false, description: 'Comma-separated attributes to leave out' }),
   ApiQuery({ name: 'attributeSets', required: false, description: 'Comma-separated: all, always, default, request, never' }),
@@ -67,8 +72,10 @@ export const ScimApi = {
   create: (name: string, example: Record<string, unknown>) =>
     applyDecorators(
       Header('Content-Type', SCIM_MEDIA),
+      IdempotentCreate(),
       ApiBearerAuth(),
       ApiOperation({ summary: `Create a ${name}` }),
+      ApiHeader({ name: RETRY_TOKEN_HEADER, required: false, description: RETRY_TOKEN_TEXT }),
       ...projectionQueries,
       ApiBody({ schema: { $ref: `#/components/schemas/${name}` }, examples: { example: { value: example } } }),
       ApiResponse({ status: 201, description: `Created; Location and ETag headers are set`, content: { [SCIM_MEDIA]: { schema: { $ref: `#/components/schemas/${name}` } } } }),

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { ScimError } from './errors';
+import { errorAudienceOf, ScimError } from './errors';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json';
 
@@ -31,7 +31,10 @@ export function fromBodyParser(e: { type?: string; status?: number; message?: st
   }
 }
 
-/** Every error under /admin/v1 leaves as a SCIM error envelope (RFC 7644 §3.12) with Oracle's code/message too. */
+/**
+ * Every error under /admin/v1 leaves as a SCIM error envelope (RFC 7644 §3.12); Oracle's SDKs also get the
+ * code/message they read (see ErrorAudience).
+ */
 @Catch()
 export class ScimExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ScimError');
@@ -48,6 +51,6 @@ export class ScimExceptionFilter implements ExceptionFilter {
       if (error.status === 500) this.logger.error(`${req.method} ${req.originalUrl}: ${(exception as Error)?.stack ?? String(exception)}`);
     }
     if (res.headersSent) return;
-    res.status(error.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(error.toJSON()));
+    res.status(error.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(error.toJSON(errorAudienceOf(req.headers))));
   }
 }

@@ -24,7 +24,7 @@ export const WIDGET: ScimResourceType = {
         [attr('value', 'string', 'Address', { required: true }), attr('type', 'string', 'Kind'), attr('primary', 'boolean', 'Primary')],
         { multiValued: true },
       ),
-      attr('tags', 'string', 'Tags', { multiValued: true }),
+      attr('keywords', 'string', 'Keywords', { multiValued: true }),
       complex('owners', 'Read-only', [attr('value', 'string', 'Id')], { multiValued: true, mutability: 'readOnly' }),
     ],
   },

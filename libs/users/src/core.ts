@@ -3,3 +3,6 @@
  * that must stay pure, such as the JIT planner. Everything here is also exported by the index.
  */
 export * from './user.schema';
+export * from './user-extensions.schema';
+export * from './oci-tags.schema';
+export * from './user-rules';

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import type { ResourceWriter } from '@app/scim';
 
 /** Something outside the users module that points at users (group memberships). */
 export interface UserReferenceHolder {
-  /** Removes what refers to the user about to be deleted, in the caller's transaction. */
-  removeReferencesTo(m: EntityManager, userId: string): Promise<void>;
+  /** Removes what refers to the user about to be deleted, in the caller's transaction, as `by` (who deletes it). */
+  removeReferencesTo(m: EntityManager, userId: string, by: ResourceWriter | undefined): Promise<void>;
 }
 
 /**
@@ -19,7 +20,7 @@ export class UserReferences {
     this.holders.push(holder);
   }
 
-  async removeReferencesTo(m: EntityManager, userId: string): Promise<void> {
-    for (const h of this.holders) await h.removeReferencesTo(m, userId);
+  async removeReferencesTo(m: EntityManager, userId: string, by: ResourceWriter | undefined): Promise<void> {
+    for (const h of this.holders) await h.removeReferencesTo(m, userId, by);
   }
 }

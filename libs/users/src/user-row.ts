@@ -48,6 +48,8 @@ export function userIndexRows(doc: Doc): UserIndexRow[] {
         valueLower: fitColumn(value?.toLowerCase() ?? null, INDEXED_LENGTH, `${attribute}.value`),
         type: fitColumn(str(item.type)?.toLowerCase() ?? null, TYPE_LENGTH, `${attribute}.type`),
         isPrimary: item.primary === true,
+        isVerified: item.verified === true,
+        isSecondary: item.secondary === true,
       });
     }
   }

@@ -1,7 +1,8 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { WriterColumns } from '@app/scim';
 
 @Entity('users')
-export class UserEntity {
+export class UserEntity extends WriterColumns {
   @PrimaryColumn({ type: 'varchar', length: 32 }) id!: string;
   @Column({ name: 'user_name', type: 'varchar', length: 1024 }) userName!: string;
   @Column({ name: 'user_name_lower', type: 'varchar', length: 1024 }) userNameLower!: string;
@@ -29,6 +30,9 @@ export class UserAttributeValueEntity {
   @Column({ name: 'value_lower', type: 'varchar', length: 1024, nullable: true }) valueLower!: string | null;
   @Column({ type: 'varchar', length: 64, nullable: true }) type!: string | null;
   @Column({ name: 'is_primary', type: 'boolean' }) isPrimary!: boolean;
+  /** emails[].verified and emails[].secondary (IDCS), filterable like primary; false for phone numbers. */
+  @Column({ name: 'is_verified', type: 'boolean', default: false }) isVerified!: boolean;
+  @Column({ name: 'is_secondary', type: 'boolean', default: false }) isSecondary!: boolean;
 }
 
 export const USER_ENTITIES = [UserEntity, UserAttributeValueEntity];

@@ -1,20 +1,51 @@
-import { attr, complex, ScimResourceType, ScimSchema } from '@app/scim/core';
+import { attr, complex, ScimAttribute, ScimResourceType, ScimSchema } from '@app/scim/core';
+import { OCI_TAGS_SCHEMA } from './oci-tags.schema';
+import {
+  ADAPTIVE_USER_SCHEMA,
+  CAPABILITIES_USER_SCHEMA,
+  DB_CREDENTIALS_USER_SCHEMA,
+  PASSWORDLESS_USER_SCHEMA,
+  POSIX_USER_SCHEMA,
+  SELF_CHANGE_USER_SCHEMA,
+  SFF_USER_SCHEMA,
+  USER_STATE_SCHEMA,
+} from './user-extensions.schema';
 
 export const USER_SCHEMA_ID = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const ENTERPRISE_USER_SCHEMA_ID = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 export const ORACLE_USER_SCHEMA_ID = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User';
 
-const multiValuedContact = (name: string, description: string, types: string[], example: string) =>
+/** A multi-valued attribute of RFC 7643 §4.1.2's shape: value, display, type, primary. */
+const multiValued = (name: string, description: string, valueType: 'string' | 'reference' | 'binary', types: string[] | undefined, opts: { display?: boolean; typeRequired?: boolean; example?: string } = {}) =>
   complex(
     name,
     description,
     [
-      attr('value', 'string', `The ${name === 'emails' ? 'email address' : 'phone number'}`, { required: true, example }),
-      attr('type', 'string', 'Kind of value', { canonicalValues: types, example: types[0] }),
+      // RFC 7643 §8.7.1: a reference value (photos) points outside the service.
+      attr('value', valueType, 'The value', { required: true, ...(valueType === 'reference' ? { referenceTypes: ['external'] } : {}), ...(opts.example ? { example: opts.example } : {}) }),
+      ...(opts.display === false ? [] : [attr('display', 'string', 'Name for display')]),
+      attr('type', 'string', 'Kind of value', { required: opts.typeRequired === true, ...(types ? { canonicalValues: types, example: types[0] } : {}) }),
       attr('primary', 'boolean', 'The preferred value; at most one value is primary'),
     ],
     { multiValued: true },
   );
+
+/**
+ * IDCS's email: besides RFC 7643's value, type and primary, a `secondary` flag (at most one) and `verified`, both
+ * filterable like `primary` (index columns). A user needs a primary email (see `checkEmails`).
+ */
+const EMAILS: ScimAttribute = complex(
+  'emails',
+  'Email addresses; exactly one is primary (IDCS requires a primary email)',
+  [
+    attr('value', 'string', 'The email address', { required: true, example: 'bjensen@example.com' }),
+    attr('type', 'string', 'Kind of address', { canonicalValues: ['work', 'home', 'other', 'recovery'], example: 'work' }),
+    attr('primary', 'boolean', 'The preferred address: exactly one address is primary', { example: true }),
+    attr('secondary', 'boolean', 'The secondary address (IDCS): at most one address is secondary'),
+    attr('verified', 'boolean', 'Whether the address is verified (set by the administrator; this server sends no verification mail)'),
+  ],
+  { multiValued: true },
+);
 
 export const USER_SCHEMA: ScimSchema = {
   id: USER_SCHEMA_ID,
@@ -36,6 +67,7 @@ export const USER_SCHEMA: ScimSchema = {
       attr('honorificSuffix', 'string', 'Suffix, e.g. "III"'),
     ]),
     attr('displayName', 'string', 'Name for display', { example: 'Babs Jensen' }),
+    attr('description', 'string', 'Description of the user (IDCS)', { example: 'Tour guide, Paris office' }),
     attr('nickName', 'string', 'Casual name'),
     attr('profileUrl', 'reference', 'Profile page URL', { referenceTypes: ['external'] }),
     attr('title', 'string', 'Job title', { example: 'Tour Guide' }),
@@ -47,8 +79,13 @@ export const USER_SCHEMA: ScimSchema = {
     attr('timezone', 'string', 'IANA time zone, e.g. "Europe/Paris"'),
     attr('active', 'boolean', 'Whether the user may sign in; false deactivates the account', { example: true }),
     attr('password', 'string', 'Password; stored hashed, never returned', { mutability: 'writeOnly', returned: 'never', caseExact: true }),
-    multiValuedContact('emails', 'Email addresses', ['work', 'home', 'other', 'recovery'], 'bjensen@example.com'),
-    multiValuedContact('phoneNumbers', 'Phone numbers', ['work', 'home', 'mobile', 'fax', 'pager', 'other'], '+1 555 555 5555'),
+    EMAILS,
+    multiValued('phoneNumbers', 'Phone numbers', 'string', ['work', 'home', 'mobile', 'fax', 'pager', 'other', 'recovery'], { display: false, example: '+1 555 555 5555' }),
+    multiValued('ims', 'Instant messaging addresses', 'string', ['aim', 'gtalk', 'icq', 'xmpp', 'msn', 'skype', 'qq', 'yahoo'], { typeRequired: true }),
+    multiValued('photos', 'URLs of photos of the user', 'reference', ['photo', 'thumbnail'], { typeRequired: true, example: 'https://photos.example.com/bjensen.jpg' }),
+    multiValued('entitlements', 'Entitlements of the user (stored as data)', 'string', undefined, { typeRequired: true }),
+    multiValued('roles', 'Roles of the user (stored as data; administrator roles are granted to API clients, not users)', 'string', undefined, { typeRequired: true }),
+    multiValued('x509Certificates', 'X.509 certificates of the user, base64 DER (stored as data)', 'binary', undefined),
     complex(
       'addresses',
       'Postal addresses',
@@ -102,6 +139,31 @@ export const ORACLE_USER_SCHEMA: ScimSchema = {
   description: 'Oracle IDCS user extension: provisioning attributes',
   attributes: [
     attr('isFederatedUser', 'boolean', 'The user authenticates at an external identity provider', { example: false }),
+    attr('provider', 'string', 'Registration provider', { mutability: 'immutable', canonicalValues: ['facebook', 'google', 'IDCS', 'twitter'] }),
+    attr('serviceUser', 'boolean', 'Whether the user is a service user (stored as data)', { mutability: 'immutable' }),
+    attr('doNotShowGettingStarted', 'boolean', 'Hide the getting-started page (stored as data)'),
+    attr('accountRecoveryRequired', 'boolean', 'Prompt the user to set up account recovery (stored as data)', { returned: 'request' }),
+    attr('preferredUiLandingPage', 'string', 'Landing page after sign-in (stored as data)', { canonicalValues: ['MyApps', 'MyProfile', 'OciConsole'] }),
+    // Instructions for the request they come with (IDCS returns them never): accepted whenever sent, never stored
+    // (see dropRequestOnly), hence writeOnly here where IDCS says immutable.
+    attr('bypassNotification', 'boolean', 'Skip the notification e-mail for this request. Accepted and never stored or returned: this server sends no e-mail', {
+      mutability: 'writeOnly',
+      returned: 'never',
+    }),
+    attr('userFlowControlledByExternalClient', 'boolean', 'IDCS: bypass notification and return a user token to the client. Accepted, never stored or returned; no effect here', {
+      mutability: 'writeOnly',
+      returned: 'never',
+    }),
+    attr('notificationEmailTemplateId', 'string', 'IDCS: e-mail template of the notification for this request. Accepted, never stored or returned; no effect here', {
+      mutability: 'writeOnly',
+      returned: 'never',
+    }),
+    attr('isAuthenticationDelegated', 'boolean', 'IDCS: delegate authentication to a remote app. Accepted, never stored or returned; users sign in through identity providers here', {
+      mutability: 'writeOnly',
+      returned: 'never',
+    }),
+    attr('isGroupMembershipNormalized', 'boolean', 'IDCS internal flag. Accepted, never stored or returned', { mutability: 'writeOnly', returned: 'never' }),
+    attr('isGroupMembershipSyncedToUsersGroups', 'boolean', 'IDCS internal flag. Accepted, never stored or returned', { mutability: 'writeOnly', returned: 'never' }),
     attr('creationMechanism', 'string', 'How the user was created', {
       mutability: 'immutable',
       returned: 'request',
@@ -128,6 +190,15 @@ export const USER_RESOURCE_TYPE: ScimResourceType = {
   schemaExtensions: [
     { schema: ENTERPRISE_USER_SCHEMA, required: false },
     { schema: ORACLE_USER_SCHEMA, required: false },
+    { schema: USER_STATE_SCHEMA, required: false },
+    { schema: OCI_TAGS_SCHEMA, required: false },
+    { schema: CAPABILITIES_USER_SCHEMA, required: false },
+    { schema: ADAPTIVE_USER_SCHEMA, required: false },
+    { schema: DB_CREDENTIALS_USER_SCHEMA, required: false },
+    { schema: PASSWORDLESS_USER_SCHEMA, required: false },
+    { schema: POSIX_USER_SCHEMA, required: false },
+    { schema: SELF_CHANGE_USER_SCHEMA, required: false },
+    { schema: SFF_USER_SCHEMA, required: false },
   ],
 };
 

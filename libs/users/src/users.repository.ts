@@ -46,6 +46,10 @@ export const USER_SQL_MAPPING: SqlMapping = {
               return { expr: `${a}.type`, lowered: true };
             case 'primary':
               return { expr: `${a}.is_primary` };
+            case 'verified':
+              return { expr: `${a}.is_verified` };
+            case 'secondary':
+              return { expr: `${a}.is_secondary` };
             default:
               return { expr: 'NULL' };
           }
@@ -82,7 +86,7 @@ export interface GroupRef {
 /** How JIT finds the user a sign-in designates (IDCS userMappingStoreAttribute). */
 export type UserLookupAttribute = 'userName' | 'emails.value' | 'externalId';
 
-/** Index rows per INSERT: 6 parameters each, well under SQLite's and PostgreSQL's bind-parameter limits. */
+/** Index rows per INSERT: 8 parameters each, well under SQLite's and PostgreSQL's bind-parameter limits. */
 const INDEX_ROWS_PER_INSERT = 500;
 
 /** Queries over the users tables, in small named methods; transactions are the caller's. */

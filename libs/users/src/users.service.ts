@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { hashSecret } from '@app/auth';
-import { Database } from '@app/persistence';
+import { Database, nowIso } from '@app/persistence';
 import {
   applyPatch,
+  checkRequired,
   Doc,
   ListQuery,
   listResponse,
@@ -15,10 +16,13 @@ import {
   ResourcePipeline,
   ResourceResult,
   ScimError,
+  writerOf,
+  WritingActor,
 } from '@app/scim';
 import { UserEntity } from './user.entity';
 import { userIndexRows, userRow } from './user-row';
 import { UserReferences } from './user-references';
+import { checkEmails, dropRequestOnly, hasPrimaryEmail, retainUnsentImmutable, retainUnsentLocks, settleUserState, syncSchemas } from './user-rules';
 import { ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE } from './user.schema';
 import { UserLookupAttribute, UsersRepository } from './users.repository';
 
@@ -62,12 +66,13 @@ export class UsersService {
     });
   }
 
-  async create(body: unknown, request: ProjectionRequest): Promise<UserResult> {
+  async create(body: unknown, request: ProjectionRequest, actor: WritingActor): Promise<UserResult> {
     const doc = normalizeResource(rt, body);
     const password = this.takePassword(doc);
     this.applyDefaults(doc);
+    this.settle(undefined, doc);
     const passwordHash = password === undefined ? null : await hashSecret(password);
-    return this.pipeline.create(doc, request, { extraColumns: { passwordHash } });
+    return this.pipeline.create(doc, request, { extraColumns: { passwordHash }, by: writerOf(actor) });
   }
 
   get(id: string, request: ProjectionRequest): Promise<UserResult> {
@@ -80,37 +85,31 @@ export class UsersService {
       const { rows, total } = await this.users.list(m, query);
       // One query for the groups of the whole page rather than one per user.
       const groups = projection.includes('groups') ? await this.users.groupsOf(m, rows.map((r) => r.id)) : undefined;
-      const resources = rows.map((r) => {
+      const resources: Doc[] = [];
+      for (const r of rows) {
         const doc = JSON.parse(r.data) as Doc;
-        const full: Doc = {
-          ...(groups ? this.withGroups(doc, groups.get(r.id)) : doc),
-          id: r.id,
-          meta: this.pipeline.meta(r),
-        };
-        return projection.apply(full);
-      });
+        resources.push(projection.apply(await this.pipeline.representation(m, r, groups ? this.withGroups(doc, groups.get(r.id)) : doc)));
+      }
       return listResponse(resources, total, query.startIndex);
     });
   }
 
-  async replace(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest): Promise<UserResult> {
+  async replace(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest, actor: WritingActor): Promise<UserResult> {
     const incoming = normalizeResource(rt, body);
     const password = this.takePassword(incoming);
     const passwordHash = password === undefined ? undefined : await hashSecret(password);
     return this.pipeline.mutate(id, ifMatch, request, (_m, old) => {
       const doc = structuredClone(incoming);
-      // A PUT carries what the client can see: keep what it cannot (immutable attributes not returned by default).
-      const oldExt = old[ORACLE_USER_SCHEMA_ID] as Doc | undefined;
-      if (oldExt?.creationMechanism && !(doc[ORACLE_USER_SCHEMA_ID] as Doc | undefined)?.creationMechanism) {
-        doc[ORACLE_USER_SCHEMA_ID] = { ...((doc[ORACLE_USER_SCHEMA_ID] as Doc) ?? {}), creationMechanism: oldExt.creationMechanism };
-        if (!(doc.schemas as string[]).includes(ORACLE_USER_SCHEMA_ID)) (doc.schemas as string[]).push(ORACLE_USER_SCHEMA_ID);
-      }
+      // A PUT carries what the client knows of: what it leaves out and cannot (or must not) clear stays.
+      retainUnsentImmutable(rt, old, doc);
+      retainUnsentLocks(rt, old, doc);
       if (doc.active === undefined) doc.active = old.active;
+      this.settle(old, doc);
       return this.withPassword(doc, passwordHash);
-    });
+    }, undefined, writerOf(actor));
   }
 
-  async patch(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest): Promise<UserResult> {
+  async patch(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest, actor: WritingActor): Promise<UserResult> {
     const ops = parsePatchRequest(rt, body);
     const passwordOp = ops.filter((o) => o.path.attribute.name === 'password').pop();
     let passwordHash: string | null | undefined;
@@ -121,14 +120,15 @@ export class UsersService {
     const others = ops.filter((o) => o.path.attribute.name !== 'password');
     return this.pipeline.mutate(id, ifMatch, request, (_m, old) => {
       const doc = normalizeResource(rt, applyPatch(old, others));
-      if (doc.active === undefined) doc.active = true;
+      // No default here: a removed `active` is unassigned (RFC 7644 §3.5.2.2), which sign-in reads as active.
+      this.settle(old, doc);
       return this.withPassword(doc, passwordHash);
-    });
+    }, undefined, writerOf(actor));
   }
 
   /** Deletes a user; what refers to it (memberships) goes first, so each group the user left gets a new version. */
-  delete(id: string, ifMatch: string | undefined): Promise<void> {
-    return this.pipeline.delete(id, ifMatch, { before: (m, row) => this.references.removeReferencesTo(m, row.id) });
+  delete(id: string, ifMatch: string | undefined, actor: WritingActor): Promise<void> {
+    return this.pipeline.delete(id, ifMatch, { before: (m, row) => this.references.removeReferencesTo(m, row.id, writerOf(actor)) });
   }
 
   /**
@@ -173,6 +173,20 @@ export class UsersService {
     if (!ext.creationMechanism) ext.creationMechanism = 'api';
     if (ext.isFederatedUser === undefined) ext.isFederatedUser = false;
     doc[ORACLE_USER_SCHEMA_ID] = ext;
-    if (!(doc.schemas as string[]).includes(ORACLE_USER_SCHEMA_ID)) (doc.schemas as string[]).push(ORACLE_USER_SCHEMA_ID);
+  }
+
+  /**
+   * The rules every user representation passes before it is stored, after create, PUT or PATCH computed it from
+   * the request (and `old`, the stored one): request-only attributes dropped, lock state completed, required
+   * attributes (userName first, as IDCS reports it) and the email rules checked.
+   */
+  private settle(old: Doc | undefined, doc: Doc): void {
+    dropRequestOnly(rt, doc);
+    settleUserState(old, doc, nowIso());
+    syncSchemas(rt, doc);
+    checkRequired(rt, doc);
+    // Users stored before the rule existed may lack a primary email: they can still be changed (deactivated by a
+    // provisioning client, say) without adding one; no change may take a primary email away.
+    if (!old || hasPrimaryEmail(old)) checkEmails(doc);
   }
 }

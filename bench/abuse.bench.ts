@@ -153,7 +153,7 @@ async function benchDialect(dialect: Dialect): Promise<{ dialect: Dialect; phase
     const userNames: string[] = [];
     for (let i = 0; i < USERS; i++) {
       const userName = `abuse.bench.${i}@example.com`;
-      requireStatus('POST /admin/v1/Users', await admin.api('POST', '/admin/v1/Users', { schemas: [USER_SCHEMA], userName }), 201);
+      requireStatus('POST /admin/v1/Users', await admin.api('POST', '/admin/v1/Users', { schemas: [USER_SCHEMA], userName, emails: [{ value: userName, primary: true }] }), 201);
       userNames.push(userName);
     }
     process.stdout.write(`${dialect}: quiet… `);

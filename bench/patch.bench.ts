@@ -220,7 +220,7 @@ async function createUsers(admin: AdminApi, n: number, prefix: string): Promise<
     while (next < n) {
       const i = next++;
       const userName = `${prefix}.${i}@example.com`;
-      const res = await admin.api('POST', '/admin/v1/Users', { schemas: [USER_SCHEMA], userName, name: { givenName: 'Member', familyName: `Number ${i}` } });
+      const res = await admin.api('POST', '/admin/v1/Users', { schemas: [USER_SCHEMA], userName, name: { givenName: 'Member', familyName: `Number ${i}` }, emails: [{ value: userName, primary: true }] });
       out[i] = { id: requireStatus('POST /admin/v1/Users', res, 201).body.id, userName };
     }
   };
@@ -243,11 +243,11 @@ async function benchDialect(dialect: Dialect, preload: string, loopFile: string)
     const probe = new LoopDelayProbe(server, loopFile);
     const token = await getToken(server);
     const admin = adminApi(server.baseUrl, token);
-    const spc = requireStatus('GET /admin/v1/ServiceProviderConfig', await admin.api('GET', '/admin/v1/ServiceProviderConfig'), 200).body;
+    const spc = requireStatus('GET /admin/v1/ServiceProviderConfig', await admin.api('GET', `/admin/v1/ServiceProviderConfig?attributes=${encodeURIComponent(LIMITS_SCHEMA)}`), 200).body;
     const limits = spc[LIMITS_SCHEMA];
     const caps = { userLists: limits.maxValues.User.emails, groupMembersPerRequest: limits.maxValues.Group.members, maxBodyBytes: limits.maxBodyBytes, maxResourceBytes: limits.maxResourceBytes };
 
-    const userId = requireStatus('POST /admin/v1/Users', await admin.api('POST', '/admin/v1/Users', { schemas: [USER_SCHEMA], userName: 'large.lists@example.com' }), 201).body.id;
+    const userId = requireStatus('POST /admin/v1/Users', await admin.api('POST', '/admin/v1/Users', { schemas: [USER_SCHEMA], userName: 'large.lists@example.com', emails: [{ value: 'large.lists@example.com', primary: true }] }), 201).body.id;
     // Leaves room in the resource cap for the user's other attributes and the extension the server adds.
     const listsTarget = caps.maxResourceBytes - 8 * 1024;
     const listBodies = ['a', 'b'].map((tag) => userListsPatch(caps.userLists, tag, listsTarget));

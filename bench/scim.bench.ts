@@ -122,6 +122,8 @@ interface UserRow {
   version: number;
   created: string;
   last_modified: string;
+  created_by: string | null;
+  last_modified_by: string | null;
 }
 interface ValueRow {
   user_id: string;
@@ -130,9 +132,11 @@ interface ValueRow {
   value_lower: string | null;
   type: string | null;
   is_primary: boolean;
+  is_verified: boolean;
+  is_secondary: boolean;
 }
-const USER_COLUMNS: (keyof UserRow)[] = ['id', 'user_name', 'user_name_lower', 'external_id', 'display_name_lower', 'given_name_lower', 'family_name_lower', 'active', 'password_hash', 'data', 'version', 'created', 'last_modified'];
-const VALUE_COLUMNS: (keyof ValueRow)[] = ['user_id', 'attribute', 'value', 'value_lower', 'type', 'is_primary'];
+const USER_COLUMNS: (keyof UserRow)[] = ['id', 'user_name', 'user_name_lower', 'external_id', 'display_name_lower', 'given_name_lower', 'family_name_lower', 'active', 'password_hash', 'data', 'version', 'created', 'last_modified', 'created_by', 'last_modified_by'];
+const VALUE_COLUMNS: (keyof ValueRow)[] = ['user_id', 'attribute', 'value', 'value_lower', 'type', 'is_primary', 'is_verified', 'is_secondary'];
 
 /**
  * The `data` document UsersService stored for the first API-created user (createBody(person(0))). Every seeded
@@ -141,6 +145,8 @@ const VALUE_COLUMNS: (keyof ValueRow)[] = ['user_id', 'attribute', 'value', 'val
  * writes today; verifyGenerator checks the substitution against further API-created users.
  */
 let storedTemplate: string | undefined;
+/** Who wrote that first user (idcsCreatedBy: the bench's admin client), as UsersService stored it. */
+let storedWriter: string | null = null;
 
 function documentFor(p: Person): string {
   if (!storedTemplate) throw new Error('no template document yet');
@@ -171,8 +177,10 @@ function rowsFor(p: Person, id: string, now: string): { user: UserRow; values: V
       version: 1,
       created: now,
       last_modified: now,
+      created_by: storedWriter,
+      last_modified_by: storedWriter,
     },
-    values: [{ user_id: id, attribute: 'emails', value: p.userName, value_lower: p.userName.toLowerCase(), type: 'work', is_primary: true }],
+    values: [{ user_id: id, attribute: 'emails', value: p.userName, value_lower: p.userName.toLowerCase(), type: 'work', is_primary: true, is_verified: false, is_secondary: false }],
   };
 }
 
@@ -183,7 +191,7 @@ function rowsFor(p: Person, id: string, now: string): { user: UserRow; values: V
 // ---------------------------------------------------------------------------------------------------------
 // Seeding.
 
-const BOOLEAN_COLUMNS = new Set(['active', 'is_primary']);
+const BOOLEAN_COLUMNS = new Set(['active', 'is_primary', 'is_verified', 'is_secondary']);
 
 function normalise(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -200,7 +208,10 @@ async function verifyGenerator(db: BenchDb, server: Server, token: string): Prom
     if (res.status !== 201) throw new Error(`sample create failed: ${res.status} ${res.text}`);
     ids.push(res.body.id);
     const [stored] = await db.query<Record<string, unknown>>('SELECT * FROM users WHERE id = ?', [res.body.id]);
-    if (i === 0) storedTemplate = String(stored.data);
+    if (i === 0) {
+      storedTemplate = String(stored.data);
+      storedWriter = stored.created_by === null ? null : String(stored.created_by);
+    }
     const storedValues = await db.query<Record<string, unknown>>('SELECT * FROM user_attribute_values WHERE user_id = ? ORDER BY id', [res.body.id]);
     const mine = rowsFor(p, String(stored.id), String(stored.created));
     const s = normalise(stored);

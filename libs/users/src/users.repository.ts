@@ -148,7 +148,14 @@ export class UsersRepository {
   async writeIndexRows(m: EntityManager, userId: string, rows: UserIndexRow[], isNew: boolean): Promise<void> {
     if (!isNew) await m.delete(UserAttributeValueEntity, { userId });
     for (let i = 0; i < rows.length; i += INDEX_ROWS_PER_INSERT) {
-      await m.insert(UserAttributeValueEntity, rows.slice(i, i + INDEX_ROWS_PER_INSERT).map((v) => ({ ...v, userId })));
+      // updateEntity(false): no read-back of the generated ids and defaulted flags, which nothing uses.
+      await m
+        .createQueryBuilder()
+        .insert()
+        .into(UserAttributeValueEntity)
+        .values(rows.slice(i, i + INDEX_ROWS_PER_INSERT).map((v) => ({ ...v, userId })))
+        .updateEntity(false)
+        .execute();
     }
   }
 

@@ -3,7 +3,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { Database, isUniqueViolation, newId, nowIso } from '@app/persistence';
 import { ScimError } from '@app/scim';
 import { OAuthClientEntity } from './entities';
-import { CredentialActor, CredentialAuditTrail } from './provisioning-tokens.service';
+import { CredentialActor, CredentialAuditTrail, CredentialChangeEvent } from './provisioning-tokens.service';
 import { Principal, Role } from './roles';
 import { hashSecret, randomSecret, verifySecret } from './secret-hash';
 import { CredentialLeases } from './credential-lease';
@@ -123,16 +123,7 @@ export class AdminClients implements OnApplicationBootstrap {
     };
     await this.db.transaction(async (m) => {
       await m.insert(OAuthClientEntity, row);
-      await this.audit.record(m, {
-        eventId: 'admin.AdminClient.create',
-        outcome: 'success',
-        actor: by.principal,
-        correlationId: by.correlationId,
-        resourceType: 'AdminClient',
-        resourceId: row.id,
-        resourceName: row.name,
-        details: { clientId: row.clientId, roles: row.roles },
-      });
+      await this.audit.record(m, this.event('admin.AdminClient.create', row, by, { clientId: row.clientId, roles: row.roles }));
     });
     return { id: row.id, clientId: row.clientId, clientSecret, name, roles, created: row.created };
   }
@@ -149,25 +140,12 @@ export class AdminClients implements OnApplicationBootstrap {
    * role by accident.
    */
   async setRoles(id: string, roles: Role[], by: CredentialActor): Promise<Omit<NewClient, 'clientSecret'>> {
-    const row = await this.db.transaction(async (m) => {
-      const row = ROW_ID_SHAPE.test(id) ? await m.findOneBy(OAuthClientEntity, { id, disabled: false }) : null;
-      if (!row) throw ScimError.notFound(`No admin client with id "${id}"`);
-      if (row.clientId === by.principal.id) throw ScimError.badRequest('invalidValue', "A client cannot change its own roles; use another administrator client");
-      const r = await m.update(OAuthClientEntity, { id, disabled: false }, { roles });
-      if (!r.affected) throw ScimError.notFound(`No admin client with id "${id}"`);
-      await this.audit.record(m, {
-        eventId: 'admin.AdminClient.update',
-        outcome: 'success',
-        actor: by.principal,
-        correlationId: by.correlationId,
-        resourceType: 'AdminClient',
-        resourceId: row.id,
-        resourceName: row.name,
-        details: { clientId: row.clientId, roles: { from: row.roles, to: roles } },
-      });
-      return row;
+    const row = await this.changeEnabled(id, by, {
+      selfRefusal: 'A client cannot change its own roles; use another administrator client',
+      change: { roles },
+      eventId: 'admin.AdminClient.update',
+      details: (r) => ({ clientId: r.clientId, roles: { from: r.roles, to: roles } }),
     });
-    await this.active.revoked(row.clientId);
     return { id: row.id, clientId: row.clientId, name: row.name, roles, created: row.created };
   }
 
@@ -176,25 +154,38 @@ export class AdminClients implements OnApplicationBootstrap {
    * on, on every instance: the answer comes once no instance can still hold a lease on the client's old state.
    */
   async disable(id: string, by: CredentialActor): Promise<void> {
-    const clientId = await this.db.transaction(async (m) => {
+    await this.changeEnabled(id, by, {
+      selfRefusal: 'A client cannot delete itself; use another administrator client',
+      change: { disabled: true },
+      eventId: 'admin.AdminClient.disable',
+      details: (r) => ({ clientId: r.clientId }),
+    });
+  }
+
+  /**
+   * Changes an enabled client other than the caller, audited in the same transaction, and answers once no instance
+   * can still hold a lease on the client's old state. Only the client read as enabled is changed: of concurrent
+   * changes, each is recorded once, and a client disabled meanwhile is not found.
+   */
+  private async changeEnabled(
+    id: string,
+    by: CredentialActor,
+    c: { selfRefusal: string; change: Partial<OAuthClientEntity>; eventId: CredentialChangeEvent['eventId']; details: (row: OAuthClientEntity) => Record<string, unknown> },
+  ): Promise<OAuthClientEntity> {
+    const row = await this.db.transaction(async (m) => {
       const row = ROW_ID_SHAPE.test(id) ? await m.findOneBy(OAuthClientEntity, { id, disabled: false }) : null;
       if (!row) throw ScimError.notFound(`No admin client with id "${id}"`);
-      if (row.clientId === by.principal.id) throw ScimError.badRequest('invalidValue', 'A client cannot delete itself; use another administrator client');
-      // Only the client read as enabled is disabled: of concurrent deletes, one is recorded.
-      const r = await m.update(OAuthClientEntity, { id, disabled: false }, { disabled: true });
+      if (row.clientId === by.principal.id) throw ScimError.badRequest('invalidValue', c.selfRefusal);
+      const r = await m.update(OAuthClientEntity, { id, disabled: false }, c.change);
       if (!r.affected) throw ScimError.notFound(`No admin client with id "${id}"`);
-      await this.audit.record(m, {
-        eventId: 'admin.AdminClient.disable',
-        outcome: 'success',
-        actor: by.principal,
-        correlationId: by.correlationId,
-        resourceType: 'AdminClient',
-        resourceId: row.id,
-        resourceName: row.name,
-        details: { clientId: row.clientId },
-      });
-      return row.clientId;
+      await this.audit.record(m, this.event(c.eventId, row, by, c.details(row)));
+      return row;
     });
-    await this.active.revoked(clientId);
+    await this.active.revoked(row.clientId);
+    return row;
+  }
+
+  private event(eventId: CredentialChangeEvent['eventId'], row: OAuthClientEntity, by: CredentialActor, details: Record<string, unknown>): CredentialChangeEvent {
+    return { eventId, outcome: 'success', actor: by.principal, correlationId: by.correlationId, resourceType: 'AdminClient', resourceId: row.id, resourceName: row.name, details };
   }
 }

@@ -15,10 +15,11 @@ import {
   PublicUrl,
   ResourcePipeline,
   ResourceResult,
+  retainUnsentImmutable,
   ScimError,
+  syncSchemas,
   writerOf,
 } from '@app/scim';
-import { retainUnsentImmutable, syncSchemas } from '@app/users/core';
 import { GroupEntity } from './group.entity';
 import { GROUP_RESOURCE_TYPE, ORACLE_GROUP_SCHEMA_ID } from './group.schema';
 import { GroupMemberships } from './group-memberships';

@@ -285,3 +285,31 @@ export function checkImmutable(rt: ScimResourceType, before: Doc, after: Doc): v
     check(ext.schema.attributes, before[ext.schema.id] as Doc, after[ext.schema.id] as Doc, `${ext.schema.id}:`);
   }
 }
+
+/** Rewrites `schemas` as the core schema and every extension the representation carries, in the resource type's order. */
+export function syncSchemas(rt: ScimResourceType, doc: Doc): void {
+  doc.schemas = [rt.schema.id, ...rt.schemaExtensions.filter((e) => isPresent(doc[e.schema.id])).map((e) => e.schema.id)];
+}
+
+function isPresent(v: unknown): boolean {
+  return v !== undefined && v !== null && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0);
+}
+
+/**
+ * RFC 7644 §3.5.1 lets a PUT omit what it does not assert. An immutable attribute that already has a value cannot
+ * be cleared, so a PUT that leaves one out keeps it (rather than failing: clients such as Okta PUT back only the
+ * attributes they know).
+ */
+export function retainUnsentImmutable(rt: ScimResourceType, old: Doc, doc: Doc): void {
+  for (const a of rt.schema.attributes) if (a.mutability === 'immutable' && doc[a.name] === undefined && old[a.name] !== undefined) doc[a.name] = old[a.name];
+  for (const { schema } of rt.schemaExtensions) {
+    const before = old[schema.id] as Doc | undefined;
+    if (!before) continue;
+    for (const a of schema.attributes) {
+      if (a.mutability !== 'immutable' || before[a.name] === undefined) continue;
+      const ext = (doc[schema.id] ??= {}) as Doc;
+      if (ext[a.name] === undefined) ext[a.name] = before[a.name];
+    }
+  }
+  syncSchemas(rt, doc);
+}

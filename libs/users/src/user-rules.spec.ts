@@ -1,6 +1,7 @@
 import { Doc, ScimError } from '@app/scim/core';
 import { USER_STATE_SCHEMA_ID } from './user-extensions.schema';
-import { checkEmails, dropRequestOnly, isLocked, PRIMARY_EMAIL_NOT_SPECIFIED, retainUnsentImmutable, retainUnsentLocks, settleUserState } from './user-rules';
+import { retainUnsentImmutable } from '@app/scim/core';
+import { checkEmails, dropRequestOnly, isLocked, PRIMARY_EMAIL_NOT_SPECIFIED, retainUnsentLocks, settleUserState } from './user-rules';
 import { ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE, USER_SCHEMA_ID } from './user.schema';
 
 const rt = USER_RESOURCE_TYPE;

@@ -1,4 +1,4 @@
-import { Doc, ScimError, ScimResourceType } from '@app/scim/core';
+import { Doc, ScimError, ScimResourceType, syncSchemas } from '@app/scim/core';
 import { ADMIN_LOCK_REASON, USER_STATE_SCHEMA_ID } from './user-extensions.schema';
 
 /** IDCS's messageId when a user would have no primary email. */
@@ -32,15 +32,6 @@ export function checkEmails(doc: Doc): void {
   if (secondary > 1) throw ScimError.badRequest('invalidValue', `At most one "emails" value may be secondary (got ${secondary})`);
 }
 
-/** Rewrites `schemas` as the core schema and every extension the representation carries, in the resource type's order. */
-export function syncSchemas(rt: ScimResourceType, doc: Doc): void {
-  doc.schemas = [rt.schema.id, ...rt.schemaExtensions.filter((e) => isPresent(doc[e.schema.id])).map((e) => e.schema.id)];
-}
-
-function isPresent(v: unknown): boolean {
-  return v !== undefined && v !== null && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0);
-}
-
 /**
  * Drops the attributes IDCS returns `never` and keeps no secret for (e.g. `bypassNotification`): they instruct the
  * request they come with and have no later meaning. Storing one would break every later PUT: a client cannot send
@@ -54,25 +45,6 @@ export function dropRequestOnly(rt: ScimResourceType, doc: Doc): void {
     if (!ext) continue;
     for (const a of schema.attributes) if (a.returned === 'never') delete ext[a.name];
     if (!Object.keys(ext).length) delete doc[schema.id];
-  }
-  syncSchemas(rt, doc);
-}
-
-/**
- * RFC 7644 §3.5.1 lets a PUT omit what it does not assert. An immutable attribute that already has a value cannot
- * be cleared, so a PUT that leaves one out keeps it (rather than failing: clients such as Okta PUT back only the
- * attributes they know).
- */
-export function retainUnsentImmutable(rt: ScimResourceType, old: Doc, doc: Doc): void {
-  for (const a of rt.schema.attributes) if (a.mutability === 'immutable' && doc[a.name] === undefined && old[a.name] !== undefined) doc[a.name] = old[a.name];
-  for (const { schema } of rt.schemaExtensions) {
-    const before = old[schema.id] as Doc | undefined;
-    if (!before) continue;
-    for (const a of schema.attributes) {
-      if (a.mutability !== 'immutable' || before[a.name] === undefined) continue;
-      const ext = (doc[schema.id] ??= {}) as Doc;
-      if (ext[a.name] === undefined) ext[a.name] = before[a.name];
-    }
   }
   syncSchemas(rt, doc);
 }

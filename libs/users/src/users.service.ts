@@ -15,14 +15,16 @@ import {
   PublicUrl,
   ResourcePipeline,
   ResourceResult,
+  retainUnsentImmutable,
   ScimError,
+  syncSchemas,
   writerOf,
   WritingActor,
 } from '@app/scim';
 import { UserEntity } from './user.entity';
 import { userIndexRows, userRow } from './user-row';
 import { UserReferences } from './user-references';
-import { checkEmails, dropRequestOnly, hasPrimaryEmail, retainUnsentImmutable, retainUnsentLocks, settleUserState, syncSchemas } from './user-rules';
+import { checkEmails, dropRequestOnly, hasPrimaryEmail, retainUnsentLocks, settleUserState } from './user-rules';
 import { ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE } from './user.schema';
 import { UserLookupAttribute, UsersRepository } from './users.repository';
 

@@ -4,7 +4,7 @@
  * what goes wrong when it is broken.
  */
 
-const DOMAIN_LIBS = '^libs/(users|groups|jit|identity-providers|saml|audit)/';
+const DOMAIN_LIBS = '^libs/(users|groups|jit|identity-providers|saml|oidc|audit)/';
 // What the pure code must not load: the framework, the ORM and the database drivers.
 const FRAMEWORK_AND_IO = '(^|/)node_modules/(@nestjs/|typeorm/|pg/|sqlite3/)';
 

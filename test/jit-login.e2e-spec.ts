@@ -249,6 +249,7 @@ describe(JitLoginService.name, () => {
       expect(event).toMatchObject({ outcome: 'success', actorType: 'User', actorId: id, adminResourceType: 'IdentityProvider', adminResourceId: idpId });
       expect(event.changes).toEqual([{ attribute: 'name.givenName', oldValue: '"Old"', newValue: '"New"' }]);
       expect(JSON.parse(event.details)).toEqual({
+        protocol: 'saml',
         nameId: 'audited@example.com',
         jit: 'userUpdated',
         groupsJoined: [{ id: group['OCI Admins'], displayName: 'OCI Admins' }],

@@ -295,7 +295,8 @@ describe(`IdentityProvider bodies IDCS accepts (${E2E_DB})`, () => {
     const preview = (id: string) => s.api('POST', `/admin/v1/IdentityProviders/${id}/jitPreview`, { nameId: 'someone@example.com' });
 
     it.each<[string, () => Body, string, RegExp]>([
-      ['a SOCIAL IdP', () => ({ schemas: [IDP_SCHEMA, SOCIAL], partnerName: 'Social sign-in', type: 'SOCIAL', enabled: true, [SOCIAL]: social() }), 'unsupported_idp_type', /type SOCIAL.*OpenID Connect/],
+      // No discovery document: a provider type without one for every tenant needs discoveryUrl (OpenID Connect).
+      ['a SOCIAL IdP without discovery', () => ({ schemas: [IDP_SCHEMA, SOCIAL], partnerName: 'Social sign-in', type: 'SOCIAL', enabled: true, [SOCIAL]: social({ serviceProviderName: 'Facebook' }) }), 'unsupported_oidc_settings', /has no discoveryUrl/],
       ['an X509 IdP', () => ({ schemas: [IDP_SCHEMA, X509], partnerName: 'X509 sign-in', type: 'X509', enabled: true, [X509]: x509() }), 'unsupported_idp_type', /type X509/],
       ['a NameID format that is no URI', () => saml('Format sign-in', { nameIdFormat: 'nameIdFormat' }), 'unsupported_name_id_format', /nameIdFormat "nameIdFormat" is neither/],
       ['a correlation policy', () => saml('Policy sign-in', { userMappingMethod: 'CorrelationPolicyRule' }), 'unsupported_user_mapping', /CorrelationPolicyRule/],

@@ -6,8 +6,9 @@ import { AUTH_ENTITIES, AuthModule } from '@app/auth';
 import { GROUP_ENTITIES, GroupsModule } from '@app/groups';
 import { IdentityProviderEntity, IdentityProvidersModule } from '@app/identity-providers';
 import { IdempotencyModule, RetryTokenEntity } from '@app/idempotency';
-import { JitConfigurationModule, MappedAttributeEntity } from '@app/jit';
+import { FederatedIdentityEntity, JitConfigurationModule, MappedAttributeEntity } from '@app/jit';
 import { MetricsModule } from '@app/metrics';
+import { OIDC_ENTITIES, OidcModule } from '@app/oidc';
 import { PersistenceModule } from '@app/persistence';
 import { SAML_ENTITIES, SamlModule } from '@app/saml';
 import { ScimExceptionFilter, ScimModule } from '@app/scim';
@@ -17,7 +18,7 @@ import { HttpDrain } from './http-drain';
 import { logCorrelationId } from './log-lines';
 import { MetricsController, ResourceGauges } from './metrics.controller';
 
-export const ENTITIES = [...AUTH_ENTITIES, ...USER_ENTITIES, ...GROUP_ENTITIES, AuditEventEntity, MappedAttributeEntity, IdentityProviderEntity, ...SAML_ENTITIES, RetryTokenEntity];
+export const ENTITIES = [...AUTH_ENTITIES, ...USER_ENTITIES, ...GROUP_ENTITIES, AuditEventEntity, MappedAttributeEntity, IdentityProviderEntity, ...SAML_ENTITIES, ...OIDC_ENTITIES, FederatedIdentityEntity, RetryTokenEntity];
 
 @Module({})
 export class AppModule implements NestModule {
@@ -36,6 +37,7 @@ export class AppModule implements NestModule {
         JitConfigurationModule,
         IdentityProvidersModule,
         SamlModule,
+        OidcModule,
         IdempotencyModule,
       ],
       controllers: [HealthController, MetricsController],

@@ -1,4 +1,4 @@
-import { applyJitSettingsRules, assertionFromXml, userAttributePath, USER_MAPPING_METHODS, VerifiedAssertion } from '@app/jit';
+import { applyJitSettingsRules, assertionFromClaims, assertionFromXml, userAttributePath, USER_MAPPING_METHODS, VerifiedAssertion } from '@app/jit';
 import { Doc, ScimError } from '@app/scim';
 import { CertificateError, certificateDer, parseCertificate } from './certificates';
 import {
@@ -86,7 +86,7 @@ export function prepareIdentityProvider(doc: Doc, explicit: Set<string>, fromMet
       throw ScimError.badRequest('invalidValue', `An enabled SAML identity provider needs ${missing.join(', ')} (give them, or the IdP's metadata)`);
     }
   }
-  prepareExtensions(doc);
+  prepareExtensions(doc, old);
   applyJitSettingsRules(doc);
 }
 
@@ -123,14 +123,19 @@ function canonicalNameIdFormat(doc: Doc): void {
 }
 
 /**
- * The enumerations of correlationPolicy and of the social and x509 extensions. The rest is stored as given, for
- * the sign-ins to come: Oracle's Terraform test sends "authzUrl" as the authorization URL, and IDCS takes it.
+ * The enumerations of correlationPolicy and of the social and x509 extensions, and the rules of a SOCIAL IdP's
+ * settings. The extensions beside another type are stored as given: Oracle's Terraform test sends "authzUrl" as
+ * the authorization URL of a SAML IdP's social extension, and IDCS takes it.
  */
-function prepareExtensions(doc: Doc): void {
+function prepareExtensions(doc: Doc, old: Doc | undefined): void {
   const policy = doc.correlationPolicy as Doc | undefined;
   if (policy) canonicalEnum(policy, 'type', ['Policy'], 'correlationPolicy.type');
   const social = doc[SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID] as Doc | undefined;
   if (social) canonicalEnum(social, 'status', ['created', 'deleted'], `${SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID}:status`);
+  // Only a SOCIAL IdP signs users in with these settings; beside another type they are data, stored as given.
+  if (social && doc.type === 'SOCIAL') {
+    prepareSocialSettings(social, old?.[SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID] as Doc | undefined, (name) => `${SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID}:${name}`);
+  }
   const x509 = doc[X509_IDENTITY_PROVIDER_SCHEMA_ID] as Doc | undefined;
   // Matched ignoring case and kept as sent: Terraform sends "server_auth" and would see any rewrite as a change.
   for (const [i, v] of ((x509?.ekuValues as string[] | undefined) ?? []).entries()) {
@@ -138,6 +143,91 @@ function prepareExtensions(doc: Doc): void {
       throw ScimError.badRequest('invalidValue', `${X509_IDENTITY_PROVIDER_SCHEMA_ID}:ekuValues[${i}] must be one of ${X509_EKU_VALUES.join(', ')} (got ${JSON.stringify(v)})`);
     }
   }
+}
+
+/** Where every SOCIAL identity provider sends users back to: ours, whatever a client stores. */
+export const SOCIAL_CALLBACK_PATH = '/oauth2/v1/social/callback';
+
+/**
+ * The redirect (callback) URI of SOCIAL identity providers under PUBLIC_URL, as IDCS writes it: no default port
+ * (`https://id.example.com:443` gives `https://id.example.com/oauth2/v1/social/callback`).
+ */
+export function socialRedirectUrl(publicUrl: string): string {
+  const u = new URL(publicUrl);
+  // URL.origin leaves out the scheme's default port.
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}${SOCIAL_CALLBACK_PATH}`;
+}
+
+/** serviceProviderName of a generic OpenID Connect provider. */
+export const OPENID_CONNECT_PROVIDER = 'OpenIDConnect';
+const OPENID_CONNECT_SPELLINGS = new Set(['openidconnect', 'openid connect', 'oidc']);
+
+/** serviceProviderName as stored: the spellings of a generic OpenID Connect provider become OpenIDConnect. */
+export function canonicalServiceProviderName(name: string): string {
+  return OPENID_CONNECT_SPELLINGS.has(name.toLowerCase()) ? OPENID_CONNECT_PROVIDER : name;
+}
+
+/** The provider endpoints this server calls, server to server, for a sign-in. */
+const SOCIAL_ENDPOINT_URLS = ['discoveryUrl', 'authzUrl', 'accessTokenUrl', 'profileUrl', 'refreshTokenUrl'] as const;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+export const MAX_CLOCK_SKEW_SECONDS = 600;
+/** RFC 6749 §3.3 scope-token: printable ASCII without space, double quote or backslash. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/**
+ * The rules of a SOCIAL IdP's settings (`social`, the extension object, or the SocialIdentityProviders document),
+ * applied in place; `where` names an attribute in error details. `before` is the stored extension, if any.
+ * - redirectUrl is ours (socialRedirectUrl, added when rendered): a value given is dropped.
+ * - serviceProviderName: the OpenID Connect spellings are stored as OpenIDConnect; a value stored before this rule
+ *   in another of those spellings is kept, so that sending it again is no change of an immutable attribute.
+ * - The provider endpoints are https URLs: the client secret and tokens travel to them. Plain http only to a
+ *   loopback host, for a provider on the same machine (development, tests).
+ * - scope and adminScope items are single scope tokens: the authorization request joins them with spaces.
+ * - clockSkewInSeconds is 0 to 600: beyond ten minutes an expired ID token would pass as fresh.
+ * A value already stored is not judged again (as certificates are not): an IdP stored before these rules must stay
+ * editable, e.g. to disable it; sign-in refuses what it cannot use.
+ */
+export function prepareSocialSettings(social: Doc, before: Doc | undefined, where: (name: string) => string = (n) => n): void {
+  delete social.redirectUrl;
+  if (typeof social.serviceProviderName === 'string') {
+    const canonical = canonicalServiceProviderName(social.serviceProviderName);
+    const stored = before?.serviceProviderName;
+    social.serviceProviderName = typeof stored === 'string' && canonicalServiceProviderName(stored) === canonical ? stored : canonical;
+  }
+  for (const name of SOCIAL_ENDPOINT_URLS) {
+    const v = social[name];
+    if (v !== undefined && v !== before?.[name] && !isProviderEndpoint(String(v))) {
+      throw ScimError.badRequest(
+        'invalidValue',
+        `${where(name)} must be an absolute https URL (plain http only on a loopback host: 127.0.0.1, ::1 or localhost); got ${JSON.stringify(v)}`,
+      );
+    }
+  }
+  for (const name of ['scope', 'adminScope']) {
+    const stored = (before?.[name] as unknown[] | undefined) ?? [];
+    for (const [i, v] of ((social[name] as unknown[] | undefined) ?? []).entries()) {
+      if (!SCOPE_TOKEN.test(String(v)) && !stored.includes(v)) {
+        throw ScimError.badRequest(
+          'invalidValue',
+          `${where(name)}[${i}] must be one scope token, without spaces, quotes or backslashes (got ${JSON.stringify(v)}); give each scope as an item of its own, e.g. ["openid", "email"]`,
+        );
+      }
+    }
+  }
+  const skew = social.clockSkewInSeconds;
+  if (skew !== undefined && skew !== before?.clockSkewInSeconds && (typeof skew !== 'number' || skew < 0 || skew > MAX_CLOCK_SKEW_SECONDS)) {
+    throw ScimError.badRequest('invalidValue', `${where('clockSkewInSeconds')} must be between 0 and ${MAX_CLOCK_SKEW_SECONDS} seconds (got ${JSON.stringify(skew)})`);
+  }
+}
+
+function isProviderEndpoint(value: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return false;
+  }
+  return u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname));
 }
 
 /**
@@ -190,23 +280,28 @@ function importMetadata(doc: Doc, explicit: Set<string>): IdpMetadata {
   return md;
 }
 
-/** The assertion a JIT preview request describes: its XML (unverified), or a NameID and attributes. */
-export function previewAssertionOf(body: unknown): VerifiedAssertion {
+/**
+ * What a JIT preview request describes: an assertion XML (unverified), a NameID and attributes, or (SOCIAL IdPs)
+ * OpenID Connect claims, read as a sign-in reads the ID token merged with UserInfo.
+ */
+export function previewAssertionOf(body: unknown): { assertion: VerifiedAssertion; claims?: Record<string, unknown> } {
   const b = (body && typeof body === 'object' ? body : {}) as Doc;
-  let assertion: VerifiedAssertion;
-  if (typeof b.assertion === 'string') assertion = assertionFromXml(b.assertion);
-  else {
-    if (typeof b.nameId !== 'string') throw ScimError.badRequest('invalidValue', 'Give "nameId" (and optionally "attributes"), or "assertion" holding the assertion XML');
-    const attributes: Record<string, string[]> = {};
-    const raw = b.attributes ?? {};
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw ScimError.badRequest('invalidValue', '"attributes" must be an object of attribute name to value or values');
-    for (const [name, v] of Object.entries(raw as Doc)) {
-      const values = Array.isArray(v) ? v : [v];
-      if (values.some((x) => typeof x !== 'string')) throw ScimError.badRequest('invalidValue', `attributes["${name}"] must be a string or an array of strings`);
-      attributes[name] = values as string[];
-    }
-    if (b.nameIdFormat !== undefined && typeof b.nameIdFormat !== 'string') throw ScimError.badRequest('invalidValue', '"nameIdFormat" must be a string');
-    assertion = { nameId: b.nameId, nameIdFormat: b.nameIdFormat as string | undefined, issuer: '', attributes };
+  if (b.claims !== undefined) {
+    const claims = b.claims;
+    if (!claims || typeof claims !== 'object' || Array.isArray(claims)) throw ScimError.badRequest('invalidValue', '"claims" must be an object of claim name to value, as the ID token and UserInfo carry them');
+    if (typeof (claims as Doc).sub !== 'string' || !(claims as Doc).sub) throw ScimError.badRequest('invalidValue', '"claims" needs "sub", the subject the provider identifies the person by');
+    return { assertion: assertionFromClaims(claims as Record<string, unknown>), claims: claims as Record<string, unknown> };
   }
-  return assertion;
+  if (typeof b.assertion === 'string') return { assertion: assertionFromXml(b.assertion) };
+  if (typeof b.nameId !== 'string') throw ScimError.badRequest('invalidValue', 'Give "nameId" (and optionally "attributes"), or "assertion" holding the assertion XML, or (OpenID Connect IdPs) "claims"');
+  const attributes: Record<string, string[]> = {};
+  const raw = b.attributes ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw ScimError.badRequest('invalidValue', '"attributes" must be an object of attribute name to value or values');
+  for (const [name, v] of Object.entries(raw as Doc)) {
+    const values = Array.isArray(v) ? v : [v];
+    if (values.some((x) => typeof x !== 'string')) throw ScimError.badRequest('invalidValue', `attributes["${name}"] must be a string or an array of strings`);
+    attributes[name] = values as string[];
+  }
+  if (b.nameIdFormat !== undefined && typeof b.nameIdFormat !== 'string') throw ScimError.badRequest('invalidValue', '"nameIdFormat" must be a string');
+  return { assertion: { nameId: b.nameId, nameIdFormat: b.nameIdFormat as string | undefined, issuer: '', attributes } };
 }

@@ -45,12 +45,12 @@ const groupRef = (name: string, description: string, extra: ReturnType<typeof at
  * its own, outside the stored representation. IDCS marks it required; it is checked as required on write instead
  * (a stored secret satisfies a PUT that leaves it out), since the representation never holds it.
  */
-const SOCIAL_IDENTITY_PROVIDER_SCHEMA: ScimSchema = {
+export const SOCIAL_IDENTITY_PROVIDER_SCHEMA: ScimSchema = {
   id: SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID,
   name: 'SocialIdentityProvider',
   description: 'Social identity provider (OAuth 2.0 / OpenID Connect) settings',
   attributes: [
-    s('serviceProviderName', 'Provider type: Google, Facebook, Microsoft, Apple, LinkedIn, X, OpenID Connect or a registered custom type', {
+    s('serviceProviderName', 'Provider type: Google, Facebook, Microsoft, Apple, LinkedIn, X, OpenIDConnect (a generic OpenID Connect provider; "OpenID Connect" and "OIDC" are stored as OpenIDConnect) or a registered custom type', {
       required: true,
       mutability: 'immutable',
       caseExact: true,
@@ -65,15 +65,18 @@ const SOCIAL_IDENTITY_PROVIDER_SCHEMA: ScimSchema = {
     b('accountLinkingEnabled', 'Link a signed-in account to an existing user', { required: true }),
     b('registrationEnabled', 'Let unknown users register', { required: true }),
     s('status', 'Provider status', { caseExact: true, canonicalValues: ['created', 'deleted'] }),
-    s('discoveryUrl', 'OpenID Connect discovery URL', { caseExact: true }),
-    s('authzUrl', 'Authorization endpoint URL', { caseExact: true }),
-    s('accessTokenUrl', 'Token endpoint URL', { caseExact: true }),
-    s('profileUrl', 'User profile (userinfo) URL', { caseExact: true }),
-    s('redirectUrl', 'Redirect URL registered at the provider', { caseExact: true }),
-    s('scope', 'Scopes to request', { multiValued: true, caseExact: true }),
+    s('discoveryUrl', 'OpenID Connect discovery URL (https, or http on a loopback host, for SOCIAL identity providers)', { caseExact: true }),
+    s('authzUrl', 'Authorization endpoint URL (https, or http on a loopback host, for SOCIAL identity providers)', { caseExact: true }),
+    s('accessTokenUrl', 'Token endpoint URL (https, or http on a loopback host, for SOCIAL identity providers)', { caseExact: true }),
+    s('profileUrl', 'User profile (userinfo) URL (https, or http on a loopback host, for SOCIAL identity providers)', { caseExact: true }),
+    // readWrite as IDCS has it: Oracle's Terraform test sends a placeholder with a SAML IdP, and gets it back.
+    s('redirectUrl', 'Redirect URL to register at the provider. For a SOCIAL identity provider always <PUBLIC_URL>/oauth2/v1/social/callback: a value given is ignored', { caseExact: true }),
+    // Not in IDCS's extension: the SocialIdentityProviders view has it, and it is kept here.
+    s('refreshTokenUrl', 'Refresh token endpoint URL (SocialIdentityProviders\' refreshTokenUrl)', { caseExact: true }),
+    s('scope', 'Scopes to request, one token each (no spaces)', { multiValued: true, caseExact: true, example: ['openid', 'email', 'profile'] }),
     s('adminScope', 'Admin scopes to request', { multiValued: true, caseExact: true }),
     b('clientCredentialInPayload', 'Send the client credentials in the token request body (client_secret_post) instead of HTTP Basic'),
-    attr('clockSkewInSeconds', 'integer', 'Allowed clock skew'),
+    attr('clockSkewInSeconds', 'integer', 'Allowed clock skew, 0 to 600 seconds'),
     s('idAttribute', 'Claim used for account linking', { mutability: 'immutable', caseExact: true }),
     s('appleDevId', 'Apple developer id', { caseExact: true }),
     s('appleKeyId', 'Apple private key id', { caseExact: true }),

@@ -5,16 +5,21 @@ import { ScimRegistry } from '@app/scim';
 import { IDENTITY_PROVIDER_RESOURCE_TYPE } from './identity-provider.schema';
 import { IdentityProvidersController } from './identity-providers.controller';
 import { IdentityProvidersService } from './identity-providers.service';
+import { SOCIAL_IDENTITY_PROVIDER_RESOURCE_TYPE } from './social-identity-provider.schema';
+import { SocialIdentityProvidersController } from './social-identity-providers.controller';
+import { SocialIdentityProvidersService } from './social-identity-providers.service';
 
 @Module({
   imports: [GroupsModule, JitConfigurationModule],
-  controllers: [IdentityProvidersController],
-  providers: [IdentityProvidersService],
+  controllers: [IdentityProvidersController, SocialIdentityProvidersController],
+  providers: [IdentityProvidersService, SocialIdentityProvidersService],
   exports: [IdentityProvidersService],
 })
 export class IdentityProvidersModule {
   constructor(registry: ScimRegistry, references: GroupReferences, idps: IdentityProvidersService) {
     registry.register(IDENTITY_PROVIDER_RESOURCE_TYPE);
+    // The SOCIAL identity providers again, as IDCS also serves them (a view of the same rows).
+    registry.register(SOCIAL_IDENTITY_PROVIDER_RESOURCE_TYPE);
     // Deleting a group that a JIT mapping points at is refused, or cleans the mapping up with forceDelete
     // (for a caller who may change identity providers).
     references.register({

@@ -4,7 +4,7 @@ import { Actor, AuditService } from '@app/audit';
 import { Access, Role } from '@app/auth';
 import { APP_CONFIG, AppConfig, secretBoxFor } from '@app/config';
 import { GroupsRepository } from '@app/groups';
-import { GROUP_REFERENCE_LISTS, groupReferenceOwner, JitLoginService, MappedAttributesService, referencedGroupIds } from '@app/jit';
+import { federatedSubjectOf, GROUP_REFERENCE_LISTS, groupReferenceOwner, JitLoginService, MappedAttributesService, referencedGroupIds } from '@app/jit';
 import { Database, newId } from '@app/persistence';
 import {
   applyPatch,
@@ -26,7 +26,7 @@ import {
 import { consumerSecretContext, encryptConsumerSecretsAtRest } from './consumer-secrets';
 import { IdentityProviderEntity } from './identity-provider.entity';
 import { IDENTITY_PROVIDER_RESOURCE_TYPE, SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID } from './identity-provider.schema';
-import { checkConsumerSecret, prepareIdentityProvider, previewAssertionOf, takeConsumerSecret } from './identity-provider-rules';
+import { checkConsumerSecret, prepareIdentityProvider, previewAssertionOf, socialRedirectUrl, takeConsumerSecret } from './identity-provider-rules';
 import { findIdentityProviderRow, IdentityProviderRef, SignInConfiguration, signInConfigurationOf } from './sign-in-configuration';
 import { signingKeyWarnings, withSigningKeyStatus } from './signing-keys';
 
@@ -161,6 +161,21 @@ export class IdentityProvidersService implements OnModuleInit {
     });
   }
 
+  /**
+   * Replace or patch through another view of the same identity providers (SocialIdentityProviders): `change`
+   * computes the new representation from the stored one (it may throw, e.g. a 404 for an IdP the view does not
+   * show), and it is then validated and written as this resource's own changes are: one version, one audit trail,
+   * the consumerSecret sealed in its column. The answer is this resource's representation.
+   */
+  changeThroughView(id: string, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor, change: (old: Doc) => Doc): Promise<IdentityProviderResult> {
+    return this.mutate(id, ifMatch, request, actor, (old) => {
+      const doc = normalizeResource(rt, change(old));
+      // The views show no metadata: nothing is imported, so no attribute counts as given explicitly over it.
+      prepareIdentityProvider(doc, new Set(), false, old);
+      return doc;
+    });
+  }
+
   delete(id: string, ifMatch: string | undefined, actor: Actor): Promise<void> {
     return this.pipeline.delete(id, ifMatch, {
       written: async (m, w) => {
@@ -176,13 +191,16 @@ export class IdentityProvidersService implements OnModuleInit {
    * Writes nothing.
    */
   async jitPreview(id: string, body: unknown): Promise<Doc> {
-    const assertion = previewAssertionOf(body);
+    const { assertion, claims } = previewAssertionOf(body);
     const config = await this.signInConfiguration({ id });
     if (!config) throw this.pipeline.notFound(id);
+    if (claims && !config.oidc) throw ScimError.badRequest('invalidValue', `"claims" are what OpenID Connect (SOCIAL) identity providers assert; this one is of type ${config.type}: give "nameId" and "attributes", or "assertion"`);
     assertion.issuer ||= config.saml.entityId;
-    // What sign-in refuses before it plans (saml-login.service.ts), after the same check of `enabled`.
+    // What sign-in refuses before it plans (sso.controller.ts, saml-login.service.ts), after the same check of `enabled`.
     if (config.enabled && config.unsupported) return { matchedUser: null, outcome: 'reject', reason: config.unsupported.reason, detail: config.unsupported.detail };
-    const { plan, user, groupNames } = await this.jit.preview(config.jit, assertion);
+    // An OpenID Connect sign-in finds its user by the subject's link first, and links only as the IdP allows.
+    const federated = config.oidc ? federatedSubjectOf(claims ?? { sub: assertion.nameId }, config.oidc.accountLinkingEnabled, config.jit) : undefined;
+    const { plan, user, groupNames } = await this.jit.preview(config.jit, assertion, federated);
     const groups = (ids: string[]) => ids.map((g) => ({ value: g, display: groupNames.get(g) }));
     const base = { matchedUser: user ?? null };
     switch (plan.kind) {
@@ -332,6 +350,9 @@ export class IdentityProvidersService implements OnModuleInit {
         else doc[list.key] = rendered;
       }
     }
+    const social = doc[SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID] as Doc | undefined;
+    // Ours, whatever was sent (identity-provider-rules.ts drops a value given).
+    if (doc.type === 'SOCIAL' && social) doc[SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID] = { ...social, redirectUrl: socialRedirectUrl(this.urls.base) };
     return withSigningKeyStatus({ ...doc, tenantProviderId: `${this.urls.base}/fed` });
   }
 }

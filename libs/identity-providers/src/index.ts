@@ -1,9 +1,14 @@
 export * from './identity-provider.schema';
 export * from './identity-provider.entity';
 export * from './identity-providers.service';
-export { signInConfigurationOf, type IdentityProviderRef, type SamlSignInSettings, type SignInConfiguration } from './sign-in-configuration';
+export { signInConfigurationOf, UnsupportedSignInReason, type IdentityProviderRef, type OidcSignInSettings, type SamlSignInSettings, type SignInConfiguration } from './sign-in-configuration';
+export { consumerSecretContext } from './consumer-secrets';
 export * from './identity-providers.module';
 export * from './idp-metadata';
 export * from './certificates';
 export * from './trust-extension.schema';
 export { usableSigningKeys, type SignInSigningKey } from './signing-keys';
+export * from './social-identity-provider.schema';
+export { identityProviderOf, socialViewOf } from './social-identity-provider.view';
+export * from './social-identity-providers.service';
+export { canonicalServiceProviderName, OPENID_CONNECT_PROVIDER, SOCIAL_CALLBACK_PATH, socialRedirectUrl } from './identity-provider-rules';

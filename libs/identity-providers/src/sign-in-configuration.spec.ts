@@ -46,12 +46,26 @@ describe(signInConfigurationOf.name, () => {
     it.each<[string, Record<string, unknown>, Partial<IdentityProviderEntity>, string | undefined, RegExp | undefined]>([
       ['nothing for a SAML IdP with defaults', {}, {}, undefined, undefined],
       ['nothing for a short NameID format token or a format URI', { nameIdFormat: 'urn:mace:shibboleth:1.0:nameIdentifier' }, {}, undefined, undefined],
-      ['the type of a SOCIAL IdP', {}, { type: 'SOCIAL' }, 'unsupported_idp_type', /type SOCIAL: SAML sign-in goes through SAML identity providers only \(social sign-in comes with OpenID Connect support\)/],
+      ['a SOCIAL IdP without a discovery URL', {}, { type: 'SOCIAL' }, 'unsupported_oidc_settings', /has no discoveryUrl/],
+      [
+        'a SOCIAL IdP whose discovery URL is plain http on another host',
+        { 'urn:ietf:params:scim:schemas:oracle:idcs:extension:social:IdentityProvider': { serviceProviderName: 'OpenIDConnect', discoveryUrl: 'http://idp.example/.well-known/openid-configuration' } },
+        { type: 'SOCIAL' },
+        'unsupported_oidc_settings',
+        /is not an https URL/,
+      ],
+      [
+        'a SOCIAL IdP without its client secret',
+        { 'urn:ietf:params:scim:schemas:oracle:idcs:extension:social:IdentityProvider': { serviceProviderName: 'Google', consumerKey: 'c' } },
+        { type: 'SOCIAL' },
+        'unsupported_oidc_settings',
+        /lacks consumerKey or consumerSecret/,
+      ],
       ['the type of an X509 IdP', {}, { type: 'X509' }, 'unsupported_idp_type', /X\.509 certificate sign-in is not implemented/],
       ['a NameID format that is no URI', { nameIdFormat: 'nameIdFormat' }, {}, 'unsupported_name_id_format', /nameIdFormat "nameIdFormat" is neither one of saml-emailaddress.* nor a format URI/],
       ['a correlation policy', { userMappingMethod: 'CorrelationPolicyRule' }, {}, 'unsupported_user_mapping', /CorrelationPolicyRule/],
       ['a lookup attribute sign-in cannot find users by', { userMappingStoreAttribute: 'name.givenName' }, {}, 'unsupported_user_mapping', /"name\.givenName"/],
-      ['the type before the NameID format', { nameIdFormat: 'x' }, { type: 'SOCIAL' }, 'unsupported_idp_type', undefined],
+      ['the type before the NameID format', { nameIdFormat: 'x' }, { type: 'X509' }, 'unsupported_idp_type', undefined],
     ])('should report %s', (_case, doc, columns, reason, detail) => {
       const unsupported = signInConfigurationOf(row(doc, columns), undefined).unsupported;
       expect(unsupported?.reason).toBe(reason);

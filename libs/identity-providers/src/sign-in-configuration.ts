@@ -1,5 +1,5 @@
 import { Brackets, EntityManager } from 'typeorm';
-import { JitConfig, jitConfigOf, lookupAttributeOf, RejectReason } from '@app/jit';
+import { compileAttributeMappings, GroupAssignmentMethod, JitConfig, jitConfigOf, lookupAttributeOf, RejectReason, SOCIAL_IDENTITY_PROVIDER_EXTENSION_ID } from '@app/jit';
 import { Doc } from '@app/scim';
 import { IdentityProviderEntity } from './identity-provider.entity';
 import { NAME_ID_FORMATS } from './identity-provider.schema';
@@ -29,6 +29,24 @@ export interface SamlSignInSettings {
   requestedAuthenticationContext: string[];
 }
 
+/** The OpenID Connect settings of a SOCIAL IdP (its social extension), as its sign-ins use them. */
+export interface OidcSignInSettings {
+  serviceProviderName: string;
+  /** consumerKey: our client_id at the provider. */
+  clientId: string;
+  /** consumerSecret as stored: a SecretBox envelope bound to the row (consumer-secrets.ts), opened by the sign-in. */
+  sealedClientSecret: string | null;
+  /** Where the provider's metadata is read: discoveryUrl, or the well-known one of a provider type that has one. */
+  discoveryUrl?: string;
+  scopes: string[];
+  /** clientCredentialInPayload: client_secret_post instead of HTTP Basic (client_secret_basic). */
+  clientSecretPost: boolean;
+  clockSkewSeconds: number;
+  accountLinkingEnabled: boolean;
+  /** relayIdpParamMappings: extra authorization request parameters (e.g. Entra's domain_hint, Google's hd). */
+  relayParams: Record<string, string>;
+}
+
 /**
  * Everything one sign-in needs of an IdP, from one read of its row and its MappedAttribute: the SAML settings
  * the ACS checks the response against, and the JIT configuration it then applies. Whether the IdP is enabled is
@@ -40,7 +58,11 @@ export interface SignInConfiguration {
   enabled: boolean;
   /** The row's version: what is derived from the SAML settings may be kept until it changes. */
   version: number;
+  /** IdentityProvider type: SAML, SOCIAL (OpenID Connect) or X509. */
+  type: string;
   saml: SamlSignInSettings;
+  /** Present on SOCIAL IdPs. */
+  oidc?: OidcSignInSettings;
   jit: JitConfig;
   /**
    * Why no SAML sign-in can go through this IdP as it is configured, if none can: it is stored as IDCS accepts it
@@ -53,6 +75,8 @@ export interface SignInConfiguration {
 /** Reason codes (audit trail, log, JIT preview) of configurations a SAML sign-in cannot honour. */
 export const UnsupportedSignInReason = {
   IdpType: 'unsupported_idp_type',
+  /** A SOCIAL IdP without what an OpenID Connect sign-in needs (a discovery URL, a client). */
+  OidcSettings: 'unsupported_oidc_settings',
   NameIdFormat: 'unsupported_name_id_format',
   /** The JIT planner's reason too (RejectReason.UnsupportedUserMapping): here it also stops an SP-initiated sign-in before the IdP is asked. */
   UserMapping: RejectReason.UnsupportedUserMapping,
@@ -75,13 +99,29 @@ export function nameIdFormatUri(value: unknown): string | null | undefined {
   return /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(v) ? v : undefined;
 }
 
-/** What keeps every SAML sign-in through an IdP from going through, checked in this order. Pure. */
-function unsupportedSignIn(type: string, doc: Doc, jit: JitConfig): UnsupportedSignIn | undefined {
-  if (type !== 'SAML') {
-    const why = type === 'SOCIAL' ? 'social sign-in comes with OpenID Connect support' : 'X.509 certificate sign-in is not implemented';
-    return { reason: UnsupportedSignInReason.IdpType, detail: `the identity provider is of type ${type}: SAML sign-in goes through SAML identity providers only (${why})` };
-  }
-  if (nameIdFormatUri(doc.nameIdFormat) === undefined) {
+/** The OpenID Connect discovery documents of the provider types that have one for every tenant. */
+const KNOWN_DISCOVERY: Record<string, string> = {
+  google: 'https://accounts.google.com/.well-known/openid-configuration',
+};
+
+/** What keeps every sign-in through an IdP from going through, checked in this order. Pure. */
+function unsupportedSignIn(type: string, doc: Doc, jit: JitConfig, oidc: OidcSignInSettings | undefined): UnsupportedSignIn | undefined {
+  if (type === 'SOCIAL') {
+    if (!oidc?.discoveryUrl) {
+      return {
+        reason: UnsupportedSignInReason.OidcSettings,
+        detail: `the social identity provider (serviceProviderName "${oidc?.serviceProviderName ?? ''}") has no discoveryUrl: sign-in speaks OpenID Connect and reads the provider's endpoints and keys from its discovery document; set ${SOCIAL_IDENTITY_PROVIDER_EXTENSION_ID}:discoveryUrl`,
+      };
+    }
+    if (!usableDiscoveryUrl(oidc.discoveryUrl)) {
+      return { reason: UnsupportedSignInReason.OidcSettings, detail: `discoveryUrl "${oidc.discoveryUrl.slice(0, 300)}" is not an https URL (plain http is allowed on loopback hosts only)` };
+    }
+    if (!oidc.clientId || !oidc.sealedClientSecret) {
+      return { reason: UnsupportedSignInReason.OidcSettings, detail: 'the social identity provider lacks consumerKey or consumerSecret (the client registered at the provider)' };
+    }
+  } else if (type !== 'SAML') {
+    return { reason: UnsupportedSignInReason.IdpType, detail: `the identity provider is of type ${type}: X.509 certificate sign-in is not implemented` };
+  } else if (nameIdFormatUri(doc.nameIdFormat) === undefined) {
     return {
       reason: UnsupportedSignInReason.NameIdFormat,
       detail: `nameIdFormat "${String(doc.nameIdFormat).slice(0, 200)}" is neither one of ${Object.keys(NAME_ID_FORMATS).join(', ')} nor a format URI, so no AuthnRequest can ask for it; set one of them`,
@@ -90,6 +130,68 @@ function unsupportedSignIn(type: string, doc: Doc, jit: JitConfig): UnsupportedS
   const lookup = lookupAttributeOf(jit.lookup);
   if ('unsupported' in lookup) return { reason: UnsupportedSignInReason.UserMapping, detail: lookup.unsupported };
   return undefined;
+}
+
+/** An https URL, or an http one on a loopback host (a provider on this machine: the demo, tests). */
+function usableDiscoveryUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname));
+  } catch {
+    return false;
+  }
+}
+
+/** The social extension's sign-in settings. */
+function oidcSettingsOf(row: IdentityProviderEntity, social: Doc): OidcSignInSettings {
+  const serviceProviderName = String(social.serviceProviderName ?? '');
+  const relay = Array.isArray(social.relayIdpParamMappings) ? (social.relayIdpParamMappings as Doc[]) : [];
+  return {
+    serviceProviderName,
+    clientId: String(social.consumerKey ?? ''),
+    sealedClientSecret: row.consumerSecret ?? null,
+    discoveryUrl: typeof social.discoveryUrl === 'string' && social.discoveryUrl ? social.discoveryUrl : KNOWN_DISCOVERY[serviceProviderName.toLowerCase()],
+    scopes: Array.isArray(social.scope) && social.scope.length ? (social.scope as string[]) : ['openid', 'profile', 'email'],
+    clientSecretPost: social.clientCredentialInPayload === true,
+    clockSkewSeconds: typeof social.clockSkewInSeconds === 'number' ? social.clockSkewInSeconds : 60,
+    accountLinkingEnabled: social.accountLinkingEnabled === true,
+    relayParams: Object.fromEntries(relay.filter((r) => typeof r.relayParamKey === 'string').map((r) => [String(r.relayParamKey), String(r.relayParamValue ?? '')])),
+  };
+}
+
+/** What IDCS's own social JIT does when the jitUserProv* settings are off: create from the standard claims. */
+const SOCIAL_JIT_MAPPINGS = compileAttributeMappings([
+  { idcsAttributeName: 'userName', managedObjectAttributeName: '$(assertion.email)' },
+  { idcsAttributeName: 'name.givenName', managedObjectAttributeName: '$(assertion.given_name)' },
+  { idcsAttributeName: 'name.familyName', managedObjectAttributeName: '$(assertion.family_name)' },
+  { idcsAttributeName: 'emails[primary eq true and type eq "work"].value', managedObjectAttributeName: '$(assertion.email)' },
+]);
+
+/**
+ * The JIT a SOCIAL IdP applies. Its jitUserProv* settings and MappedAttribute, when jitUserProvEnabled is on (our
+ * extension of IDCS: the same engine as SAML, claims in the place of assertion attributes). Otherwise IDCS's social
+ * JIT, with its meaning: socialJitProvisioningEnabled creates the user at the first sign-in from the standard
+ * claims (found again by email), never updates it, and jitProvGroupStaticListEnabled adds jitProvAssignedGroups.
+ */
+function socialJitConfig(jit: JitConfig, doc: Doc, social: Doc): JitConfig {
+  if (doc.jitUserProvEnabled === true || social.socialJitProvisioningEnabled !== true) return jit;
+  const staticGroups = Array.isArray(social.jitProvAssignedGroups) ? (social.jitProvAssignedGroups as Doc[]).map((g) => String(g.value)) : [];
+  return {
+    ...jit,
+    enabled: true,
+    createUser: true,
+    updateUser: false,
+    lookup: { method: 'AssertionAttributeToUserAttribute', storeAttribute: 'emails.value', assertionAttribute: 'email' },
+    mappings: SOCIAL_JIT_MAPPINGS,
+    groups: {
+      ...jit.groups,
+      fromAssertion: false,
+      staticList: social.jitProvGroupStaticListEnabled === true && staticGroups.length > 0,
+      staticGroupIds: staticGroups,
+      method: GroupAssignmentMethod.Merge,
+      ignoreAbsent: true,
+    },
+  };
 }
 
 /** How a sign-in names its IdP: by id, by the Issuer of a response, or by id or partnerName (SP-initiated, from a link). */
@@ -108,12 +210,17 @@ export function findIdentityProviderRow(m: EntityManager, ref: IdentityProviderR
 /** The sign-in configuration of a stored IdP and its MappedAttribute. Pure. */
 export function signInConfigurationOf(row: IdentityProviderEntity, mappedAttribute: Doc | undefined): SignInConfiguration {
   const doc = JSON.parse(row.data) as Doc;
-  const jit = jitConfigOf({ id: row.id, partnerName: row.partnerName, enabled: row.enabled, doc }, mappedAttribute);
+  const social = row.type === 'SOCIAL' ? ((doc[SOCIAL_IDENTITY_PROVIDER_EXTENSION_ID] as Doc | undefined) ?? {}) : undefined;
+  const oidc = social && oidcSettingsOf(row, social);
+  const generic = jitConfigOf({ id: row.id, partnerName: row.partnerName, enabled: row.enabled, doc }, mappedAttribute);
+  const jit = social ? socialJitConfig(generic, doc, social) : generic;
   return {
     id: row.id,
     partnerName: row.partnerName,
     enabled: row.enabled,
     version: row.version,
+    type: row.type,
+    oidc,
     saml: {
       entityId: row.partnerProviderId ?? '',
       idpSsoUrl: typeof doc.idpSsoUrl === 'string' ? doc.idpSsoUrl : undefined,
@@ -130,6 +237,6 @@ export function signInConfigurationOf(row: IdentityProviderEntity, mappedAttribu
       requestedAuthenticationContext: Array.isArray(doc.requestedAuthenticationContext) ? (doc.requestedAuthenticationContext as string[]) : [],
     },
     jit,
-    unsupported: unsupportedSignIn(row.type, doc, jit),
+    unsupported: unsupportedSignIn(row.type, doc, jit, oidc),
   };
 }

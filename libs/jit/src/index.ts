@@ -11,3 +11,5 @@ export * from './jit-runtime-config';
 export * from './jit-login.service';
 export * from './assertion';
 export * from './assertion-xml';
+export * from './claims';
+export * from './federated-identity.entity';

@@ -6,6 +6,7 @@ import { MetricsService } from '@app/metrics';
 import { Database, isTransactionConflict, isUniqueViolation } from '@app/persistence';
 import { resourceWriter } from '@app/scim';
 import { UserEntity, UsersService } from '@app/users';
+import { FederatedIdentityEntity } from './federated-identity.entity';
 import { GroupMappingMode } from './jit-settings';
 import { assertedGroups, ExistingUser, GroupDirectory, JitConfig, JitPlan, lookupAttributeOf, lookupValue, plan, RejectReason, VerifiedAssertion } from './planner';
 
@@ -16,13 +17,36 @@ export type JitLoginResult =
 /** Raised inside the transaction when another sign-in or request changed the user first: start over. */
 class Conflict extends Error {}
 
+/** The sign-in protocol, named in the audit trail. */
+export type SignInProtocol = 'saml' | 'oidc';
+
+/**
+ * The IdP's stable identifier of the person (OpenID Connect `sub`). With it, a sign-in first finds the user this
+ * subject was linked to by an earlier sign-in, and links the user it creates or finds by the configured lookup.
+ */
+export interface FederatedSubject {
+  subject: string;
+  /**
+   * Why a user found by the lookup, and not yet linked to this subject, must not be linked (and the sign-in is
+   * refused): account linking is off, or the lookup matched an email the IdP does not say it verified. Undefined
+   * when linking is allowed.
+   */
+  linkRefusal?: string;
+}
+
 export interface SignInInput {
   /** The IdP's JIT configuration, from the one read of its sign-in configuration that also judged the assertion. */
   config: JitConfig;
   assertion: VerifiedAssertion;
   correlationId: string;
+  /** SAML unless said otherwise. */
+  protocol?: SignInProtocol;
+  federated?: FederatedSubject;
   onSignedIn?: (m: EntityManager, userId: string) => Promise<void>;
 }
+
+/** The user a sign-in is about: found through its federated identity (linked) or the lookup, none, or a refusal. */
+type FoundUser = { user: ExistingUser; row: UserEntity; linked: boolean } | undefined | 'ambiguous' | { refused: JitPlan };
 
 const MAX_ATTEMPTS = 4;
 
@@ -84,11 +108,12 @@ export class JitLoginService {
   }
 
   /** What a sign-in with this configuration would do, without writing anything (JIT preview). */
-  async preview(config: JitConfig, assertion: VerifiedAssertion): Promise<{ plan: JitPlan; user?: { id: string; userName: string }; groupNames: Map<string, string> }> {
+  async preview(config: JitConfig, assertion: VerifiedAssertion, federated?: FederatedSubject): Promise<{ plan: JitPlan; user?: { id: string; userName: string }; groupNames: Map<string, string> }> {
     return this.db.read(async (m) => {
-      const found = await this.findUser(m, config, assertion);
+      const found = await this.findUser(m, config, assertion, federated);
       const directory = await this.directory(m, config, assertion);
       if (found === 'ambiguous') return { plan: ambiguous(config, assertion), groupNames: directory.byId };
+      if (found && 'refused' in found) return { plan: found.refused, groupNames: directory.byId };
       const existing = found?.user;
       const p = plan(config, assertion, existing, directory);
       if (p.kind === 'update') await this.nameGroups(m, directory, p.leave);
@@ -101,22 +126,29 @@ export class JitLoginService {
   }
 
   private async attempt(input: SignInInput): Promise<JitLoginResult> {
-    const { config, assertion: a, correlationId } = input;
+    const { config, assertion: a, correlationId, federated } = input;
     return this.db.transaction(async (m) => {
-      const found = await this.findUser(m, config, a);
-      const existing = found === 'ambiguous' ? undefined : found?.user;
+      const found = await this.findUser(m, config, a, federated);
+      const user = found === 'ambiguous' || (found && 'refused' in found) ? undefined : found;
+      const existing = user?.user;
       const directory = await this.directory(m, config, a);
-      const p = found === 'ambiguous' ? ambiguous(config, a) : plan(config, a, existing, directory);
+      const p = found === 'ambiguous' ? ambiguous(config, a) : found && 'refused' in found ? found.refused : plan(config, a, existing, directory);
       if (p.kind === 'update') await this.nameGroups(m, directory, p.leave);
       const base = { eventId: 'sso.login', correlationId, resourceType: 'IdentityProvider', resourceId: config.idpId, resourceName: config.idpName };
       const names = (ids: string[]) => ids.map((id) => ({ id, displayName: directory.byId.get(id) }));
+      const who = { protocol: input.protocol ?? 'saml', nameId: a.nameId };
+      // The first sign-in of a subject links it to the user it created or found; later ones find the user by it.
+      const link = async (userId: string) => {
+        if (federated && !user?.linked) await m.insert(FederatedIdentityEntity, { idpId: config.idpId, subject: federated.subject, userId, created: new Date().toISOString() });
+      };
 
       if (p.kind === 'reject') {
-        await this.audit.record(m, { ...base, outcome: 'failure', reason: p.reason, message: p.detail, actor: existing ? { kind: 'user', id: existing.id } : undefined, details: { nameId: a.nameId } });
+        await this.audit.record(m, { ...base, outcome: 'failure', reason: p.reason, message: p.detail, actor: existing ? { kind: 'user', id: existing.id } : undefined, details: who });
         return { ok: false, reason: p.reason, detail: p.detail };
       }
       if (p.kind === 'signIn') {
-        await this.audit.record(m, { ...base, outcome: 'success', actor: { kind: 'user', id: p.userId }, details: { nameId: a.nameId, jit: 'none' } });
+        await link(p.userId);
+        await this.audit.record(m, { ...base, outcome: 'success', actor: { kind: 'user', id: p.userId }, details: { ...who, jit: 'none', ...(federated && !user?.linked ? { linked: true } : {}) } });
         await input.onSignedIn?.(m, p.userId);
         return { ok: true, userId: p.userId, outcome: 'unchanged', plan: p };
       }
@@ -131,16 +163,18 @@ export class JitLoginService {
         userId = p.userId;
         // Written against the version the plan was made from: a change another request made meanwhile is not
         // overwritten, the sign-in plans again instead.
-        const planned = found !== 'ambiguous' ? found?.row : undefined;
+        const planned = user?.row;
         if (!planned || !(await this.users.pipeline.update(m, planned, p.user, undefined, by))) throw new Conflict();
       }
+      await link(userId);
       await this.audit.record(m, {
         ...base,
         outcome: 'success',
         actor: { kind: 'user', id: userId, name: String(p.user.userName) },
         changes: p.changes.map((c) => ({ attribute: c.attribute, oldValue: c.oldValue, newValue: c.newValue })),
         details: {
-          nameId: a.nameId,
+          ...who,
+          ...(federated && !user?.linked && p.kind === 'update' ? { linked: true } : {}),
           jit: p.kind === 'create' ? 'userCreated' : 'userUpdated',
           groupsJoined: names(p.join),
           groupsLeft: names(p.kind === 'update' ? p.leave : []),
@@ -159,21 +193,43 @@ export class JitLoginService {
   private async recordFailure(input: SignInInput, reason: string, detail: string): Promise<void> {
     try {
       await this.db.transaction((m) =>
-        this.audit.record(m, { eventId: 'sso.login', correlationId: input.correlationId, resourceType: 'IdentityProvider', resourceId: input.config.idpId, resourceName: input.config.idpName, outcome: 'failure', reason, message: detail, details: { nameId: input.assertion.nameId } }),
+        this.audit.record(m, { eventId: 'sso.login', correlationId: input.correlationId, resourceType: 'IdentityProvider', resourceId: input.config.idpId, resourceName: input.config.idpName, outcome: 'failure', reason, message: detail, details: { protocol: input.protocol ?? 'saml', nameId: input.assertion.nameId } }),
       );
     } catch (e) {
       this.logger.error(`Could not audit the failed sign-in (correlation ${input.correlationId}): ${(e as Error).message}`);
     }
   }
 
-  /** The user the assertion designates, none, or 'ambiguous' when several users share the lookup value. */
-  private async findUser(m: EntityManager, config: JitConfig, a: VerifiedAssertion): Promise<{ user: ExistingUser; row: UserEntity } | undefined | 'ambiguous'> {
+  /**
+   * The user the assertion designates, none, or 'ambiguous' when several users share the lookup value. With a
+   * federated subject, the user it was linked to comes first; a user found by the lookup instead is one this
+   * subject would be linked to, which must be allowed, and must not be linked to another subject of this IdP.
+   */
+  private async findUser(m: EntityManager, config: JitConfig, a: VerifiedAssertion, federated?: FederatedSubject): Promise<FoundUser> {
+    if (federated) {
+      const link = await m.findOneBy(FederatedIdentityEntity, { idpId: config.idpId, subject: federated.subject });
+      const linkedUser = link ? await this.users.findForSignInById(m, link.userId) : undefined;
+      if (linkedUser) return { ...(await this.existing(m, linkedUser)), linked: true };
+    }
     const lookup = lookupAttributeOf(config.lookup);
     const value = lookupValue(config, a);
     // A lookup sign-in cannot do finds nobody; the planner then refuses the sign-in, saying why.
     if (value === undefined || 'unsupported' in lookup) return undefined;
     const found = await this.users.findForSignIn(m, lookup.attribute, value);
     if (found === undefined || found === 'ambiguous') return found;
+    if (federated) {
+      const other = await m.findOneBy(FederatedIdentityEntity, { idpId: config.idpId, userId: found.row.id });
+      if (other) {
+        return { refused: { kind: 'reject', reason: RejectReason.LinkedToAnotherSubject, detail: `User ${found.row.id} (found by ${config.lookup.storeAttribute} "${value}") is linked to another subject of identity provider "${config.idpName}"; a subject is never linked to a user another subject signs in as` } };
+      }
+      if (federated.linkRefusal) {
+        return { refused: { kind: 'reject', reason: RejectReason.AccountLinkingRefused, detail: `User ${found.row.id} matches ${config.lookup.storeAttribute} "${value}" but is not linked to this subject, and ${federated.linkRefusal}` } };
+      }
+    }
+    return { ...(await this.existing(m, found)), linked: false };
+  }
+
+  private async existing(m: EntityManager, found: { row: UserEntity; doc: ExistingUser['doc']; active: boolean }): Promise<{ user: ExistingUser; row: UserEntity }> {
     const { row, doc, active } = found;
     return { row, user: { id: row.id, active, doc, groupIds: await this.groups.groupIdsOf(m, row.id) } };
   }

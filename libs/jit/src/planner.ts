@@ -77,6 +77,10 @@ export enum RejectReason {
   AttributeConversionFailed = 'attribute_conversion_failed',
   MandatoryUserAttributeMissing = 'mandatory_user_attribute_missing',
   AbsentGroup = 'absent_group',
+  /** Found by the applier: the user the lookup found is linked to another subject (OpenID Connect `sub`) of this IdP. */
+  LinkedToAnotherSubject = 'linked_to_another_subject',
+  /** Found by the applier: the user the lookup found is not linked to this subject, and linking is not allowed. */
+  AccountLinkingRefused = 'account_linking_refused',
   /** The IdP's user mapping is stored as IDCS accepts it, but sign-in here cannot find users that way. */
   UnsupportedUserMapping = 'unsupported_user_mapping',
 }

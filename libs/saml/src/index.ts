@@ -11,3 +11,7 @@ export * from './sso-pages';
 export * from './sso.controller';
 export * from './response-checks';
 export * from './saml-validation-pool';
+export * from './sign-in-protocols';
+export * from './sign-in-failures';
+export * from './sso-limits';
+export * from './sign-in-responses';

@@ -1,8 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml';
-import { AuditService } from '@app/audit';
-import { IdentityProvidersService, SignInConfiguration, usableSigningKeys } from '@app/identity-providers';
+import { IdentityProvidersService, SignInConfiguration, UnsupportedSignInReason, usableSigningKeys } from '@app/identity-providers';
 import { JitLoginService } from '@app/jit';
 import { Database, isUniqueViolation, nowIso, sweepDue } from '@app/persistence';
 import { RequestIdStore } from './request-id-store';
@@ -13,7 +12,7 @@ import { SamlValidationPool } from './saml-validation-pool';
 import { SessionsService } from './sessions.service';
 import { SpKeyService } from './sp-keys.service';
 import { SpMetadataService } from './sp-metadata.service';
-import { FAILED_SIGN_IN_RETENTION_MS } from './sso-limits';
+import { SignInFailures } from './sign-in-failures';
 import { SsoReason, SsoRejection } from './sso-rejection';
 import { MetricsService } from '@app/metrics';
 
@@ -91,21 +90,19 @@ export class SamlLoginService {
     private readonly db: Database,
     private readonly keys: SpKeyService,
     private readonly sp: SpMetadataService,
-    private readonly audit: AuditService,
     private readonly sessions: SessionsService,
     private readonly jit: JitLoginService,
     private readonly pool: SamlValidationPool,
     private readonly metrics: MetricsService,
     private readonly idps: IdentityProvidersService,
+    private readonly failures: SignInFailures,
   ) {}
 
-  /** Builds the AuthnRequest for the IdP named by id or partnerName, stores its id, and says how to deliver it. */
-  async initiate(idpRef: string, relayState: string | undefined): Promise<AuthnRequestDelivery> {
-    const idp = await this.idps.signInConfiguration({ idOrName: idpRef });
-    if (!idp) throw new SsoRejection(SsoReason.UnknownIssuer, `no identity provider with id or partnerName "${idpRef}"`, undefined, 404);
-    if (!idp.enabled) throw new SsoRejection(SsoReason.IdpDisabled, 'the identity provider is disabled', idp, 403);
-    // Stored as IDCS accepts it, but not usable for a SAML sign-in (a SOCIAL IdP, a NameID format that is no URI).
-    if (idp.unsupported) throw new SsoRejection(idp.unsupported.reason, idp.unsupported.detail, idp, 403);
+  /**
+   * Builds the AuthnRequest for a SAML IdP (enabled and usable: the caller checked, sign-in-protocols.ts), stores its
+   * id, and says how to deliver it.
+   */
+  async initiate(idp: SignInConfiguration, relayState: string | undefined): Promise<AuthnRequestDelivery> {
     const { saml } = await this.configFor(idp);
     const relay = safeRelayState(relayState) ?? '';
     if (idp.saml.binding === 'Post') {
@@ -132,7 +129,7 @@ export class SamlLoginService {
     } catch (e) {
       const rejection = e instanceof SsoRejection ? e : new SsoRejection(SsoReason.ValidationFailed, String((e as Error)?.message ?? e), idp);
       this.metrics.signIn((idp ?? rejection.idp)?.id, 'refused', rejection.reason);
-      await this.recordFailure(rejection, idp ?? rejection.idp, correlationId);
+      await this.failures.record(rejection, idp ?? rejection.idp, correlationId, 'saml');
       throw rejection;
     }
     const signedInIdp = idp;
@@ -141,6 +138,7 @@ export class SamlLoginService {
       config: idp.jit,
       assertion,
       correlationId,
+      protocol: 'saml',
       // The session is written with the user and the audit event: a sign-in is all of it or nothing.
       onSignedIn: async (m, userId) => {
         sessionToken = await this.sessions.createWithin(m, userId, signedInIdp.id);
@@ -160,6 +158,7 @@ export class SamlLoginService {
     const fail = (reason: string, detail: string) => new SsoRejection(reason, detail, idp);
     if (!idp.enabled) throw fail(SsoReason.IdpDisabled, 'the identity provider is disabled');
     if (idp.unsupported) throw fail(idp.unsupported.reason, idp.unsupported.detail);
+    if (idp.type !== 'SAML') throw fail(UnsupportedSignInReason.IdpType, `the identity provider is of type ${idp.type}: SAML responses are accepted from SAML identity providers only`);
     const { validation, requestIds, refusedKeys } = await this.configFor(idp);
     const { allowSha1, requiresEncryptedAssertion, allowUnsolicitedResponses } = idp.saml;
 
@@ -240,25 +239,6 @@ export class SamlLoginService {
       if (isUniqueViolation(e)) throw fail(SsoReason.AssertionReplayed, `assertion ${assertion.id.slice(0, 200)} was already used`);
       throw e;
     }
-  }
-
-  private async recordFailure(rejection: SsoRejection, idp: { id: string; partnerName: string } | undefined, correlationId: string): Promise<void> {
-    this.logger.warn(`SSO sign-in refused: reason=${rejection.reason} idp=${idp?.id ?? '-'} correlation=${correlationId} detail=${rejection.detail}`);
-    await this.db.transaction(async (m) => {
-      // Retention of the rows anonymous senders can make us write (sso-limits.ts), at most once a minute per process.
-      if (sweepDue('audit_events:sso.login.failure')) {
-        const before = new Date(Date.now() - FAILED_SIGN_IN_RETENTION_MS).toISOString();
-        await m.createQueryBuilder().delete().from('audit_events').where("event_id = 'sso.login' AND outcome = 'failure' AND timestamp < :before", { before }).execute();
-      }
-      await this.audit.record(m, {
-        eventId: 'sso.login',
-        outcome: 'failure',
-        reason: rejection.reason,
-        correlationId,
-        ...(idp ? { resourceType: 'IdentityProvider', resourceId: idp.id, resourceName: idp.partnerName } : {}),
-        message: rejection.detail.slice(0, 1000),
-      });
-    });
   }
 
   /** The node-saml configuration of an IdP at the version read, built once per version. */

@@ -5,6 +5,8 @@ import { UsersModule } from '@app/users';
 import { SamlLoginService } from './saml-login.service';
 import { SamlValidationPool } from './saml-validation-pool';
 import { SessionsService } from './sessions.service';
+import { SignInFailures } from './sign-in-failures';
+import { SignInProtocols } from './sign-in-protocols';
 import { MeController, SsoController } from './sso.controller';
 import { SpKeyService } from './sp-keys.service';
 import { SpMetadataController } from './sp-metadata.controller';
@@ -17,7 +19,7 @@ import { SpMetadataService } from './sp-metadata.service';
 @Module({
   imports: [IdentityProvidersModule, JitConfigurationModule, UsersModule],
   controllers: [SpMetadataController, SsoController, MeController],
-  providers: [SpKeyService, SpMetadataService, SamlValidationPool, SamlLoginService, SessionsService],
-  exports: [SpKeyService, SpMetadataService, SessionsService],
+  providers: [SpKeyService, SpMetadataService, SamlValidationPool, SamlLoginService, SessionsService, SignInProtocols, SignInFailures],
+  exports: [SpKeyService, SpMetadataService, SessionsService, SignInProtocols, SignInFailures],
 })
 export class SamlModule {}

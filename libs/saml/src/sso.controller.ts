@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Logger, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Logger, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public, SessionAuthenticated, TokenAttemptLimiter } from '@app/auth';
@@ -6,14 +6,15 @@ import { Database } from '@app/persistence';
 import { Doc, ScimError } from '@app/scim';
 import { UsersService } from '@app/users';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { Inject } from '@nestjs/common';
+import { IdentityProvidersService } from '@app/identity-providers';
 import { SamlLoginService } from './saml-login.service';
-import { SESSION_COOKIE, sessionCookie, SESSION_TTL_MS, SessionsService } from './sessions.service';
-import { autoPostPage, escapeHtml, htmlPage, sendHtml, signInFailedPage } from './sso-pages';
-import { ACS_FAILURE_LIMIT, AUTHN_REQUEST_LIMIT, SsoLimits, SsoRateLimited } from './sso-limits';
-import { SsoRejection } from './sso-rejection';
+import { SESSION_COOKIE, sessionCookie, SessionsService } from './sessions.service';
+import { SignInDelivery, SignInProtocols } from './sign-in-protocols';
+import { correlationIdOf, sendSignedIn, sendSignInFailure } from './sign-in-responses';
+import { autoPostPage, escapeHtml, htmlPage, sendHtml } from './sso-pages';
+import { ACS_FAILURE_LIMIT, AUTHN_REQUEST_LIMIT, SsoLimits } from './sso-limits';
+import { SsoReason, SsoRejection } from './sso-rejection';
 
-const correlationIdOf = (res: Response) => String(res.getHeader('opc-request-id') ?? '');
 
 /** The browser side of SAML sign-in (IDCS paths): start, assertion consumer service, logout, and the profile page. */
 @ApiTags('SAML')
@@ -28,6 +29,8 @@ export class SsoController {
     private readonly login: SamlLoginService,
     private readonly sessions: SessionsService,
     private readonly users: UsersService,
+    private readonly idps: IdentityProvidersService,
+    private readonly protocols: SignInProtocols,
     @Inject(APP_CONFIG) config: AppConfig,
     db: Database,
   ) {
@@ -37,10 +40,11 @@ export class SsoController {
 
   @Get('fed/v1/sp/initiatesso')
   @ApiOperation({
-    summary: 'Start an SP-initiated SAML sign-in',
+    summary: 'Start a sign-in through an identity provider (SAML or OpenID Connect)',
     description:
-      'Sends the browser to the identity provider with a signed AuthnRequest, by redirect or auto-submitting form (the IdP\'s ' +
-      'authnRequestBinding). RelayState is kept only when it is a path on this server.',
+      'SAML IdPs: sends the browser to the identity provider with a signed AuthnRequest, by redirect or auto-submitting form (the IdP\'s ' +
+      'authnRequestBinding). SOCIAL (OpenID Connect) IdPs: redirects to its authorization endpoint (authorization code flow with PKCE, ' +
+      'state and nonce, bound to this browser by a short-lived HttpOnly cookie). RelayState is kept only when it is a path on this server.',
   })
   @ApiQuery({ name: 'idp', description: 'Id or partnerName of the identity provider', required: true })
   @ApiQuery({ name: 'RelayState', description: 'Path on this server to return to after sign-in', required: false })
@@ -48,11 +52,19 @@ export class SsoController {
   @ApiOkResponse({ description: 'Auto-submitting form to the IdP (HTTP-POST binding)', content: { 'text/html': { schema: { type: 'string' } } } })
   async initiate(@Query('idp') idp: unknown, @Query('RelayState') relayState: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     try {
-      if (typeof idp !== 'string' || !idp) throw new SsoRejection('SAML_IDP_MISSING', 'the idp query parameter is missing', undefined, 400);
+      if (typeof idp !== 'string' || !idp) throw new SsoRejection('SSO_IDP_MISSING', 'the idp query parameter is missing', undefined, 400);
       // Each initiation stores a request id: anonymous writes are limited per address before anything is stored.
       await this.limits.admit(AUTHN_REQUEST_LIMIT, req.ip);
-      const delivery = await this.login.initiate(idp, typeof relayState === 'string' ? relayState : undefined);
+      const config = await this.idps.signInConfiguration({ idOrName: idp });
+      if (!config) throw new SsoRejection(SsoReason.UnknownIssuer, `no identity provider with id or partnerName "${idp.slice(0, 300)}"`, undefined, 404);
+      if (!config.enabled) throw new SsoRejection(SsoReason.IdpDisabled, 'the identity provider is disabled', config, 403);
+      // Stored as IDCS accepts it, but not usable for a sign-in (a NameID format that is no URI, a social IdP without discovery…).
+      if (config.unsupported) throw new SsoRejection(config.unsupported.reason, config.unsupported.detail, config, 403);
+      const relay = typeof relayState === 'string' ? relayState : undefined;
+      const starter = this.protocols.starterFor(config.type);
+      const delivery: SignInDelivery = starter ? await starter.start(config, relay) : await this.login.initiate(config, relay);
       res.set('Cache-Control', 'no-store');
+      for (const c of delivery.cookies ?? []) res.cookie(c.name, c.value, { httpOnly: true, sameSite: 'lax', secure: this.secureCookie, path: c.path, maxAge: c.maxAgeMs });
       if (delivery.kind === 'redirect') return res.redirect(302, delivery.url);
       const page = autoPostPage(delivery.action, delivery.fields);
       sendHtml(res, 200, page.html, page.csp);
@@ -75,11 +87,7 @@ export class SsoController {
       const address = await this.limits.admit(ACS_FAILURE_LIMIT, req.ip);
       const signedIn = await this.login.consume(body, correlationIdOf(res));
       await this.limits.signedIn(address);
-      res.cookie(SESSION_COOKIE, signedIn.sessionToken, { httpOnly: true, sameSite: 'lax', secure: this.secureCookie, path: '/', maxAge: SESSION_TTL_MS });
-      // A bare 303: Express's redirect() would negotiate and render a body nobody reads, on every sign-in.
-      // The URL serialiser percent-encodes what a header cannot carry (the RelayState is already a safe path).
-      const target = new URL(signedIn.relayState ?? '/myprofile', 'http://relay.invalid');
-      res.status(303).set({ Location: target.pathname + target.search + target.hash, 'Cache-Control': 'no-store', 'Content-Length': '0' }).end();
+      sendSignedIn(res, signedIn.sessionToken, signedIn.relayState, this.secureCookie);
     } catch (e) {
       this.fail(res, e);
     }
@@ -111,21 +119,7 @@ export class SsoController {
   }
 
   private fail(res: Response, e: unknown): void {
-    const correlationId = correlationIdOf(res);
-    if (e instanceof SsoRateLimited) {
-      // Debug only: under a flood, a line per refused request would move the flood into the logs.
-      this.logger.debug(`SSO refused: reason=${e.reason} correlation=${correlationId} detail=${e.detail}`);
-      res.setHeader('Retry-After', String(e.retryAfterSeconds));
-      sendHtml(res, e.status, signInFailedPage(correlationId));
-      return;
-    }
-    if (e instanceof SsoRejection) {
-      this.logger.warn(`SSO refused: reason=${e.reason} idp=${e.idp?.id ?? '-'} correlation=${correlationId} detail=${e.detail}`);
-      sendHtml(res, e.status, signInFailedPage(correlationId));
-      return;
-    }
-    this.logger.error(`SSO failed unexpectedly: correlation=${correlationId} ${(e as Error)?.stack ?? e}`);
-    sendHtml(res, 500, signInFailedPage(correlationId));
+    sendSignInFailure(res, e, this.logger);
   }
 }
 

@@ -147,6 +147,12 @@ export class UsersService {
     return row && { row, doc: JSON.parse(row.data) as Doc, active: row.active === true || (row.active as unknown) === 1 };
   }
 
+  /** The user a federated identity points at (the link a previous sign-in stored), if it still exists. */
+  async findForSignInById(m: EntityManager, id: string): Promise<StoredUser | undefined> {
+    const row = await m.findOneBy(UserEntity, { id });
+    return row ? { row, doc: JSON.parse(row.data) as Doc, active: row.active === true || (row.active as unknown) === 1 } : undefined;
+  }
+
   private withPassword(doc: Doc, passwordHash: string | null | undefined) {
     return passwordHash === undefined ? { doc } : { doc, alsoChanged: true, extraColumns: { passwordHash } };
   }

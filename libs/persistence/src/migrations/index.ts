@@ -6,6 +6,7 @@ import { IdentityProviderExtensions1732800000000 } from './1732800000000-identit
 import { CommonAttributes1732810000000 } from './1732810000000-common-attributes';
 import { UserEmailFlags1732820000000 } from './1732820000000-user-email-flags';
 import { RetryTokens1732830000000 } from './1732830000000-retry-tokens';
+import { OidcSignIn1732840000000 } from './1732840000000-oidc-sign-in';
 
 /** Every migration, in order. New schema changes are appended here, never edited in place. */
-export const MIGRATIONS = [InitialSchema1732300000000, IdentityProviders1732400000000, SamlLogin1732500000000, TokenAttempts1732700000000, IdentityProviderExtensions1732800000000, CommonAttributes1732810000000, UserEmailFlags1732820000000, RetryTokens1732830000000];
+export const MIGRATIONS = [InitialSchema1732300000000, IdentityProviders1732400000000, SamlLogin1732500000000, TokenAttempts1732700000000, IdentityProviderExtensions1732800000000, CommonAttributes1732810000000, UserEmailFlags1732820000000, RetryTokens1732830000000, OidcSignIn1732840000000];

@@ -13,7 +13,8 @@
  * Every response is SP-initiated (InResponseTo an outstanding AuthnRequest) and unique (the replay cache would
  * refuse a second post). The responses are signed beforehand by samlify in IdP mode with a real RSA-2048 key
  * (test/support/saml-idp.ts), so the load generator only sends bytes; the AuthnRequest ids they answer are
- * inserted into saml_request_ids directly, as RequestIdStore.saveAsync would have (making thousands of signed
+ * inserted into saml_request_ids directly, each bound to the browser secret its post carries in a cookie, as
+ * RequestIdStore.saveAsync and initiatesso would have (making thousands of signed
  * AuthnRequests through /initiatesso first would only slow the bench down). A sign-in counts when the ACS
  * answers 303 to /myprofile with a session cookie; afterwards the bench checks through the API that JIT created
  * and updated exactly BENCH_LOGINS users, each in both groups.
@@ -30,10 +31,11 @@
  */
 import autocannon from 'autocannon';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminApi, createGroup, createJitIdentityProvider, groupsFromAssertion } from '../libs/fixtures/src';
+import { adminApi, createGroup, createJitIdentityProvider, groupsFromAssertion, samlBrowserBinding, samlRequestCookieName } from '../libs/fixtures/src';
 import { makeKeyPair, TestKeyPair } from '../test/support/certs';
 import { TestIdp } from '../test/support/saml-idp';
 import { Dialect, freshDatabase, getToken, insertRows, machineCpu, MAIN_JS, percentile, round, RssSampler, Server, table, writeResults, currentCommit, machineInfo } from './support';
@@ -78,13 +80,25 @@ interface DialectResult {
   checks: string[];
 }
 
-/** Signs `LOGINS` responses answering `_<tag>_<i>`, one per user, with the attributes of `firstName(i)`. */
-async function signResponses(idp: TestIdp, tag: string, firstName: (i: number) => string): Promise<{ requestIds: string[]; bodies: string[]; raw: string[] }> {
+/**
+ * Signs `LOGINS` responses answering `_<tag>_<i>`, one per user, with the attributes of `firstName(i)`; each request
+ * is bound to a browser of its own (the cookie the ACS requires, and what saml_request_ids keeps of it).
+ */
+async function signResponses(
+  idp: TestIdp,
+  tag: string,
+  firstName: (i: number) => string,
+): Promise<{ requestIds: string[]; bindings: string[]; cookies: string[]; bodies: string[]; raw: string[] }> {
   const requestIds: string[] = [];
+  const bindings: string[] = [];
+  const cookies: string[] = [];
   const bodies: string[] = [];
   const raw: string[] = [];
   for (let i = 0; i < LOGINS; i++) {
     const requestId = `_bench_${tag}_${i}`;
+    const secret = randomBytes(32).toString('base64url');
+    bindings.push(samlBrowserBinding(secret));
+    cookies.push(`${samlRequestCookieName(requestId)}=${secret}`);
     const email = `bench.user.${i}@example.com`;
     const response = await idp.signedResponse(
       { InResponseTo: requestId, NameID: email },
@@ -94,7 +108,7 @@ async function signResponses(idp: TestIdp, tag: string, firstName: (i: number) =
     raw.push(response);
     bodies.push(`SAMLResponse=${encodeURIComponent(response)}`);
   }
-  return { requestIds, bodies, raw };
+  return { requestIds, bindings, cookies, bodies, raw };
 }
 
 /** node-saml's own verification rate on these responses, in this process, with the server's settings. */
@@ -118,7 +132,7 @@ async function ceiling(responses: string[], idpKeys: TestKeyPair, sp: { entityId
   return responses.length / seconds;
 }
 
-async function postAll(server: Server, rss: RssSampler, path: string, bodies: string[]): Promise<PathResult> {
+async function postAll(server: Server, rss: RssSampler, path: string, { bodies, cookies }: { bodies: string[]; cookies: string[] }): Promise<PathResult> {
   let next = 0;
   const times: number[] = [];
   const statuses: Record<string, number> = {};
@@ -132,7 +146,10 @@ async function postAll(server: Server, rss: RssSampler, path: string, bodies: st
         method: 'POST',
         path: '/fed/v1/sp/sso',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
+        setupRequest: (req) => {
+          const i = next++ % bodies.length;
+          return { ...req, body: bodies[i], headers: { ...req.headers, cookie: cookies[i] } };
+        },
       },
     ],
   });
@@ -219,16 +236,16 @@ async function benchDialect(dialect: Dialect): Promise<DialectResult> {
     // The AuthnRequests these responses answer, as RequestIdStore.saveAsync stores them.
     const now = new Date();
     const expires = new Date(now.getTime() + 60 * 60_000).toISOString();
-    const rows = [...first.requestIds, ...again.requestIds].map((id) => ({ id, idp_id: idpId, created: now.toISOString(), expires_at: expires }));
-    await insertRows(db, dialect, 'saml_request_ids', ['id', 'idp_id', 'created', 'expires_at'], rows);
+    const rows = [first, again].flatMap((r) => r.requestIds.map((id, i) => ({ id, idp_id: idpId, created: now.toISOString(), expires_at: expires, browser_binding: r.bindings[i] })));
+    await insertRows(db, dialect, 'saml_request_ids', ['id', 'idp_id', 'created', 'expires_at', 'browser_binding'], rows);
     await db.close();
 
     process.stdout.write('ceiling… ');
     const ceilingPerSec = await ceiling(again.raw.slice(0, CEILING_SAMPLE), idpKeys, sp);
     process.stdout.write(`${ceilingPerSec.toFixed(0)}/s; new users… `);
-    const created1 = await postAll(server, rss, 'new user (create, 3 attributes, 2 groups)', first.bodies);
+    const created1 = await postAll(server, rss, 'new user (create, 3 attributes, 2 groups)', first);
     process.stdout.write(`${created1.perSec}/s; returning… `);
-    const updated = await postAll(server, rss, 'returning user (update)', again.bodies);
+    const updated = await postAll(server, rss, 'returning user (update)', again);
     console.log(`${updated.perSec}/s`);
 
     // What JIT wrote, through the API.

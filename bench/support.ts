@@ -121,6 +121,23 @@ export function machineCpu(): { busy: number; total: number } {
   }
 }
 
+/**
+ * CPU seconds (user + system) of any process, in all its threads and in its main thread alone (for Node, the event
+ * loop: near 1 s per second means it is saturated whatever the other threads do), from /proc (Linux).
+ */
+export function processCpuSeconds(pid: number): { total: number; mainThread: number } {
+  const read = (file: string) => {
+    const stat = readFileSync(file, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in USER_HZ (100 on Linux)
+  };
+  try {
+    return { total: read(`/proc/${pid}/stat`), mainThread: read(`/proc/${pid}/task/${pid}/stat`) };
+  } catch {
+    return { total: NaN, mainThread: NaN };
+  }
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One key-encryption key per bench run: each run's databases are new. */

@@ -18,6 +18,15 @@ ensure_chromium() {
   fi
 }
 
+# Debian's SimpleSAMLphp (and PHP's CLI, whose built-in server runs it): the third-party IdP of the single logout
+# interoperability test (test/saml-logout-simplesamlphp.e2e-spec.ts).
+ensure_simplesamlphp() {
+  if [ -d /usr/share/simplesamlphp/www ] && command -v php >/dev/null; then return; fi
+  log "Installing Debian's simplesamlphp and php-cli for the SAML interoperability test"
+  local install='apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends simplesamlphp php-cli php-xml php-mbstring php-curl'
+  if [ "$(id -u)" = 0 ]; then sh -c "$install" >/dev/null; else sudo sh -c "$install" >/dev/null; fi
+}
+
 ensure_postgres() {
   if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return; fi
   log "Starting PostgreSQL"
@@ -29,6 +38,7 @@ ensure_postgres() {
 }
 
 ensure_chromium
+ensure_simplesamlphp
 ensure_postgres
 
 results=$(mktemp -d)

@@ -237,7 +237,9 @@ describe(`Anonymous work and writes (${E2E_DB})`, () => {
       const id = /<samlp:AuthnRequest[^>]* ID="([^"]+)"/.exec(xml)![1];
       const response = await idp.signedResponse({ InResponseTo: id, NameID: 'legit.user@example.com' }, { firstName: ['Legit'], familyName: ['User'], email: ['legit.user@example.com'] });
 
-      const res = await send(s, 'POST', '/fed/v1/sp/sso', { from: '127.0.0.3', headers: FORM, body: form({ SAMLResponse: response }) });
+      // The same browser: the cookie initiatesso set, binding the request to it.
+      const cookie = ([] as string[]).concat(started.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+      const res = await send(s, 'POST', '/fed/v1/sp/sso', { from: '127.0.0.3', headers: { ...FORM, cookie }, body: form({ SAMLResponse: response }) });
 
       expect(res.status).toBe(303);
       expect(String(res.headers['set-cookie'])).toMatch(/^idd_session=/);

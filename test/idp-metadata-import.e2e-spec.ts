@@ -2,8 +2,7 @@ import { Logger } from '@nestjs/common';
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
-import { createJitIdentityProvider, IDENTITY_PROVIDER_SCHEMA_ID } from '@app/fixtures';
+import { createJitIdentityProvider, IDENTITY_PROVIDER_SCHEMA_ID, postSamlResponse, startSamlSignIn } from '@app/fixtures';
 import { parseIdpMetadata, TRUST_EXTENSION_SCHEMA_ID as TRUST } from '@app/identity-providers';
 import { SsoReason } from '@app/saml';
 import { makeKeyPair, TestKeyPair } from './support/certs';
@@ -159,6 +158,13 @@ describe(`Importing published IdP metadata (${E2E_DB})`, () => {
         'signingCertificates:readOnly',
         'refuseExpiredSigningKeys:readWrite',
         'warnings:readOnly',
+        // Metadata refresh (test/idp-metadata-refresh.e2e-spec.ts).
+        'metadataUrl:readWrite',
+        'metadataRefreshIntervalMinutes:readWrite',
+        'metadataSigningCertificate:readWrite',
+        'metadataAllowPrivateNetwork:readWrite',
+        'metadataLastRefreshed:readOnly',
+        'metadataLastError:readOnly',
       ]);
       expect(schema.body.attributes[0].subAttributes.map((a: { name: string }) => a.name)).toEqual(['value', 'type', 'fingerprint', 'subject', 'notBefore', 'notAfter', 'expired']);
       const rt = await s.api('GET', '/admin/v1/ResourceTypes/IdentityProvider');
@@ -169,19 +175,14 @@ describe(`Importing published IdP metadata (${E2E_DB})`, () => {
   describe('sign-in through an IdP configured from metadata', () => {
     /** Starts an SP-initiated sign-in at the IdP and returns the id of the AuthnRequest. */
     async function initiate(idpId: string): Promise<string> {
-      const res = await fetch(`${s.baseUrl}/fed/v1/sp/initiatesso?idp=${idpId}`, { redirect: 'manual' });
-      expect(res.status).toBe(302);
-      const xml = inflateRawSync(Buffer.from(new URL(res.headers.get('location')!).searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
-      return /<samlp:AuthnRequest[^>]* ID="([^"]+)"/.exec(xml)![1];
+      const started = await startSamlSignIn(s.baseUrl, idpId);
+      expect(started.status).toBe(302);
+      return started.requestId;
     }
 
+    /** Posts to the ACS from the browser that started the sign-in the response answers. */
     async function post(samlResponse: string): Promise<ApiResponse> {
-      const res = await fetch(`${s.baseUrl}/fed/v1/sp/sso`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ SAMLResponse: samlResponse }).toString(),
-      });
+      const res = await postSamlResponse(s.baseUrl, samlResponse);
       const text = await res.text();
       return { status: res.status, headers: res.headers, body: text, text };
     }

@@ -57,7 +57,7 @@ describe(`OpenID Connect sign-in in a browser with the demo OpenID provider (${E
     const found = await s.api('GET', `/admin/v1/Users?filter=${encodeURIComponent('userName eq "fatima@example.com"')}`);
     expect(found.body.totalResults).toBe(1);
 
-    await page.getByRole('link', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
     await expect(page.locator('h1').innerText()).resolves.toBe('Signed out');
     await page.goto(`${s.publicUrl}/myprofile`);
     await expect(page.locator('h1').innerText()).resolves.toBe('Not signed in');
@@ -70,7 +70,7 @@ describe(`OpenID Connect sign-in in a browser with the demo OpenID provider (${E
     await openSignInLink(page);
     await Promise.all([page.waitForURL(`${s.publicUrl}/myprofile`), page.getByRole('button', { name: 'Sign in as Erik Eriksen' }).click()]);
     await expectProfile(page, { userName: 'erik@example.com', givenName: 'Erik', familyName: 'Eriksen', email: 'erik@example.com', groups: ['Engineers'] });
-    await page.getByRole('link', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
 
     await provider.setAccount({ sub: ERIK.sub, claims: { ...ERIK.claims, given_name: 'Erich', groups: ['Engineering', 'Administrators'] } });
     const visited: string[] = [];

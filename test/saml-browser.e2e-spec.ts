@@ -51,7 +51,7 @@ describe(`SAML sign-in in a browser with the demo IdP (${E2E_DB})`, () => {
     expect(found.body.totalResults).toBe(1);
     expect(found.body.Resources[0]['urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User']).toMatchObject({ creationMechanism: 'samljit' });
 
-    await page.getByRole('link', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
     await expect(page.locator('h1').innerText()).resolves.toBe('Signed out');
     await page.goto(`${s.publicUrl}/myprofile`);
     await expect(page.locator('h1').innerText()).resolves.toBe('Not signed in');

@@ -1,12 +1,11 @@
 import { DOMParser } from '@xmldom/xmldom';
 import { X509Certificate } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
 import * as samlify from 'samlify';
 import { DataSource, Logger as QueryLogger } from 'typeorm';
 import { SignedXml } from 'xml-crypto';
 import { SsoReason } from '@app/saml';
 import { makeKeyPair, TestKeyPair } from './support/certs';
-import { createJitIdentityProvider, groupsFromAssertion } from '@app/fixtures';
+import { createJitIdentityProvider, groupsFromAssertion, postSamlResponse, startSamlSignIn } from '@app/fixtures';
 import { IDP_ENTITY_ID, ResponseTags, TestIdp } from './support/saml-idp';
 import { ApiResponse, dbQuery, E2E_DB, expectStatus, GROUP_SCHEMA, patch, TestServer } from './support/server';
 
@@ -31,25 +30,18 @@ describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
     return idp.signedResponse(tags, opts.attrs ?? ATTRS, opts.keys);
   }
 
-  /** Posts to the ACS like the browser's auto-submitted form, without following the redirect. */
+  /** Posts to the ACS like the browser's auto-submitted form (in the browser that started the sign-in), without following the redirect. */
   async function post(samlResponse: string, relayState?: string): Promise<ApiResponse> {
-    const res = await fetch(`${s.baseUrl}/fed/v1/sp/sso`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ SAMLResponse: samlResponse, ...(relayState ? { RelayState: relayState } : {}) }).toString(),
-    });
+    const res = await postSamlResponse(s.baseUrl, samlResponse, { relayState });
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: text, text };
   }
 
   /** Starts an SP-initiated sign-in and returns the AuthnRequest id the IdP would answer. */
   async function initiate(relayState?: string): Promise<{ id: string; location: URL }> {
-    const res = await fetch(`${s.baseUrl}/fed/v1/sp/initiatesso?idp=${idpId}${relayState ? `&RelayState=${encodeURIComponent(relayState)}` : ''}`, { redirect: 'manual' });
-    expect(res.status).toBe(302);
-    const location = new URL(res.headers.get('location')!);
-    const xml = inflateRawSync(Buffer.from(location.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
-    return { id: /<samlp:AuthnRequest[^>]* ID="([^"]+)"/.exec(xml)![1], location };
+    const started = await startSamlSignIn(s.baseUrl, idpId, { relayState });
+    expect(started.status).toBe(302);
+    return { id: started.requestId, location: started.location! };
   }
 
   const userCount = async () => (await s.api('GET', '/admin/v1/Users?count=0')).body.totalResults as number;
@@ -111,10 +103,8 @@ describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
 
     /** The page, its form's action and fields, and its Content-Security-Policy. */
     async function postPage(relayState?: string) {
-      const res = await fetch(`${s.baseUrl}/fed/v1/sp/initiatesso?idp=${idpId}${relayState ? `&RelayState=${encodeURIComponent(relayState)}` : ''}`, { redirect: 'manual' });
-      const html = await res.text();
-      const fields = Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], m[2]]));
-      return { res, html, action: /<form id="saml-post" method="post" action="([^"]+)">/.exec(html)?.[1], fields, csp: res.headers.get('content-security-policy') ?? '' };
+      const { response: res, html, action, fields } = await startSamlSignIn(s.baseUrl, idpId, { relayState });
+      return { res, html: html!, action, fields: fields!, csp: res.headers.get('content-security-policy') ?? '' };
     }
 
     it('should answer a page that posts a signed AuthnRequest to the IdP, allowed by its CSP to do only that', async () => {
@@ -208,7 +198,14 @@ describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
       expectStatus(me, 200);
       expect(me.body).toMatchObject({ userName: 'jit.user@example.com', name: { givenName: 'Jit', familyName: 'User' } });
 
-      const logout = await fetch(`${s.baseUrl}/fed/v1/sp/slo`, { headers: { cookie }, redirect: 'manual' });
+      // Sign-out is the form's POST with its CSRF token (a GET only shows the form: test/saml-logout.e2e-spec.ts).
+      const csrf = /name="csrf" value="([^"]+)"/.exec(profile.text)![1];
+      const logout = await fetch(`${s.baseUrl}/fed/v1/sp/slo`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf }).toString(),
+        redirect: 'manual',
+      });
       expect(logout.status).toBe(200);
       expect(await logout.text()).toContain('You are signed out');
       expect(logout.headers.get('set-cookie')).toMatch(/^idd_session=;.*Expires=Thu, 01 Jan 1970/);

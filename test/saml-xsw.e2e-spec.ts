@@ -1,8 +1,7 @@
-import { inflateRawSync } from 'node:zlib';
 import { Document, DOMParser, Element, Node, XMLSerializer } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
 import { SsoReason } from '@app/saml';
-import { createJitIdentityProvider } from '@app/fixtures';
+import { createJitIdentityProvider, postSamlResponse, startSamlSignIn } from '@app/fixtures';
 import { makeKeyPair, TestKeyPair } from './support/certs';
 import { IDP_ENTITY_ID, TestIdp } from './support/saml-idp';
 import { ApiResponse, E2E_DB, expectStatus, patch, TestServer, user } from './support/server';
@@ -106,10 +105,9 @@ describe(`SAML ACS refuses forged responses: XSW1–XSW8, weak algorithms, forei
 
   /** Starts an SP-initiated sign-in and returns the AuthnRequest id, so no case is refused for its InResponseTo. */
   async function initiate(): Promise<string> {
-    const res = await fetch(`${s.baseUrl}/fed/v1/sp/initiatesso?idp=${idpId}`, { redirect: 'manual' });
-    expect(res.status).toBe(302);
-    const xml = inflateRawSync(Buffer.from(new URL(res.headers.get('location')!).searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
-    return /<samlp:AuthnRequest[^>]* ID="([^"]+)"/.exec(xml)![1];
+    const started = await startSamlSignIn(s.baseUrl, idpId);
+    expect(started.status).toBe(302);
+    return started.requestId;
   }
 
   const attrs = (nameId: string) => ({ firstName: ['Forged'], familyName: ['Case'], email: [nameId] });
@@ -241,13 +239,9 @@ describe(`SAML ACS refuses forged responses: XSW1–XSW8, weak algorithms, forei
   const userCount = async () => (await s.api('GET', '/admin/v1/Users?count=0')).body.totalResults as number;
   const userNamed = async (userName: string) => (await s.api('GET', `/admin/v1/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`)).body.Resources as unknown[];
 
+  /** Posts to the ACS from the browser that started the sign-in the response answers. */
   async function post(samlResponse: string): Promise<ApiResponse> {
-    const res = await fetch(`${s.baseUrl}/fed/v1/sp/sso`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ SAMLResponse: samlResponse }).toString(),
-    });
+    const res = await postSamlResponse(s.baseUrl, samlResponse);
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: text, text };
   }

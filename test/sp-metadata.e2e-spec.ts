@@ -64,8 +64,11 @@ describe(`GET /fed/v1/metadata (${E2E_DB})`, () => {
     expect(sp.getAttribute('WantAssertionsSigned')).toBe('true');
     expect(one('AssertionConsumerService').getAttribute('Binding')).toBe(POST);
     expect(one('AssertionConsumerService').getAttribute('Location')).toBe(`${PUBLIC_URL}/fed/v1/sp/sso`);
-    expect(one('SingleLogoutService').getAttribute('Binding')).toBe(REDIRECT);
-    expect(one('SingleLogoutService').getAttribute('Location')).toBe(`${PUBLIC_URL}/fed/v1/sp/slo`);
+    // One SLO endpoint, for both bindings.
+    expect(Array.from(sp.getElementsByTagNameNS(MD, 'SingleLogoutService')).map((e) => [e.getAttribute('Binding'), e.getAttribute('Location')])).toEqual([
+      [REDIRECT, `${PUBLIC_URL}/fed/v1/sp/slo`],
+      [POST, `${PUBLIC_URL}/fed/v1/sp/slo`],
+    ]);
     expect(Array.from(sp.getElementsByTagNameNS(MD, 'KeyDescriptor')).map((k) => k.getAttribute('use'))).toEqual(['signing', 'encryption']);
     expect(Array.from(sp.getElementsByTagNameNS(MD, 'NameIDFormat')).map((e) => e.textContent)).toEqual([
       'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',

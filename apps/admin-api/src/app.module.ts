@@ -6,7 +6,7 @@ import { AUTH_ENTITIES, AuthModule } from '@app/auth';
 import { GROUP_ENTITIES, GroupsModule } from '@app/groups';
 import { IdentityProviderEntity, IdentityProvidersModule } from '@app/identity-providers';
 import { IdempotencyModule, RetryTokenEntity } from '@app/idempotency';
-import { FederatedIdentityEntity, JitConfigurationModule, MappedAttributeEntity } from '@app/jit';
+import { FederatedIdentityEntity, JitConfigurationModule, JitSignInInputEntity, MappedAttributeEntity } from '@app/jit';
 import { MetricsModule } from '@app/metrics';
 import { OIDC_ENTITIES, OidcModule } from '@app/oidc';
 import { PersistenceModule } from '@app/persistence';
@@ -18,7 +18,7 @@ import { HttpDrain } from './http-drain';
 import { logCorrelationId } from './log-lines';
 import { MetricsController, ResourceGauges } from './metrics.controller';
 
-export const ENTITIES = [...AUTH_ENTITIES, ...USER_ENTITIES, ...GROUP_ENTITIES, AuditEventEntity, MappedAttributeEntity, IdentityProviderEntity, ...SAML_ENTITIES, ...OIDC_ENTITIES, FederatedIdentityEntity, RetryTokenEntity];
+export const ENTITIES = [...AUTH_ENTITIES, ...USER_ENTITIES, ...GROUP_ENTITIES, AuditEventEntity, MappedAttributeEntity, IdentityProviderEntity, ...SAML_ENTITIES, ...OIDC_ENTITIES, FederatedIdentityEntity, JitSignInInputEntity, RetryTokenEntity];
 
 @Module({})
 export class AppModule implements NestModule {

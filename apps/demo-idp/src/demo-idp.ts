@@ -1,6 +1,8 @@
 /**
  * The demo IdP: a small but real SAML 2.0 identity provider built on `samlify`, with an HTML login form, for
- * trying our SP's sign-in and JIT provisioning locally (`npm run demo`) and for the browser test.
+ * trying our SP's sign-in, JIT provisioning and Single Logout locally (`npm run demo`) and for the browser test.
+ * It keeps a session per sign-in (a cookie, and the SessionIndex it asserted): a LogoutRequest from the SP ends it,
+ * and its home page starts an IdP-initiated logout.
  *
  * samlify is used here only to act as an IdP: parse and verify the SP's AuthnRequest, and build and sign the
  * Response. It never validates responses at our assertion consumer service: that is @node-saml/node-saml's job
@@ -10,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import * as samlify from 'samlify';
 import { makeDemoIdpKeys } from './keys';
-import { autoPostPage, errorPage, homePage, loginPage } from './pages';
+import { autoPostPage, errorPage, homePage, loginPage, signedOutPage } from './pages';
 import { checkPassword, DEMO_USERS, DemoUser } from './users';
 
 // samlify insists on an XML schema validator before it parses anything. The real ones need Java or a WASM
@@ -28,6 +30,8 @@ const PASSWORD_PROTECTED = 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProte
 const PENDING_TTL_MS = 15 * 60_000;
 /** Assertions are valid this long (the SP allows a minute of clock skew on top). */
 const ASSERTION_TTL_MS = 5 * 60_000;
+/** The demo IdP's own session cookie. */
+const IDP_SESSION_COOKIE = 'demo_idp_session';
 
 export interface DemoIdpOptions {
   /** Our SP's metadata: the URL to fetch it from at start (`${PUBLIC_URL}/fed/v1/metadata`), or the XML itself. */
@@ -56,6 +60,22 @@ export interface DemoIdp {
   close(): Promise<void>;
 }
 
+/** Someone signed in at the IdP, and the SessionIndex the SP was told (a LogoutRequest names it). */
+interface IdpSession {
+  user: DemoUser;
+  sessionIndex: string;
+  /** The sign-out form's CSRF token. */
+  csrf: string;
+}
+
+/** A logout message samlify built: a URL (redirect binding), or a base64 message, its field and where to post it. */
+interface OutgoingMessage {
+  context: string;
+  entityEndpoint?: string;
+  relayState?: string;
+  type?: string;
+}
+
 /** An AuthnRequest waiting for the person to sign in. */
 interface Pending {
   requestId: string;
@@ -71,6 +91,9 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
 
   // Sign the Response as well as the Assertion (the SP's metadata asks for signed assertions), as Okta does.
   const sp = samlify.ServiceProvider({ metadata: spMetadata, wantMessageSigned: true });
+  // Logout messages both ways are signed, and those of the SP must be (samlify reads these on both entities).
+  sp.entitySetting.wantLogoutRequestSigned = true;
+  sp.entitySetting.wantLogoutResponseSigned = true;
   const spEntityId = sp.entityMeta.getEntityID();
   const acs = sp.entityMeta.getAssertionConsumerService('post');
   if (typeof acs !== 'string' || !acs) throw new Error('the SP metadata has no HTTP-POST AssertionConsumerService');
@@ -86,23 +109,33 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   const port = (server.address() as { port: number }).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const entityId = `${url}/metadata`;
-  const idp = quietly(/SingleLogoutService/, () =>
-    samlify.IdentityProvider({
-      entityID: entityId,
-      signingCert: keys.certificatePem,
-      privateKey: keys.privateKeyPem,
-      requestSignatureAlgorithm: RSA_SHA256,
-      nameIDFormat: [EMAIL_FORMAT],
-      singleSignOnService: [
-        { Binding: BINDING_REDIRECT, Location: `${url}/sso` },
-        { Binding: BINDING_POST, Location: `${url}/sso` },
-      ],
-      // Our SP signs every AuthnRequest; verify that signature against the certificate in the SP's metadata.
-      wantAuthnRequestsSigned: true,
-    }),
-  );
+  const idp = samlify.IdentityProvider({
+    entityID: entityId,
+    signingCert: keys.certificatePem,
+    privateKey: keys.privateKeyPem,
+    requestSignatureAlgorithm: RSA_SHA256,
+    nameIDFormat: [EMAIL_FORMAT],
+    singleSignOnService: [
+      { Binding: BINDING_REDIRECT, Location: `${url}/sso` },
+      { Binding: BINDING_POST, Location: `${url}/sso` },
+    ],
+    singleLogoutService: [
+      { Binding: BINDING_REDIRECT, Location: `${url}/slo` },
+      { Binding: BINDING_POST, Location: `${url}/slo` },
+    ],
+    // Our SP signs every AuthnRequest and logout message; verify those signatures against the certificate in the SP's metadata.
+    wantAuthnRequestsSigned: true,
+    wantLogoutRequestSigned: true,
+    wantLogoutResponseSigned: true,
+  });
   const metadata = idp.getMetadata();
   const pending = new Map<string, Pending>();
+  /** IdP sessions by cookie value. */
+  const sessions = new Map<string, IdpSession>();
+  const sessionOf = (req: IncomingMessage) => {
+    const value = cookie(req, IDP_SESSION_COOKIE);
+    return value ? sessions.get(value) : undefined;
+  };
 
   /** GET /sso (HTTP-Redirect binding) or POST /sso (HTTP-POST binding): the SP's AuthnRequest → the login form. */
   async function receiveAuthnRequest(res: ServerResponse, query: URLSearchParams, rawQuery: string, form?: URLSearchParams): Promise<void> {
@@ -136,17 +169,87 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     const user = checkPassword(users, userName, form.get('password') ?? '');
     if (!user) return send(res, 401, loginPage({ spEntityId, pending: token, users, userName, error: 'Wrong user name or password.' }));
     pending.delete(token);
+    const sessionIndex = `_${randomBytes(16).toString('hex')}`;
+    const sessionId = randomBytes(24).toString('base64url');
+    sessions.set(sessionId, { user, sessionIndex, csrf: randomBytes(18).toString('base64url') });
 
     const { context: samlResponse } = await idp.createLoginResponse(sp, { extract: { request: { id: request.requestId } } } as never, 'post', { email: user.email }, {
       customTagReplacement: (template) => {
         const id = `_${randomBytes(16).toString('hex')}`;
-        return { id, context: responseXml(template, { id, requestId: request.requestId, user, entityId, spEntityId, acsUrl }) };
+        return { id, context: responseXml(template, { id, requestId: request.requestId, user, entityId, spEntityId, acsUrl, sessionIndex }) };
       },
     });
     const nonce = randomBytes(16).toString('base64');
     send(res, 200, autoPostPage({ acsUrl, samlResponse, relayState: request.relayState, nonce }), {
       'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; form-action ${new URL(acsUrl).origin}`,
+      'Set-Cookie': `${IDP_SESSION_COOKIE}=${sessionId}; Path=/; HttpOnly; SameSite=Lax`,
     });
+  }
+
+  /** Ends the IdP sessions of a user (all, or those of the given SessionIndexes); how many ended. */
+  function endSessions(email: string, sessionIndexes: string[]): number {
+    let ended = 0;
+    for (const [id, s] of sessions) {
+      if (s.user.email === email && (!sessionIndexes.length || sessionIndexes.includes(s.sessionIndex))) {
+        sessions.delete(id);
+        ended++;
+      }
+    }
+    return ended;
+  }
+
+  /** Sends a logout message to the SP over the binding samlify built it for. */
+  function deliver(res: ServerResponse, context: OutgoingMessage, binding: 'redirect' | 'post', extraHeaders: Record<string, string> = {}): void {
+    if (binding === 'redirect') {
+      res.writeHead(302, { Location: context.context, 'Cache-Control': 'no-store', ...extraHeaders });
+      res.end();
+      return;
+    }
+    const target = String(context.entityEndpoint);
+    const nonce = randomBytes(16).toString('base64');
+    send(res, 200, autoPostPage({ acsUrl: target, samlResponse: context.context, relayState: context.relayState || undefined, nonce, field: context.type, title: 'Signing you out…' }), {
+      'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; form-action ${new URL(target).origin}`,
+      ...extraHeaders,
+    });
+  }
+
+  /**
+   * GET /slo (HTTP-Redirect) or POST /slo (HTTP-POST): the SP's LogoutRequest (end the sessions it names, answer
+   * over the same binding), or its LogoutResponse to our IdP-initiated logout.
+   */
+  async function singleLogout(res: ServerResponse, query: URLSearchParams, rawQuery: string, form?: URLSearchParams): Promise<void> {
+    const binding = form ? 'post' : 'redirect';
+    const request = form ? { body: Object.fromEntries(form) } : { query: Object.fromEntries(query), octetString: signedOctets(rawQuery) };
+    const clear = { 'Set-Cookie': `${IDP_SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0` };
+    if ((form ?? query).has('SAMLResponse')) {
+      try {
+        await idp.parseLogoutResponse(sp, binding, request);
+      } catch (e) {
+        return send(res, 400, errorPage(`The LogoutResponse was refused: ${(e as Error).message ?? e}`));
+      }
+      return send(res, 200, signedOutPage('The service provider confirmed the sign-out: you are signed out there and here.'), clear);
+    }
+    let parsed: samlify.Extractor.ExtractorResult;
+    try {
+      parsed = (await idp.parseLogoutRequest(sp, binding, request)).extract;
+    } catch (e) {
+      return send(res, 400, errorPage(`The LogoutRequest was refused: ${(e as Error).message ?? e}`));
+    }
+    if (parsed?.issuer !== spEntityId) return send(res, 400, errorPage(`The LogoutRequest comes from "${parsed?.issuer}", not from the service provider this IdP serves (${spEntityId}).`));
+    const indexes = ([] as unknown[]).concat(parsed.sessionIndex ?? []).map(String);
+    endSessions(String(parsed.nameID ?? ''), indexes);
+    const answer = idp.createLogoutResponse(sp, { extract: parsed } as never, binding, (form ?? query).get('RelayState') ?? '');
+    deliver(res, answer, binding, clear);
+  }
+
+  /** POST /logout: sign out here and at the SP (IdP-initiated single logout, HTTP-Redirect binding). */
+  async function idpInitiatedLogout(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const form = new URLSearchParams(await readBody(req));
+    const session = sessionOf(req);
+    if (!session || form.get('csrf') !== session.csrf) return send(res, 403, errorPage('You are not signed in here, or this sign-out did not come from the sign-out button.'));
+    endSessions(session.user.email, [session.sessionIndex]);
+    const request = idp.createLogoutRequest(sp, 'redirect', { logoutNameID: session.user.email, sessionIndex: session.sessionIndex });
+    deliver(res, request, 'redirect');
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -156,11 +259,17 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     const route = `${req.method} ${path}`;
     const handle = async () => {
       if (route === 'GET /favicon.ico') return send(res, 204, '');
-      if (route === 'GET /') return send(res, 200, homePage({ entityId, users, spLoginUrl: options.spLoginUrl }));
+      if (route === 'GET /') {
+        const session = sessionOf(req);
+        return send(res, 200, homePage({ entityId, users, spLoginUrl: options.spLoginUrl, signedIn: session && { email: session.user.email, csrf: session.csrf } }));
+      }
       if (route === 'GET /metadata') return send(res, 200, metadata, { 'Content-Type': 'application/samlmetadata+xml; charset=utf-8' });
       if (route === 'GET /sso') return receiveAuthnRequest(res, new URLSearchParams(rawQuery), rawQuery);
       if (route === 'POST /sso') return receiveAuthnRequest(res, new URLSearchParams(), '', new URLSearchParams(await readBody(req, 64 * 1024)));
       if (route === 'POST /sso/login') return login(req, res);
+      if (route === 'GET /slo') return singleLogout(res, new URLSearchParams(rawQuery), rawQuery);
+      if (route === 'POST /slo') return singleLogout(res, new URLSearchParams(), '', new URLSearchParams(await readBody(req, 64 * 1024)));
+      if (route === 'POST /logout') return idpInitiatedLogout(req, res);
       send(res, 404, errorPage(`Nothing at ${req.method} ${path}.`));
     };
     handle().catch((e) => send(res, 500, errorPage(`The demo IdP failed: ${(e as Error)?.message ?? e}`)));
@@ -180,7 +289,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
 }
 
 /** The Response XML from samlify's template: our values, an AuthnStatement and the user's attributes. */
-function responseXml(template: string, v: { id: string; requestId: string; user: DemoUser; entityId: string; spEntityId: string; acsUrl: string }): string {
+function responseXml(template: string, v: { id: string; requestId: string; user: DemoUser; entityId: string; spEntityId: string; acsUrl: string; sessionIndex: string }): string {
   const now = new Date();
   const notOnOrAfter = new Date(now.getTime() + ASSERTION_TTL_MS).toISOString();
   const attributes: Record<string, string[]> = { firstName: [v.user.firstName], familyName: [v.user.familyName], email: [v.user.email], groups: v.user.groups };
@@ -195,7 +304,7 @@ function responseXml(template: string, v: { id: string; requestId: string; user:
       .join('') +
     '</saml:AttributeStatement>';
   const authnStatement =
-    `<saml:AuthnStatement AuthnInstant="${now.toISOString()}" SessionIndex="_${randomBytes(8).toString('hex')}">` +
+    `<saml:AuthnStatement AuthnInstant="${now.toISOString()}" SessionIndex="${v.sessionIndex}">` +
     `<saml:AuthnContext><saml:AuthnContextClassRef>${PASSWORD_PROTECTED}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`;
   // The two statements are markup, the other tags are values that samlify escapes.
   const withStatements = template.replace('{AuthnStatement}', () => authnStatement).replace('{AttributeStatement}', () => attributeStatement);
@@ -218,26 +327,24 @@ function responseXml(template: string, v: { id: string; requestId: string; user:
 }
 
 /**
- * What the SP signed in an HTTP-Redirect message (SAML bindings §3.4.4.1): the parameters SAMLRequest,
- * RelayState and SigAlg exactly as they appear, URL-encoded, in the query string.
+ * What the SP signed in an HTTP-Redirect message (SAML bindings §3.4.4.1): the parameters SAMLRequest (or
+ * SAMLResponse), RelayState and SigAlg exactly as they appear, URL-encoded, in the query string.
  */
 function signedOctets(rawQuery: string): string {
   const parts = rawQuery.split('&');
-  return ['SAMLRequest', 'RelayState', 'SigAlg']
+  return ['SAMLRequest', 'SAMLResponse', 'RelayState', 'SigAlg']
     .map((name) => parts.find((p) => p.startsWith(`${name}=`)))
     .filter((p): p is string => p !== undefined)
     .join('&');
 }
 
-/** Runs `fn` without the console warnings matching `pattern` (samlify warns that the demo IdP has no logout). */
-function quietly<T>(pattern: RegExp, fn: () => T): T {
-  const warn = console.warn;
-  console.warn = (...args: unknown[]) => (pattern.test(args.map(String).join(' ')) ? undefined : warn(...args));
-  try {
-    return fn();
-  } finally {
-    console.warn = warn;
+/** The value of a cookie in the request. */
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=') || undefined;
   }
+  return undefined;
 }
 
 function escapeXml(value: string): string {

@@ -49,12 +49,15 @@ export function loginPage(input: { spEntityId: string; pending: string; users: r
   );
 }
 
-/** The HTTP-POST binding: a form that carries the SAMLResponse to the SP's ACS and submits itself. */
-export function autoPostPage(input: { acsUrl: string; samlResponse: string; relayState?: string; nonce: string }): string {
+/**
+ * The HTTP-POST binding: a form that carries a SAML message (the SAMLResponse to the SP's ACS, or a logout message
+ * to its SLO endpoint) and submits itself.
+ */
+export function autoPostPage(input: { acsUrl: string; samlResponse: string; relayState?: string; nonce: string; field?: string; title?: string }): string {
   return page(
-    'Signing you in…',
+    input.title ?? 'Signing you in…',
     `<form method="post" action="${escapeHtml(input.acsUrl)}">` +
-      `<input type="hidden" name="SAMLResponse" value="${escapeHtml(input.samlResponse)}">` +
+      `<input type="hidden" name="${escapeHtml(input.field ?? 'SAMLResponse')}" value="${escapeHtml(input.samlResponse)}">` +
       (input.relayState ? `<input type="hidden" name="RelayState" value="${escapeHtml(input.relayState)}">` : '') +
       `<noscript><button type="submit">Continue to the service provider</button></noscript></form>`,
     input.nonce,
@@ -62,15 +65,26 @@ export function autoPostPage(input: { acsUrl: string; samlResponse: string; rela
   );
 }
 
-/** The IdP's home page: what it is and whom it knows. */
-export function homePage(input: { entityId: string; users: readonly DemoUser[]; spLoginUrl?: string }): string {
+/** The IdP's home page: what it is, whom it knows, and who is signed in here (with a button to sign out everywhere). */
+export function homePage(input: { entityId: string; users: readonly DemoUser[]; spLoginUrl?: string; signedIn?: { email: string; csrf: string } }): string {
+  const session = input.signedIn
+    ? `<p id="idp-session">Signed in here as <code>${escapeHtml(input.signedIn.email)}</code>.</p>` +
+      `<form method="post" action="/logout"><input type="hidden" name="csrf" value="${escapeHtml(input.signedIn.csrf)}">` +
+      `<button type="submit">Sign out everywhere</button></form>\n`
+    : '<p id="idp-session">Nobody is signed in here.</p>\n';
   return page(
     'Demo IdP',
     `<p>This identity provider (entity ID <code>${escapeHtml(input.entityId)}</code>, metadata at <a href="/metadata">/metadata</a>) ` +
-      `answers SP-initiated sign-ins only: start at the service provider.</p>\n` +
+      `answers SP-initiated sign-ins, and single logout both ways: start at the service provider.</p>\n` +
+      session +
       (input.spLoginUrl ? `<p><a id="sp-login" href="${escapeHtml(input.spLoginUrl)}">Sign in to the service provider with the Demo IdP</a></p>\n` : '') +
       `<h2>Demo users</h2>\n${usersTable(input.users)}`,
   );
+}
+
+/** The end of a single logout at the IdP. */
+export function signedOutPage(message: string): string {
+  return page('Signed out', `<p id="signed-out">${escapeHtml(message)}</p><p><a href="/">Demo IdP home</a></p>`);
 }
 
 /** Something went wrong on the IdP side; the message is shown as is (this is a demo). */

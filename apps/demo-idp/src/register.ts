@@ -45,6 +45,9 @@ export async function registerDemoIdp(options: RegisterDemoIdpOptions): Promise<
       type: 'SAML',
       nameIdFormat: 'saml-emailaddress',
       authnRequestBinding: 'Redirect',
+      // Single logout both ways; the logout URLs come from the IdP's metadata (SingleLogoutService).
+      logoutEnabled: true,
+      logoutBinding: 'Redirect',
       userMappingMethod: 'NameIDToUserAttribute',
       userMappingStoreAttribute: 'userName',
       ...groupsFromAssertion(groups.map((g) => ({ idpGroup: g.idpGroup, value: g.id }))),

@@ -9,6 +9,7 @@ import {
   X509_IDENTITY_PROVIDER_SCHEMA_ID,
 } from './identity-provider.schema';
 import { IdpMetadata, MetadataError, parseIdpMetadata } from './idp-metadata';
+import { prepareMetadataRefreshSettings } from './metadata-refresh-settings';
 import { hasSigningKeys, recordSigningKeys } from './signing-keys';
 
 /*
@@ -65,6 +66,7 @@ export function prepareIdentityProvider(doc: Doc, explicit: Set<string>, fromMet
       throw e;
     }
   }
+  prepareMetadataRefreshSettings(doc, old);
   recordSigningKeys(doc, imported, old);
   for (const name of ['idpSsoUrl', 'logoutRequestUrl', 'logoutResponseUrl', 'iconUrl']) checkUrl(doc, name);
   canonicalNameIdFormat(doc);

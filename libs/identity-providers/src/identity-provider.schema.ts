@@ -1,4 +1,4 @@
-import { SOCIAL_IDENTITY_PROVIDER_EXTENSION_ID } from '@app/jit';
+import { JIT_POLICY_EXTENSION_SCHEMA, SOCIAL_IDENTITY_PROVIDER_EXTENSION_ID } from '@app/jit';
 import { attr, complex, MAX_RESOURCE_BYTES, ScimResourceType, ScimSchema } from '@app/scim';
 import { TRUST_EXTENSION_SCHEMA } from './trust-extension.schema';
 
@@ -222,6 +222,7 @@ export const IDENTITY_PROVIDER_RESOURCE_TYPE: ScimResourceType = {
     { schema: SOCIAL_IDENTITY_PROVIDER_SCHEMA, required: false },
     { schema: X509_IDENTITY_PROVIDER_SCHEMA, required: false },
     { schema: TRUST_EXTENSION_SCHEMA, required: false },
+    { schema: JIT_POLICY_EXTENSION_SCHEMA, required: false },
   ],
 };
 

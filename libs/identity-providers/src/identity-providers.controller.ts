@@ -6,6 +6,8 @@ import { actorOf } from '@app/jit';
 import { Doc, parseListQuery, parseProjection, ScimApi, setResourceHeaders } from '@app/scim';
 import { IDENTITY_PROVIDER_EXAMPLE } from './identity-provider.schema';
 import { IdentityProvidersService } from './identity-providers.service';
+import { IdentityProviderImpact, impactPageOf } from './jit-impact-request';
+import type { JitImpactReport } from '@app/jit';
 
 type QueryParams = Record<string, unknown>;
 
@@ -14,7 +16,10 @@ type QueryParams = Record<string, unknown>;
 @RequireAccess(Access.identityProviders)
 @Controller('admin/v1/IdentityProviders')
 export class IdentityProvidersController {
-  constructor(private readonly idps: IdentityProvidersService) {}
+  constructor(
+    private readonly idps: IdentityProvidersService,
+    private readonly impact: IdentityProviderImpact,
+  ) {}
 
   @Get()
   @ScimApi.list('IdentityProvider')
@@ -69,11 +74,11 @@ export class IdentityProvidersController {
   @ApiOperation({
     summary: 'Preview what JIT would do at sign-in (writes nothing)',
     description:
-      'Give a NameID and assertion attributes, or an assertion XML (its signature is not checked here). The answer says which user would be matched, created or why the sign-in would be refused, each attribute change (old → new), and the groups joined, left and skipped. Nothing is written, so IdentityDomainAdministrator, SecurityAdministrator and Auditor may call it.',
+      'Give a NameID and assertion attributes, or an assertion XML (its signature is not checked here), or for a SOCIAL (OpenID Connect) IdP the claims of the ID token and UserInfo. The answer says which user would be matched, created or why the sign-in would be refused, each attribute change (old → new), and the groups joined, left and skipped. Nothing is written, so IdentityDomainAdministrator, SecurityAdministrator and Auditor may call it.',
   })
   @ApiParam({ name: 'id', description: 'IdentityProvider id' })
   @ApiBody({
-    description: 'Either nameId (+ nameIdFormat, attributes), or assertion',
+    description: 'Either nameId (+ nameIdFormat, attributes), or assertion, or (SOCIAL IdPs) claims',
     schema: {
       type: 'object',
       properties: {
@@ -86,6 +91,13 @@ export class IdentityProvidersController {
           example: { firstName: 'Jane', familyName: 'Doe', email: 'jdoe@example.com', groups: 'Administrators, Admins' },
         },
         assertion: { type: 'string', description: 'Alternatively, a saml:Assertion (or a Response holding one) as XML; its signature is not checked and a DOCTYPE is refused' },
+        claims: {
+          type: 'object',
+          description:
+            'SOCIAL (OpenID Connect) IdPs: the claims a sign-in would read (ID token merged with UserInfo), with sub. Read by $(assertion.<claim>), nested ones by a dotted path; the user is found by the subject\'s link first, and linked only as accountLinkingEnabled and email_verified allow',
+          additionalProperties: true,
+          example: { sub: '00u1abcd', email: 'jdoe@example.com', email_verified: true, given_name: 'Jane', family_name: 'Doe', groups: ['Admins'] },
+        },
       },
     },
   })
@@ -120,6 +132,64 @@ export class IdentityProvidersController {
   @ApiResponse({ status: 404, description: 'No such identity provider' })
   jitPreview(@Param('id') id: string, @Body() body: unknown): Promise<Doc> {
     return this.idps.jitPreview(id, body);
+  }
+
+  @Post(':id/jitImpact')
+  @RequireAccess(Access.identityProviderPreview) // writes nothing, so the Auditor may use it too
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Change-impact report: whose users a proposed JIT change would affect at their next sign-in (writes nothing)',
+    description:
+      'Give the change as a SCIM PATCH body for this identity provider ("identityProvider") and/or for its MappedAttribute ("mappedAttribute"); it is validated as the PATCH itself would be. ' +
+      'For every user whose last verified sign-in inputs through this IdP are kept (only the assertion values or claims its mappings, group rule, lookup and gate read; see the JIT policy extension\'s signInInputRetentionDays), ' +
+      'the JIT planner plans the next sign-in under the current and the proposed configuration. The answer counts the users that would end differently and lists them page by page (startIndex, count): ' +
+      'outcome under each, attributes whose value would differ, groups gained and lost. A mapping that reads an attribute no current rule reads sees it absent, as its value was not kept.',
+  })
+  @ApiParam({ name: 'id', description: 'IdentityProvider id' })
+  @ApiQuery({ name: 'startIndex', required: false, type: Number, description: '1-based index of the first affected user to list (default 1)' })
+  @ApiQuery({ name: 'count', required: false, type: Number, description: 'Affected users to list (default 50, at most 500)' })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      properties: {
+        identityProvider: { type: 'object', description: 'A SCIM PatchOp body for the identity provider' },
+        mappedAttribute: { type: 'object', description: 'A SCIM PatchOp body for its MappedAttribute' },
+      },
+      example: { identityProvider: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'jitUserProvGroupAssignmentMethod', value: 'Overwrite' }] } },
+    },
+  })
+  @ApiResponse({
+    status: 200,
+    description: 'The report',
+    schema: {
+      type: 'object',
+      properties: {
+        usersWithInputs: { type: 'integer', description: 'Users whose last sign-in inputs are kept' },
+        affectedUsers: { type: 'integer', description: 'Of those, the users whose next sign-in would end differently' },
+        startIndex: { type: 'integer' },
+        itemsPerPage: { type: 'integer' },
+        Resources: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              user: { type: 'object', properties: { id: { type: 'string' }, userName: { type: 'string' } } },
+              lastSignIn: { type: 'string', format: 'date-time' },
+              current: { type: 'object', properties: { outcome: { type: 'string', enum: ['signIn', 'update', 'reject'] }, reason: { type: 'string' } } },
+              proposed: { type: 'object', properties: { outcome: { type: 'string', enum: ['signIn', 'update', 'reject'] }, reason: { type: 'string' } } },
+              attributes: { type: 'array', items: { type: 'object', properties: { attribute: { type: 'string' }, current: {}, proposed: {} } } },
+              groupsGained: { type: 'array', items: { type: 'object', properties: { value: { type: 'string' }, display: { type: 'string' } } } },
+              groupsLost: { type: 'array', items: { type: 'object', properties: { value: { type: 'string' }, display: { type: 'string' } } } },
+            },
+          },
+        },
+      },
+    },
+  })
+  @ApiResponse({ status: 400, description: 'The proposed change is invalid', content: { 'application/scim+json': { schema: { $ref: '#/components/schemas/ScimError' } } } })
+  @ApiResponse({ status: 404, description: 'No such identity provider' })
+  jitImpact(@Param('id') id: string, @Body() body: unknown, @Query() q: QueryParams): Promise<JitImpactReport> {
+    return this.impact.report(id, body, impactPageOf(q));
   }
 
   @Delete(':id')

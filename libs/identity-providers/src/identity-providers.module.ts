@@ -5,6 +5,8 @@ import { ScimRegistry } from '@app/scim';
 import { IDENTITY_PROVIDER_RESOURCE_TYPE } from './identity-provider.schema';
 import { IdentityProvidersController } from './identity-providers.controller';
 import { IdentityProvidersService } from './identity-providers.service';
+import { IdentityProviderImpact } from './jit-impact-request';
+import { METADATA_REFRESH_OPTIONS, MetadataRefreshService, metadataRefreshOptionsFromEnv } from './metadata-refresh.service';
 import { SOCIAL_IDENTITY_PROVIDER_RESOURCE_TYPE } from './social-identity-provider.schema';
 import { SocialIdentityProvidersController } from './social-identity-providers.controller';
 import { SocialIdentityProvidersService } from './social-identity-providers.service';
@@ -12,7 +14,13 @@ import { SocialIdentityProvidersService } from './social-identity-providers.serv
 @Module({
   imports: [GroupsModule, JitConfigurationModule],
   controllers: [IdentityProvidersController, SocialIdentityProvidersController],
-  providers: [IdentityProvidersService, SocialIdentityProvidersService],
+  providers: [
+    IdentityProvidersService,
+    IdentityProviderImpact,
+    SocialIdentityProvidersService,
+    MetadataRefreshService,
+    { provide: METADATA_REFRESH_OPTIONS, useFactory: () => metadataRefreshOptionsFromEnv() },
+  ],
   exports: [IdentityProvidersService],
 })
 export class IdentityProvidersModule {

@@ -205,7 +205,7 @@ export class IdentityProvidersService implements OnModuleInit {
     const base = { matchedUser: user ?? null };
     switch (plan.kind) {
       case 'reject':
-        return { ...base, outcome: 'reject', reason: plan.reason, detail: plan.detail };
+        return { ...base, outcome: 'reject', reason: plan.reason, detail: plan.detail, ...(plan.clause ? { clause: plan.clause } : {}) };
       case 'signIn':
         return { ...base, outcome: 'signIn', attributeChanges: [], groupsJoined: [], groupsLeft: [], groupsSkipped: [] };
       case 'create':
@@ -213,6 +213,29 @@ export class IdentityProvidersService implements OnModuleInit {
       case 'update':
         return { ...base, outcome: 'update', attributeChanges: plan.changes, groupsJoined: groups(plan.join), groupsLeft: groups(plan.leave), groupsSkipped: plan.skipped };
     }
+  }
+
+  /**
+   * A change of an identity provider computed by the metadata refresher (metadata-refresh.service.ts) from the
+   * stored representation, written through the same pipeline as an administrator's: a new version only when
+   * `change` returns a different representation, audited as admin.IdentityProvider.update by `actor`. Returns
+   * whether a version was written.
+   */
+  async applyMetadataRefresh(id: string, actor: Actor, change: (old: Doc) => Doc): Promise<boolean> {
+    let written = false;
+    const audited = this.audited(actor);
+    await this.pipeline.mutate(
+      id,
+      undefined,
+      { attributes: ['id'] },
+      (_m, old) => ({ doc: change(old) }),
+      async (m, w) => {
+        written = true;
+        await audited(m, w);
+      },
+      writerOf(actor),
+    );
+    return written;
   }
 
   /**

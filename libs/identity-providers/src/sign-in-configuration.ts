@@ -27,6 +27,14 @@ export interface SamlSignInSettings {
   /** The NameID format to ask for, or null for any. */
   nameIdFormat: string | null;
   requestedAuthenticationContext: string[];
+  /** Single logout with this IdP (logoutEnabled): our sign-out tells it, and its LogoutRequests are accepted. */
+  logoutEnabled: boolean;
+  /** logoutBinding: how logout messages travel to the IdP. */
+  logoutBinding: 'Redirect' | 'Post';
+  /** Where our LogoutRequests go. */
+  logoutRequestUrl?: string;
+  /** Where our LogoutResponses go (logoutRequestUrl when not set). */
+  logoutResponseUrl?: string;
 }
 
 /** The OpenID Connect settings of a SOCIAL IdP (its social extension), as its sign-ins use them. */
@@ -235,6 +243,10 @@ export function signInConfigurationOf(row: IdentityProviderEntity, mappedAttribu
       forceAuthn: doc.requireForceAuthn === true,
       nameIdFormat: nameIdFormatUri(doc.nameIdFormat) ?? null,
       requestedAuthenticationContext: Array.isArray(doc.requestedAuthenticationContext) ? (doc.requestedAuthenticationContext as string[]) : [],
+      logoutEnabled: doc.logoutEnabled === true,
+      logoutBinding: doc.logoutBinding === 'Post' ? 'Post' : 'Redirect',
+      logoutRequestUrl: typeof doc.logoutRequestUrl === 'string' && doc.logoutRequestUrl ? doc.logoutRequestUrl : undefined,
+      logoutResponseUrl: typeof doc.logoutResponseUrl === 'string' && doc.logoutResponseUrl ? doc.logoutResponseUrl : undefined,
     },
     jit,
     unsupported: unsupportedSignIn(row.type, doc, jit, oidc),

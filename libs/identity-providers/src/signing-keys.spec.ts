@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { Doc } from '@app/scim';
 import { IdpMetadata } from './idp-metadata';
-import { recordSigningKeys, signingKeyWarnings, signInKeysOf, usableSigningKeys, withSigningKeyStatus } from './signing-keys';
+import { recordSigningKeys, signingCertificateExpiries, signingKeyWarnings, signInKeysOf, usableSigningKeys, withSigningKeyStatus } from './signing-keys';
 import { TRUST_EXTENSION_SCHEMA_ID as TRUST } from './trust-extension.schema';
 import { selfSignedCertificate } from './__fixtures__/self-signed';
 
@@ -201,5 +201,24 @@ describe(usableSigningKeys.name, () => {
       signingKeys: [expect.objectContaining({ pem: expect.stringContaining('BEGIN CERTIFICATE'), notAfter: '2027-01-01T00:00:00.000Z' })],
       refuseExpiredSigningKeys: false,
     });
+  });
+});
+
+describe(signingCertificateExpiries.name, () => {
+  it('should list the expiry of every certificate an IdP trusts from metadata, leaving out bare keys', () => {
+    const doc: Doc = { schemas: [CORE], signingCertificate: expired.der };
+    recordSigningKeys(doc, metadata(expired, next, bare), undefined);
+
+    expect(signingCertificateExpiries(doc)).toEqual([
+      { fingerprint: expect.stringMatching(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/), subject: 'CN=expired', notAfter: '2025-01-01T00:00:00.000Z' },
+      { fingerprint: expect.any(String), subject: 'CN=next', notAfter: '2028-01-01T00:00:00.000Z' },
+    ]);
+  });
+
+  it('should list the signingCertificate given by hand, which the representation keeps as IDCS has it', () => {
+    const doc: Doc = { schemas: [CORE], signingCertificate: current.der };
+
+    expect(signingCertificateExpiries(doc)).toEqual([expect.objectContaining({ subject: 'CN=current', notAfter: '2027-01-01T00:00:00.000Z' })]);
+    expect(withSigningKeyStatus(doc, NOW)).toBe(doc);
   });
 });

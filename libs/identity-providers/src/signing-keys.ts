@@ -94,6 +94,11 @@ function trustedKeysOf(doc: Doc | undefined): StoredSigningKey[] {
   return typeof doc?.signingCertificate === 'string' ? [storedKey({ type: 'X509Certificate', der: doc.signingCertificate })] : [];
 }
 
+/** The certificates among the keys `doc` trusts, with their expiry (a bare RSAKeyValue has none), for expiry warnings. */
+export function signingCertificateExpiries(doc: Doc): { fingerprint: string; subject?: string; notAfter: string }[] {
+  return trustedKeysOf(doc).flatMap((k) => (k.notAfter ? [{ fingerprint: k.fingerprint, ...(k.subject ? { subject: k.subject } : {}), notAfter: k.notAfter }] : []));
+}
+
 /** Whether `doc` trusts at least one signing key (a certificate, or a bare key from metadata). */
 export function hasSigningKeys(doc: Doc): boolean {
   return !!doc.signingCertificate || (storedKeysOf(doc)?.length ?? 0) > 0;

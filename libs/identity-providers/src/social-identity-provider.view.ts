@@ -1,5 +1,5 @@
 import type { Filter } from 'scim2-parse-filter';
-import { COMMON_ATTRIBUTES, Doc, parseFilter, resolvePath, ScimError, syncSchemas } from '@app/scim';
+import { COMMON_ATTRIBUTES, Doc, filterText, parseFilter, resolvePath, ScimError, syncSchemas } from '@app/scim';
 import { IDENTITY_PROVIDER_RESOURCE_TYPE, SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID } from './identity-provider.schema';
 import { SOCIAL_IDENTITY_PROVIDER_RESOURCE_SCHEMA_ID, SOCIAL_IDENTITY_PROVIDER_RESOURCE_TYPE, SOCIAL_VIEW_CORE_ATTRIBUTES } from './social-identity-provider.schema';
 
@@ -140,23 +140,6 @@ function compare(op: string, actual: string, value: unknown): boolean {
       return actual <= value;
     default:
       throw ScimError.badRequest('invalidFilter', `Unknown filter operator "${op}"`);
-  }
-}
-
-/** A parsed filter written out again; string values in JSON notation, as parseFilter reads them. */
-function filterText(f: Filter): string {
-  switch (f.op) {
-    case 'and':
-    case 'or':
-      return f.filters.map((x) => `(${filterText(x)})`).join(` ${f.op} `);
-    case 'not':
-      return `not (${filterText(f.filter)})`;
-    case '[]':
-      return `${f.attrPath}[${filterText(f.valFilter)}]`;
-    case 'pr':
-      return `${f.attrPath} pr`;
-    default:
-      return `${f.attrPath} ${f.op} ${JSON.stringify(f.compValue)}`;
   }
 }
 

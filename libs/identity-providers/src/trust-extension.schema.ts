@@ -7,8 +7,8 @@ const ro = { mutability: 'readOnly' as const };
 
 /**
  * Listed in an IdentityProvider's `schemas` only when it carries something: signing keys (from metadata or
- * `signingCertificate`) or `refuseExpiredSigningKeys`. IDCS's own `signingCertificate` keeps its meaning: the
- * first (primary) certificate.
+ * `signingCertificate`), `refuseExpiredSigningKeys` or the metadata refresh settings. IDCS's own
+ * `signingCertificate` keeps its meaning: the first (primary) certificate.
  */
 export const TRUST_EXTENSION_SCHEMA: ScimSchema = {
   id: TRUST_EXTENSION_SCHEMA_ID,
@@ -36,5 +36,27 @@ export const TRUST_EXTENSION_SCHEMA: ScimSchema = {
       { example: false },
     ),
     attr('warnings', 'string', 'What an administrator should know about these keys (expired certificates, no usable key)', { ...ro, multiValued: true }),
+    // Metadata refresh (metadata-refresh-settings.ts): an extension beyond IDCS, off unless metadataUrl is set.
+    attr(
+      'metadataUrl',
+      'reference',
+      'https URL of the IdP\'s SAML metadata: the server re-reads it every metadataRefreshIntervalMinutes and applies changed certificates and endpoints (SAML identity providers only; off when absent)',
+      { referenceTypes: ['external'], example: 'https://idp.example.com/metadata.xml' },
+    ),
+    attr('metadataRefreshIntervalMinutes', 'integer', 'Minutes between two reads of metadataUrl, 15 to 10080 (a week); 1440 when metadataUrl is set without it', { example: 1440 }),
+    attr(
+      'metadataSigningCertificate',
+      'string',
+      'Certificate (base64 DER or PEM) that must have signed the document at metadataUrl (an enveloped signature of its root element); when absent the document is trusted as TLS delivered it',
+      { caseExact: true },
+    ),
+    attr(
+      'metadataAllowPrivateNetwork',
+      'boolean',
+      'Allow metadataUrl to resolve to a loopback, private, link-local or unique-local address; default false, as a server-side request to such addresses reaches what the network shields',
+      { example: false },
+    ),
+    attr('metadataLastRefreshed', 'dateTime', 'When a read of metadataUrl last changed this identity provider', ro),
+    attr('metadataLastError', 'string', 'Why the last read of metadataUrl was refused (absent once a read succeeds); the identity provider kept its previous settings', ro),
   ],
 };

@@ -13,3 +13,7 @@ export * from './assertion';
 export * from './assertion-xml';
 export * from './claims';
 export * from './federated-identity.entity';
+export * from './sign-in-gate';
+export * from './sign-in-inputs';
+export * from './jit-impact';
+export * from './jit-impact.service';

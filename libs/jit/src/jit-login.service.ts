@@ -3,10 +3,11 @@ import { EntityManager } from 'typeorm';
 import { AuditService } from '@app/audit';
 import { GroupMemberships, GroupsRepository } from '@app/groups';
 import { MetricsService } from '@app/metrics';
-import { Database, isTransactionConflict, isUniqueViolation } from '@app/persistence';
+import { Database, isTransactionConflict, isUniqueViolation, sweepDue } from '@app/persistence';
 import { resourceWriter } from '@app/scim';
 import { UserEntity, UsersService } from '@app/users';
 import { FederatedIdentityEntity } from './federated-identity.entity';
+import { DEFAULT_INPUT_RETENTION_DAYS, JitSignInInputEntity, recordedInputsOf } from './sign-in-inputs';
 import { GroupMappingMode } from './jit-settings';
 import { assertedGroups, ExistingUser, GroupDirectory, JitConfig, JitPlan, lookupAttributeOf, lookupValue, plan, RejectReason, VerifiedAssertion } from './planner';
 
@@ -137,17 +138,20 @@ export class JitLoginService {
       const base = { eventId: 'sso.login', correlationId, resourceType: 'IdentityProvider', resourceId: config.idpId, resourceName: config.idpName };
       const names = (ids: string[]) => ids.map((id) => ({ id, displayName: directory.byId.get(id) }));
       const who = { protocol: input.protocol ?? 'saml', nameId: a.nameId };
+      // What the change-impact report plans from: this sign-in's inputs, as much of them as the IdP's JIT reads.
+      const remember = (userId: string) => this.rememberInputs(m, config, a, userId);
       // The first sign-in of a subject links it to the user it created or found; later ones find the user by it.
       const link = async (userId: string) => {
         if (federated && !user?.linked) await m.insert(FederatedIdentityEntity, { idpId: config.idpId, subject: federated.subject, userId, created: new Date().toISOString() });
       };
 
       if (p.kind === 'reject') {
-        await this.audit.record(m, { ...base, outcome: 'failure', reason: p.reason, message: p.detail, actor: existing ? { kind: 'user', id: existing.id } : undefined, details: who });
+        await this.audit.record(m, { ...base, outcome: 'failure', reason: p.reason, message: p.detail, actor: existing ? { kind: 'user', id: existing.id } : undefined, details: p.clause ? { ...who, gateClause: p.clause } : who });
         return { ok: false, reason: p.reason, detail: p.detail };
       }
       if (p.kind === 'signIn') {
         await link(p.userId);
+        await remember(p.userId);
         await this.audit.record(m, { ...base, outcome: 'success', actor: { kind: 'user', id: p.userId }, details: { ...who, jit: 'none', ...(federated && !user?.linked ? { linked: true } : {}) } });
         await input.onSignedIn?.(m, p.userId);
         return { ok: true, userId: p.userId, outcome: 'unchanged', plan: p };
@@ -167,6 +171,7 @@ export class JitLoginService {
         if (!planned || !(await this.users.pipeline.update(m, planned, p.user, undefined, by))) throw new Conflict();
       }
       await link(userId);
+      await remember(userId);
       await this.audit.record(m, {
         ...base,
         outcome: 'success',
@@ -187,6 +192,28 @@ export class JitLoginService {
       await this.memberships.moveUser(m, userId, p.join, p.kind === 'update' ? p.leave : [], by);
       return { ok: true, userId, outcome: p.kind === 'create' ? 'created' : 'updated', plan: p };
     });
+  }
+
+  /**
+   * Keeps the user's inputs of this sign-in (replacing the last ones) for the change-impact report, unless the IdP
+   * keeps none; drops this IdP's inputs older than its retention, at most once a minute per process.
+   */
+  private async rememberInputs(m: EntityManager, config: JitConfig, a: VerifiedAssertion, userId: string): Promise<void> {
+    const days = config.inputRetentionDays ?? DEFAULT_INPUT_RETENTION_DAYS;
+    const now = new Date();
+    if (sweepDue(`jit_sign_in_inputs:${config.idpId}`)) {
+      const before = new Date(now.getTime() - days * 86_400_000).toISOString();
+      await m.createQueryBuilder().delete().from(JitSignInInputEntity).where('idp_id = :idp AND updated < :before', { idp: config.idpId, before }).execute();
+    }
+    if (days === 0) return;
+    await m
+      .createQueryBuilder()
+      .insert()
+      .into(JitSignInInputEntity)
+      .values({ idpId: config.idpId, userId, inputs: JSON.stringify(recordedInputsOf(config, a)), updated: now.toISOString() })
+      .orUpdate(['inputs', 'updated'], ['idp_id', 'user_id'])
+      .updateEntity(false)
+      .execute();
   }
 
   /** Every attempt leaves an audit event, also one that failed for a reason outside the plan. */

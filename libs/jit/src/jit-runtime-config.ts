@@ -2,6 +2,13 @@ import { Doc } from '@app/scim/core';
 import { compileAttributeMappings } from './attribute-mappings';
 import { GroupAssignmentMethod, GroupMappingMode } from './jit-settings';
 import { JitConfig } from './planner';
+import { JIT_POLICY_EXTENSION_ID, signInGateOf } from './sign-in-gate';
+import { DEFAULT_INPUT_RETENTION_DAYS } from './sign-in-inputs';
+
+function retentionDaysOf(policy: Doc | undefined): number {
+  const days = policy?.signInInputRetentionDays;
+  return typeof days === 'number' && Number.isInteger(days) && days >= 0 ? days : DEFAULT_INPUT_RETENTION_DAYS;
+}
 
 /** The parts of a stored IdentityProvider that JIT reads: its row's id, name and enabled flag, and its representation. */
 export interface StoredIdentityProvider {
@@ -30,6 +37,8 @@ export function jitConfigOf(idp: StoredIdentityProvider, mappedAttribute: Doc | 
       storeAttribute: (d.userMappingStoreAttribute as string | undefined) ?? 'userName',
       assertionAttribute: d.assertionAttribute as string | undefined,
     },
+    gate: signInGateOf(d[JIT_POLICY_EXTENSION_ID] as Doc | undefined),
+    inputRetentionDays: retentionDaysOf(d[JIT_POLICY_EXTENSION_ID] as Doc | undefined),
     mappings: compileAttributeMappings(mappedAttribute?.attributeMappings as Doc[] | undefined),
     groups: {
       fromAssertion: d.jitUserProvGroupAssertionAttributeEnabled === true,

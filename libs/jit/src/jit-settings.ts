@@ -1,5 +1,6 @@
 import { Doc, resolvePath, ScimError } from '@app/scim/core';
 import { USER_RESOURCE_TYPE } from '@app/users/core';
+import { compileSignInGate, JIT_POLICY_EXTENSION_ID, SIGN_IN_GATE_SCOPES } from './sign-in-gate';
 
 export const MAX_GROUP_MAPPINGS = 250;
 
@@ -41,6 +42,18 @@ export function applyJitSettingsRules(doc: Doc): void {
     canonical(doc.jitUserProvGroupAssignmentMethod, Object.values(GroupAssignmentMethod), 'jitUserProvGroupAssignmentMethod') ?? GroupAssignmentMethod.Overwrite;
   // Oracle: ignoring absent groups defaults to true with explicit mappings and to false with implicit ones.
   if (doc.jitUserProvIgnoreErrorOnAbsentGroups === undefined) doc.jitUserProvIgnoreErrorOnAbsentGroups = mode === GroupMappingMode.Explicit;
+
+  const policy = doc[JIT_POLICY_EXTENSION_ID] as Doc | undefined;
+  if (policy) {
+    if (policy.signInGate !== undefined) compileSignInGate(String(policy.signInGate));
+    const scope = canonical(policy.signInGateScope, [...SIGN_IN_GATE_SCOPES], `${JIT_POLICY_EXTENSION_ID}:signInGateScope`);
+    if (scope) policy.signInGateScope = scope;
+    else if (policy.signInGate !== undefined) policy.signInGateScope = 'create';
+    const days = policy.signInInputRetentionDays;
+    if (days !== undefined && (typeof days !== 'number' || !Number.isInteger(days) || days < 0 || days > 3650)) {
+      throw ScimError.badRequest('invalidValue', `${JIT_POLICY_EXTENSION_ID}:signInInputRetentionDays must be a whole number of days from 0 (keep none) to 3650 (got ${JSON.stringify(days)})`);
+    }
+  }
 
   const mappings = (doc.jitUserProvGroupMappings as Doc[] | undefined) ?? [];
   if (mappings.length > MAX_GROUP_MAPPINGS) {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { GroupsModule } from '@app/groups';
 import { ScimRegistry } from '@app/scim';
 import { UsersModule } from '@app/users';
+import { JitImpactService } from './jit-impact.service';
 import { JitLoginService } from './jit-login.service';
 import { MAPPED_ATTRIBUTE_RESOURCE_TYPE } from './mapped-attribute.schema';
 import { MappedAttributesController } from './mapped-attributes.controller';
@@ -11,8 +12,8 @@ import { MappedAttributesService } from './mapped-attributes.service';
 @Module({
   imports: [UsersModule, GroupsModule],
   controllers: [MappedAttributesController],
-  providers: [MappedAttributesService, JitLoginService],
-  exports: [MappedAttributesService, JitLoginService],
+  providers: [MappedAttributesService, JitLoginService, JitImpactService],
+  exports: [MappedAttributesService, JitLoginService, JitImpactService],
 })
 export class JitConfigurationModule {
   constructor(registry: ScimRegistry) {

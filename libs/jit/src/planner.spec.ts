@@ -1,3 +1,4 @@
+import { compileSignInGate, signInGateOf } from './sign-in-gate';
 import { compileAttributeMappings } from './attribute-mappings';
 import { GroupAssignmentMethod, GroupMappingMode } from './jit-settings';
 import { ExistingUser, GroupDirectory, JitConfig, JitPlan, lookupAttributeOf, plan, RejectReason, UserLookup, VerifiedAssertion } from './planner';
@@ -215,5 +216,36 @@ describe(lookupAttributeOf.name, () => {
       }
       expect(summary(plan({ ...c, lookup, idpEnabled: false }, assertion('present'), undefined, groups))).toEqual({ kind: 'reject', reason: RejectReason.IdpDisabled });
     }
+  });
+});
+
+describe('plan with a sign-in gate', () => {
+  const base = () => config({ jit: true, create: true, update: true, mode: GroupMappingMode.Explicit, method: GroupAssignmentMethod.Merge, ignoreAbsent: true });
+  const engineer = (): VerifiedAssertion => ({ ...assertion('present'), attributes: { ...assertion('present').attributes, department: ['Engineering'] } });
+  const salesperson = (): VerifiedAssertion => ({ ...assertion('present'), attributes: { ...assertion('present').attributes, department: ['Sales'] } });
+  const GATE = 'department eq "engineering" and email ew "@example.com"';
+
+  /** The rule: a gate guards creation only (create) or every sign-in (everySignIn); a failing gate names its clause. */
+  function expected(scope: 'create' | 'everySignIn', user: 'found' | 'notFound', passes: boolean): 'reject' | 'create' | 'update' {
+    if (!passes && (scope === 'everySignIn' || user === 'notFound')) return 'reject';
+    return user === 'found' ? 'update' : 'create';
+  }
+
+  it.each(
+    (['create', 'everySignIn'] as const).flatMap((scope) => (['found', 'notFound'] as const).flatMap((user) => [true, false].map((passes) => [scope, user, passes] as const))),
+  )('should, with scope %s, a user %s and a gate that %s, plan as the rule says', (scope, user, passes) => {
+    const c: JitConfig = { ...base(), gate: compileSignInGate(GATE, scope) };
+    const p = plan(c, passes ? engineer() : salesperson(), existing(user), groups);
+    const want = expected(scope, user, passes);
+    expect(p.kind).toBe(want);
+    if (want === 'reject') {
+      expect(p).toMatchObject({ reason: RejectReason.SignInGate, clause: 'department eq "engineering"' });
+      expect((p as { detail: string }).detail).toContain('department is "Sales"');
+    }
+  });
+
+  it('should refuse every sign-in it guards when the stored gate cannot be compiled any more', () => {
+    const p = plan({ ...base(), gate: signInGateOf({ signInGate: 'department eq', signInGateScope: 'everySignIn' }) }, engineer(), existing('found'), groups);
+    expect(p).toMatchObject({ kind: 'reject', reason: RejectReason.SignInGate });
   });
 });

@@ -1,8 +1,9 @@
-import { applyPatch, checkRequired, Doc, normalizeResource, parseOne, readValue, ScimError } from '@app/scim/core';
+import { applyPatchInPlace, checkRequired, Doc, normalizeResource, parseOne, readValue, ScimError } from '@app/scim/core';
 import { hasPrimaryEmail, isLocked, ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE, USER_SCHEMA_ID } from '@app/users/core';
 import { CompiledMapping } from './attribute-mappings';
 import { AssertionContext, evaluateExpression } from './expression';
 import { GroupAssignmentMethod, GroupMappingMode } from './jit-settings';
+import { evaluateSignInGate, SignInGate } from './sign-in-gate';
 
 /** IDCS's userMappingMethod values. */
 export const USER_MAPPING_METHODS = ['NameIDToUserAttribute', 'AssertionAttributeToUserAttribute', 'CorrelationPolicyRule'] as const;
@@ -30,6 +31,10 @@ export interface JitConfig {
   createUser: boolean;
   updateUser: boolean;
   lookup: UserLookup;
+  /** Our JIT policy extension's sign-in gate, if the IdP has one. */
+  gate?: SignInGate;
+  /** Days a user's last sign-in inputs are kept for the change-impact report (0: none). */
+  inputRetentionDays?: number;
   mappings: CompiledMapping[];
   groups: {
     fromAssertion: boolean;
@@ -81,6 +86,8 @@ export enum RejectReason {
   LinkedToAnotherSubject = 'linked_to_another_subject',
   /** Found by the applier: the user the lookup found is not linked to this subject, and linking is not allowed. */
   AccountLinkingRefused = 'account_linking_refused',
+  /** The verified assertion does not pass the IdP's sign-in gate (JIT policy extension). */
+  SignInGate = 'sign_in_gate',
   /** The IdP's user mapping is stored as IDCS accepts it, but sign-in here cannot find users that way. */
   UnsupportedUserMapping = 'unsupported_user_mapping',
 }
@@ -99,7 +106,7 @@ export interface SkippedGroup {
 }
 
 export type JitPlan =
-  | { kind: 'reject'; reason: RejectReason; detail: string }
+  | { kind: 'reject'; reason: RejectReason; detail: string; /** The sign-in gate's clause that failed (sign_in_gate only). */ clause?: string }
   | { kind: 'signIn'; userId: string }
   | { kind: 'create'; user: Doc; changes: AttributeChange[]; join: string[]; skipped: SkippedGroup[] }
   | { kind: 'update'; userId: string; user: Doc; changes: AttributeChange[]; join: string[]; leave: string[]; skipped: SkippedGroup[] };
@@ -152,6 +159,11 @@ export function plan(config: JitConfig, a: VerifiedAssertion, existing: Existing
     return reject(RejectReason.LookupValueMissing, `The assertion lacks the attribute "${config.lookup.assertionAttribute}" used to find the user`);
   }
 
+  if (config.gate?.scope === 'everySignIn') {
+    const refused = gateRefusal(config.gate, a);
+    if (refused) return refused;
+  }
+
   if (existing) {
     if (!existing.active) return reject(RejectReason.UserInactive, `User ${existing.id} is deactivated`);
     if (isLocked(existing.doc)) return reject(RejectReason.UserLocked, `User ${existing.id} is locked`);
@@ -164,11 +176,24 @@ export function plan(config: JitConfig, a: VerifiedAssertion, existing: Existing
   if (a.nameIdFormat === TRANSIENT) {
     return reject(RejectReason.TransientNameId, 'A transient NameID changes at every sign-in and never creates an account');
   }
+  if (config.gate?.scope === 'create') {
+    const refused = gateRefusal(config.gate, a);
+    if (refused) return refused;
+  }
   return planCreate(config, a, groups);
 }
 
+/** The refusal of a sign-in the gate does not let through, naming the clause that failed. */
+function gateRefusal(gate: SignInGate, a: VerifiedAssertion): JitPlan | undefined {
+  const refused = evaluateSignInGate(gate, a);
+  if (!refused) return undefined;
+  const what = gate.scope === 'create' ? 'creating a user' : 'signing in';
+  return { kind: 'reject', reason: RejectReason.SignInGate, clause: refused.clause, detail: `The sign-in gate refuses ${what}: clause ${refused.clause} is not met (${refused.why})` };
+}
+
 function applyMappings(config: JitConfig, a: VerifiedAssertion, start: Doc, action: 'create' | 'update'): { doc: Doc; changes: AttributeChange[] } | JitPlan {
-  let doc = structuredClone(start);
+  // One copy, changed mapping by mapping: a failing mapping rejects the whole plan, so a half-changed copy is dropped.
+  const doc = structuredClone(start);
   const touched = new Map<string, { op: ReturnType<typeof parseOne>; old: unknown }>();
   for (const m of config.mappings) {
     if (!m.appliesTo[action]) continue;
@@ -185,7 +210,7 @@ function applyMappings(config: JitConfig, a: VerifiedAssertion, start: Doc, acti
     if (!touched.has(m.target)) touched.set(m.target, { op, old: readValue(start, op) });
     try {
       // An empty asserted value clears the attribute (IDCS); otherwise the last mapping to a target wins.
-      doc = applyPatch(doc, [op]); // the SCIM PATCH engine: one implementation for the API and JIT
+      applyPatchInPlace(doc, [op]); // the SCIM PATCH engine: one implementation for the API and JIT
     } catch (e) {
       return reject(RejectReason.AttributeConversionFailed, `attributeMappings[${m.index}] (${m.target}): ${(e as ScimError).detail ?? (e as Error).message}`);
     }

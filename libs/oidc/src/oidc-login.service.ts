@@ -192,7 +192,11 @@ export class OidcLoginService implements SignInStarter {
     try {
       tokens = await client.authorizationCodeGrant(config, current, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
     } catch (e) {
-      throw fail(...describeClientError(e));
+      const [reason, detail] = describeClientError(e);
+      // A key the cached JWKS lacks, which openid-client did not refetch (it refetches at most once a minute): the
+      // provider may have rotated its keys, so the next sign-in discovers it again, with a fresh JWKS.
+      if (reason === OidcReason.SigningKeyUnknown) this.forget(idp);
+      throw fail(reason, detail);
     }
     const idClaims = tokens.claims() as Record<string, unknown> | undefined;
     if (!idClaims || typeof idClaims.sub !== 'string' || !idClaims.sub) throw fail(OidcReason.TokenInvalid, 'the ID token has no sub');
@@ -230,6 +234,10 @@ export class OidcLoginService implements SignInStarter {
     // JIT audited its own outcome (and counted it); only the browser's answer is left.
     if (!result.ok || !sessionToken) throw new JitRefusal(new SsoRejection(result.ok ? 'internal' : result.reason, result.ok ? 'no session was created' : result.detail, idp, 403));
     return { sessionToken, userId: result.userId, relayState: flow.relayState ?? undefined };
+  }
+
+  private forget(idp: SignInConfiguration): void {
+    this.clients.delete(idp.id);
   }
 
   /** openid-client's view of an IdP at the version read, discovered once per version (and again after an hour). */

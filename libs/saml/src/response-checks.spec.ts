@@ -64,7 +64,7 @@ describe('checkVerifiedAssertion', () => {
         `<saml:AttributeStatement><saml:Attribute Name="groups" FriendlyName="memberOf"><saml:AttributeValue>Admins</saml:AttributeValue><saml:AttributeValue> Engineers </saml:AttributeValue></saml:Attribute></saml:AttributeStatement>`,
     );
 
-    const { id, inResponseTo, notOnOrAfter, ...read } = checkVerifiedAssertion(xml, expected);
+    const { id, inResponseTo, notOnOrAfter, logoutSubject: _logout, ...read } = checkVerifiedAssertion(xml, expected);
 
     expect(read).toEqual(assertionFromXml(xml));
     expect(read).toEqual({
@@ -74,6 +74,22 @@ describe('checkVerifiedAssertion', () => {
       attributes: { groups: ['Admins', ' Engineers '] },
     });
     expect({ id, inResponseTo, notOnOrAfter }).toEqual({ id: '_a', inResponseTo: '_req', notOnOrAfter: new Date('2026-01-01T00:06:00Z') });
+  });
+
+  it('should read the logout subject: NameID with its Format and qualifiers, and the AuthnStatement SessionIndex', () => {
+    const xml = verified('jane@example.com', '<saml:AuthnStatement AuthnInstant="2026-01-01T00:00:00Z" SessionIndex="_idx-1"/>').replace(
+      '<saml:NameID Format',
+      '<saml:NameID NameQualifier="https://idp.example.com" SPNameQualifier="https://sp.example.com/fed" Format',
+    );
+
+    expect(checkVerifiedAssertion(xml, expected).logoutSubject).toEqual({
+      nameId: 'jane@example.com',
+      nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+      nameQualifier: 'https://idp.example.com',
+      spNameQualifier: 'https://sp.example.com/fed',
+      sessionIndex: '_idx-1',
+    });
+    expect(checkVerifiedAssertion(verified('jane@example.com', ''), expected).logoutSubject.sessionIndex).toBeUndefined();
   });
 
   it.each(['', '  \n  ', '<!-- only a comment -->'])('should refuse the NameID %j as missing', (nameId) => {

@@ -135,6 +135,26 @@ export interface AcceptedAssertion extends VerifiedAssertion {
   inResponseTo?: string;
   /** Until when the assertion could be presented (latest NotOnOrAfter): how long its id must be remembered. */
   notOnOrAfter: Date;
+  /** What a single logout with the IdP names this sign-in by (SAML Profiles §4.4.4.1). */
+  logoutSubject: LogoutSubject;
+}
+
+/** The NameID of a sign-in, with its qualifiers, and the IdP's SessionIndex: how logout messages designate it. */
+export interface LogoutSubject {
+  nameId: string;
+  nameIdFormat?: string;
+  nameQualifier?: string;
+  spNameQualifier?: string;
+  sessionIndex?: string;
+}
+
+/** The logout subject of a verified assertion: its Subject's NameID, and the SessionIndex of its AuthnStatement. */
+export function logoutSubjectOf(assertion: Element, nameId: string): LogoutSubject {
+  const subject = children(assertion, SAML, 'Subject')[0];
+  const el = subject ? children(subject, SAML, 'NameID')[0] : undefined;
+  const attr = (name: string) => el?.getAttribute(name) || undefined;
+  const sessionIndex = children(assertion, SAML, 'AuthnStatement')[0]?.getAttribute('SessionIndex') || undefined;
+  return { nameId, nameIdFormat: attr('Format'), nameQualifier: attr('NameQualifier'), spNameQualifier: attr('SPNameQualifier'), sessionIndex };
 }
 
 /** Checks of the verified assertion that node-saml 5.1 does not make (saml-sp-security.md, "NOT done"). */
@@ -178,5 +198,6 @@ export function checkVerifiedAssertion(assertionXml: string, expected: { issuer:
     id,
     inResponseTo: accepted.getAttribute('InResponseTo') || undefined,
     notOnOrAfter: new Date(Math.max(...limits) + expected.skewMs),
+    logoutSubject: logoutSubjectOf(assertion, content.nameId),
   };
 }

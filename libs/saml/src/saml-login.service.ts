@@ -4,13 +4,14 @@ import { decryptXml } from '@node-saml/node-saml/lib/xml';
 import { IdentityProvidersService, SignInConfiguration, UnsupportedSignInReason, usableSigningKeys } from '@app/identity-providers';
 import { JitLoginService } from '@app/jit';
 import { Database, isUniqueViolation, nowIso, sweepDue } from '@app/persistence';
-import { RequestIdStore } from './request-id-store';
+import { crossSiteCookiesWork, holdsBrowserBinding, newBrowserBinding, REQUEST_COOKIE_PATH, requestCookieName, RequestIdStore } from './request-id-store';
 import { ResponseValidationOptions } from './response-validation';
 import { AcceptedAssertion, checkAlgorithms, checkResponseStructure, claimedIssuer, decodeResponse, parseXml } from './response-checks';
 import { SamlAssertionIdEntity, SamlRequestIdEntity } from './saml-login.entities';
 import { SamlValidationPool } from './saml-validation-pool';
 import { SessionsService } from './sessions.service';
-import { SpKeyService } from './sp-keys.service';
+import type { SignInDelivery } from './sign-in-protocols';
+import { SpCredentials, SpKeyService, SpKeySet } from './sp-keys.service';
 import { SpMetadataService } from './sp-metadata.service';
 import { SignInFailures } from './sign-in-failures';
 import { SsoReason, SsoRejection } from './sso-rejection';
@@ -37,10 +38,9 @@ interface IdpConfig {
   refusedKeys: string[];
   /** Until when this choice of keys holds (ms since the epoch): the next expiry among the keys in use. */
   validUntil: number;
+  /** Our keys an encrypted assertion is tried with, in order (SpKeySet.decryption). */
+  decryptionKeys: SpCredentials[];
 }
-
-/** Where to send the browser to start an SP-initiated sign-in. */
-export type AuthnRequestDelivery = { kind: 'redirect'; url: string } | { kind: 'form'; action: string; fields: Record<string, string> };
 
 /** A successful sign-in. */
 export interface SignedIn {
@@ -83,8 +83,8 @@ const NODE_SAML_ERRORS: [RegExp, string][] = [
 @Injectable()
 export class SamlLoginService {
   private readonly logger = new Logger('SamlLogin');
-  /** node-saml instances per IdP, keyed by IdP id and replaced when its version changes or a key in use expires. */
-  private readonly configs = new Map<string, { version: number; validUntil: number; config: Promise<IdpConfig> }>();
+  /** node-saml instances per IdP, keyed by IdP id and replaced when its version or our SP key set changes, or a key in use expires. */
+  private readonly configs = new Map<string, { version: number; keySetVersion: number; validUntil: number; config: Promise<IdpConfig> }>();
 
   constructor(
     private readonly db: Database,
@@ -100,32 +100,39 @@ export class SamlLoginService {
 
   /**
    * Builds the AuthnRequest for a SAML IdP (enabled and usable: the caller checked, sign-in-protocols.ts), stores its
-   * id, and says how to deliver it.
+   * id bound to this browser, and says how to deliver it: with the cookie holding the browser's secret, which the
+   * ACS requires with the response to that request (login CSRF).
    */
-  async initiate(idp: SignInConfiguration, relayState: string | undefined): Promise<AuthnRequestDelivery> {
-    const { saml } = await this.configFor(idp);
+  async initiate(idp: SignInConfiguration, relayState: string | undefined): Promise<SignInDelivery> {
+    const { saml, requestIds } = await this.configFor(idp);
     const relay = safeRelayState(relayState) ?? '';
-    if (idp.saml.binding === 'Post') {
-      // The message only: the page that posts it is ours (sso-pages), with a CSP that lets exactly that form go.
-      const message = await saml.getAuthorizeMessageAsync(relay);
-      const fields = Object.fromEntries(Object.entries(message).filter(([, v]) => typeof v === 'string' && v !== '')) as Record<string, string>;
-      return { kind: 'form', action: String(saml.options.entryPoint), fields };
-    }
-    return { kind: 'redirect', url: await saml.getAuthorizeUrlAsync(relay, undefined, {}) };
+    const { secret, binding } = newBrowserBinding();
+    const build = async (): Promise<SignInDelivery> => {
+      if (idp.saml.binding === 'Post') {
+        // The message only: the page that posts it is ours (sso-pages), with a CSP that lets exactly that form go.
+        const message = await saml.getAuthorizeMessageAsync(relay);
+        const fields = Object.fromEntries(Object.entries(message).filter(([, v]) => typeof v === 'string' && v !== '')) as Record<string, string>;
+        return { kind: 'form', action: String(saml.options.entryPoint), fields };
+      }
+      return { kind: 'redirect', url: await saml.getAuthorizeUrlAsync(relay, undefined, {}) };
+    };
+    const { built, id } = await requestIds.forBrowser(binding, build);
+    return { ...built, cookies: [{ name: requestCookieName(id), value: secret, path: REQUEST_COOKIE_PATH, maxAgeMs: REQUEST_ID_TTL_MS, crossSitePost: true }] };
   }
 
   /**
-   * The assertion consumer service. Checks run in a fixed order: decoding and structure, then which IdP, then
+   * The assertion consumer service. Checks run in a fixed order: decoding and structure, then which IdP, then the
+   * request the response answers (outstanding, and started by this browser: its cookie, `cookieHeader`), then
    * node-saml's cryptographic validation against that IdP's certificate only, then what node-saml leaves to us on
    * the verified assertion, then the single-use claims (assertion id, InResponseTo), then JIT and the session.
    * A rejection before JIT is audited here; JIT audits its own outcome. The IdP's configuration is read once, and
    * JIT applies the one the response was judged by.
    */
-  async consume(body: Record<string, unknown>, correlationId: string): Promise<SignedIn> {
+  async consume(body: Record<string, unknown>, correlationId: string, cookieHeader: string | undefined): Promise<SignedIn> {
     let idp: SignInConfiguration | undefined;
     let assertion: AcceptedAssertion;
     try {
-      ({ idp, assertion } = await this.validate(body));
+      ({ idp, assertion } = await this.validate(body, cookieHeader));
     } catch (e) {
       const rejection = e instanceof SsoRejection ? e : new SsoRejection(SsoReason.ValidationFailed, String((e as Error)?.message ?? e), idp);
       this.metrics.signIn((idp ?? rejection.idp)?.id, 'refused', rejection.reason);
@@ -141,14 +148,14 @@ export class SamlLoginService {
       protocol: 'saml',
       // The session is written with the user and the audit event: a sign-in is all of it or nothing.
       onSignedIn: async (m, userId) => {
-        sessionToken = await this.sessions.createWithin(m, userId, signedInIdp.id);
+        sessionToken = await this.sessions.createWithin(m, userId, signedInIdp.id, assertion.logoutSubject);
       },
     });
     if (!result.ok || !sessionToken) throw new SsoRejection(result.ok ? 'internal' : result.reason, result.ok ? 'no session was created' : result.detail, idp, 403);
     return { sessionToken, userId: result.userId, relayState: safeRelayState(body.RelayState) };
   }
 
-  private async validate(body: Record<string, unknown>): Promise<{ idp: SignInConfiguration; assertion: AcceptedAssertion }> {
+  private async validate(body: Record<string, unknown>, cookieHeader: string | undefined): Promise<{ idp: SignInConfiguration; assertion: AcceptedAssertion }> {
     const { response } = decodeResponse(body.SAMLResponse);
     const issuer = claimedIssuer(response);
     if (!issuer) throw new SsoRejection(SsoReason.UnknownIssuer, 'the response names no Issuer');
@@ -159,7 +166,7 @@ export class SamlLoginService {
     if (!idp.enabled) throw fail(SsoReason.IdpDisabled, 'the identity provider is disabled');
     if (idp.unsupported) throw fail(idp.unsupported.reason, idp.unsupported.detail);
     if (idp.type !== 'SAML') throw fail(UnsupportedSignInReason.IdpType, `the identity provider is of type ${idp.type}: SAML responses are accepted from SAML identity providers only`);
-    const { validation, requestIds, refusedKeys } = await this.configFor(idp);
+    const { validation, requestIds, refusedKeys, decryptionKeys } = await this.configFor(idp);
     const { allowSha1, requiresEncryptedAssertion, allowUnsolicitedResponses } = idp.saml;
 
     const structure = (() => {
@@ -171,18 +178,24 @@ export class SamlLoginService {
     })();
     if (!structure.inResponseTo && !allowUnsolicitedResponses) throw fail(SsoReason.UnsolicitedNotAllowed, 'unsolicited response from an IdP that does not allow them');
     const known: Record<string, string> = {};
-    if (structure.inResponseTo) {
-      const created = await requestIds.getAsync(structure.inResponseTo);
-      if (!created) throw fail(SsoReason.InResponseToUnknown, `InResponseTo ${structure.inResponseTo.slice(0, 200)} is not an outstanding request to this IdP`);
-      known[structure.inResponseTo] = created;
-    }
+    /** The outstanding request `id`, which must have been started by the browser posting its answer. */
+    const outstanding = async (id: string) => {
+      const request = await requestIds.find(id);
+      if (!request) throw fail(SsoReason.InResponseToUnknown, `InResponseTo ${id.slice(0, 200)} is not an outstanding request to this IdP`);
+      if (!holdsBrowserBinding(cookieHeader, id, request.browserBinding)) {
+        throw fail(SsoReason.BrowserMismatch, `the browser posting the response to ${id.slice(0, 200)} did not start that request (no cookie ${requestCookieName(id)}, or another value)${crossSiteCookiesWork(this.sp.endpoints.acsUrl) ? '' : '; PUBLIC_URL is plain http, so browsers send the cookie from a same-site IdP only: use https'}`);
+      }
+      return request;
+    };
+    if (structure.inResponseTo) known[structure.inResponseTo] = (await outstanding(structure.inResponseTo)).created;
 
     // The signature inside an encrypted assertion was invisible to the structural check: decrypt and look.
     const encrypted = Array.from(response.getElementsByTagNameNS(SAML_NS, 'EncryptedAssertion'));
+    let decryptionPvk: string | undefined;
     for (const el of encrypted) {
       let decrypted: string;
       try {
-        decrypted = await decryptXml(el.toString(), (await this.keys.credentials()).privateKeyPem());
+        ({ decrypted, key: decryptionPvk } = await decryptWithAny(el.toString(), decryptionKeys));
       } catch (e) {
         throw fail(SsoReason.ValidationFailed, `the encrypted assertion does not decrypt with our key: ${(e as Error).message}`);
       }
@@ -197,7 +210,8 @@ export class SamlLoginService {
     let assertion: AcceptedAssertion;
     try {
       const expected = { issuer: idp.saml.entityId, acsUrl: this.sp.endpoints.acsUrl, skewMs: CLOCK_SKEW_MS };
-      assertion = await this.pool.validate(validation, expected, body.SAMLResponse as string, requestIds, known);
+      // node-saml takes one decryption key: the one that opened the assertion above (an old key during a rollover).
+      assertion = await this.pool.validate(decryptionPvk ? { ...validation, decryptionPvk } : validation, expected, body.SAMLResponse as string, requestIds, known);
     } catch (e) {
       if (e instanceof SsoRejection) throw fail(e.reason, e.detail);
       const message = String((e as Error)?.message ?? e);
@@ -210,6 +224,8 @@ export class SamlLoginService {
       throw fail(SsoReason.InResponseToMismatch, 'SubjectConfirmationData InResponseTo differs from the Response');
     }
     if (!inResponseTo && !allowUnsolicitedResponses) throw fail(SsoReason.UnsolicitedNotAllowed, 'unsolicited response from an IdP that does not allow them');
+    // Only the assertion names the request (the Response does not): bound to the browser all the same.
+    if (inResponseTo && !structure.inResponseTo) await outstanding(inResponseTo);
     await this.claim(idp, assertion, inResponseTo);
     return { idp, assertion };
   }
@@ -241,12 +257,16 @@ export class SamlLoginService {
     }
   }
 
-  /** The node-saml configuration of an IdP at the version read, built once per version. */
-  private configFor(idp: SignInConfiguration): Promise<IdpConfig> {
+  /**
+   * The node-saml configuration of an IdP at the version read, built once per version of the IdP and of our SP key
+   * set: a key activated or retired on any instance replaces the configuration at the next sign-in here.
+   */
+  private async configFor(idp: SignInConfiguration): Promise<IdpConfig> {
+    const spKeys = await this.keys.keySet();
     const cached = this.configs.get(idp.id);
-    if (cached && cached.version === idp.version && Date.now() <= cached.validUntil) return cached.config;
-    const config = this.buildConfig(idp);
-    const entry = { version: idp.version, validUntil: Infinity, config };
+    if (cached && cached.version === idp.version && cached.keySetVersion === spKeys.version && Date.now() <= cached.validUntil) return cached.config;
+    const config = this.buildConfig(idp, spKeys);
+    const entry = { version: idp.version, keySetVersion: spKeys.version, validUntil: Infinity, config };
     this.configs.set(idp.id, entry);
     config.then(
       (c) => (entry.validUntil = c.validUntil),
@@ -255,7 +275,7 @@ export class SamlLoginService {
     return config;
   }
 
-  private async buildConfig(idp: SignInConfiguration): Promise<IdpConfig> {
+  private async buildConfig(idp: SignInConfiguration, spKeys: SpKeySet): Promise<IdpConfig> {
     const settings = idp.saml;
     if (!settings.signingKeys.length || !settings.idpSsoUrl || !settings.entityId) {
       throw new SsoRejection(SsoReason.IdpUnavailable, 'the identity provider lacks partnerProviderId, idpSsoUrl or signingCertificate', idp);
@@ -265,7 +285,8 @@ export class SamlLoginService {
     if (!keys.usable.length) {
       throw new SsoRejection(SsoReason.SigningKeyExpired, `every signing key of the identity provider has expired and refuseExpiredSigningKeys is on: ${refusedKeys.join(', ')}`, idp);
     }
-    const credentials = await this.keys.credentials();
+    const credentials = spKeys.signing;
+    const [decryptionKey] = spKeys.decryption;
     const endpoints = this.sp.endpoints;
     const requestIds = new RequestIdStore(this.db, idp.id, REQUEST_ID_TTL_MS);
     const authnContext = settings.requestedAuthenticationContext;
@@ -281,7 +302,8 @@ export class SamlLoginService {
       publicCert: settings.includeSigningCertInSignature ? credentials.certificatePem : undefined,
       signatureAlgorithm: hash,
       digestAlgorithm: hash,
-      decryptionPvk: credentials.privateKeyPem(),
+      // The active encryption key; validate() passes the one that opened the assertion when it is another (rollover).
+      decryptionPvk: decryptionKey?.privateKeyPem(),
       authnRequestBinding: settings.binding === 'Post' ? 'HTTP-POST' : 'HTTP-Redirect',
       forceAuthn: settings.forceAuthn,
       identifierFormat: settings.nameIdFormat,
@@ -302,6 +324,22 @@ export class SamlLoginService {
       skipRequestCompression: settings.binding === 'Post',
       cacheProvider: requestIds,
     });
-    return { saml, validation, requestIds, refusedKeys, validUntil: keys.validUntil };
+    return { saml, validation, requestIds, refusedKeys, validUntil: keys.validUntil, decryptionKeys: spKeys.decryption };
   }
+}
+
+/**
+ * The encrypted assertion decrypted with the first of our keys that opens it, and that key (PEM). During a key
+ * rollover an IdP may still encrypt to the previous key, or already to the next one: each is tried, in order.
+ */
+async function decryptWithAny(xml: string, keys: readonly SpCredentials[]): Promise<{ decrypted: string; key: string }> {
+  let failure: unknown = new Error('no encryption key');
+  for (const key of keys) {
+    try {
+      return { decrypted: await decryptXml(xml, key.privateKeyPem()), key: key.privateKeyPem() };
+    } catch (e) {
+      failure = e;
+    }
+  }
+  throw failure;
 }

@@ -7,6 +7,11 @@ export interface StartCookie {
   value: string;
   path: string;
   maxAgeMs: number;
+  /**
+   * Read by a cross-site POST (the IdP's form to the SAML ACS), which a SameSite=Lax cookie does not follow: sent
+   * SameSite=None; Secure. Otherwise Lax (a redirect back is a top-level GET).
+   */
+  crossSitePost?: boolean;
 }
 
 /** How the browser is sent to the IdP: a redirect, or an auto-submitting form; and what it must remember. */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { DataSource } from 'typeorm';
+import type { AuditService } from '@app/audit';
 import { AUTH_ENTITIES, SigningKeyEntity, signingKeySecretContext } from '@app/auth';
 import { AppConfig, parseKeyEncryptionKey, secretBoxFor, SecretsStartupError } from '@app/config';
 import { Database, openDataSource } from '@app/persistence';
@@ -25,13 +26,14 @@ jest.setTimeout(60_000);
 let dir: string;
 let sources: DataSource[];
 let logged: string[];
+let audit: { record: jest.Mock };
 
 /** A server instance's view of the store: its own connection to the shared SQLite file. */
 async function instance(): Promise<{ db: Database; service: SpKeyService }> {
   const ds = await openDataSource({ type: 'sqlite', path: join(dir, 'identity.sqlite') }, AUTH_ENTITIES);
   sources.push(ds);
   const db = new Database(ds);
-  return { db, service: new SpKeyService(db, CONFIG) };
+  return { db, service: new SpKeyService(db, CONFIG, audit as unknown as AuditService) };
 }
 
 async function rows(db: Database): Promise<SigningKeyEntity[]> {
@@ -42,6 +44,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'sp-keys-'));
   sources = [];
   logged = [];
+  audit = { record: jest.fn(async () => undefined) };
   for (const level of ['log', 'warn', 'error', 'debug', 'verbose'] as const) {
     jest.spyOn(Logger.prototype, level).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(' ')));
   }
@@ -120,16 +123,17 @@ describe(SpKeyService.name, () => {
 
     it('should generate once for concurrent callers in one instance and then answer from memory', async () => {
       const { db, service } = await instance();
-      const reads = jest.spyOn(db, 'read');
       const writes = jest.spyOn(db, 'transaction');
 
       const [x, y] = await Promise.all([service.credentials(), service.credentials()]);
+      const reads = jest.spyOn(db, 'read');
       const z = await service.credentials();
 
       expect(y).toBe(x);
       expect(z).toBe(x);
-      expect(reads).toHaveBeenCalledTimes(1);
       expect(writes).toHaveBeenCalledTimes(1);
+      // Afterwards one read per call: the key-set version, which tells a rollover made by another instance.
+      expect(reads).toHaveBeenCalledTimes(1);
     });
 
     const damaged: [string, () => string, RegExp][] = [
@@ -154,7 +158,7 @@ describe(SpKeyService.name, () => {
       const sealed = other.seal(JSON.stringify({ privateKeyPem: 'x', certificatePem: 'y' }), signingKeySecretContext(SP_KEY_ID));
       await db.transaction((m) => m.insert(SigningKeyEntity, { kid: SP_KEY_ID, purpose: SP_KEY_PURPOSE, secret: sealed, created: new Date().toISOString() }));
 
-      const error = await new SpKeyService(db, CONFIG).credentials().catch((e: unknown) => e);
+      const error = await new SpKeyService(db, CONFIG, audit as unknown as AuditService).credentials().catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(SecretsStartupError);
       expect((error as Error).message).toContain(`encrypted under key-encryption key ${other.currentKeyId}`);
@@ -176,6 +180,69 @@ describe(SpKeyService.name, () => {
       await db.transaction((m) => m.update(SigningKeyEntity, { kid: SP_KEY_ID }, { secret: seal(JSON.stringify({ privateKeyPem: one.privateKeyPem(), certificatePem: other.certificatePem })) }));
 
       await expect(service.credentials()).rejects.toThrow(/does not belong to the private key/);
+    });
+  });
+
+  describe('rollover', () => {
+    const actor = { correlationId: 'req-1' };
+    const status = async (service: SpKeyService) =>
+      Object.fromEntries((await service.list()).map((k) => [k.credentials.keyId, k.roles.map((r) => `${r.use}:${r.status}`).sort().join(' ')]));
+
+    it('should stage a next key for one use: published after the active one, not used, and the set version moves on', async () => {
+      const { service } = await instance();
+      const before = await service.keySet();
+
+      const staged = await service.stage('encryption', actor);
+      const after = await service.keySet();
+
+      expect(staged.credentials.keyId).toMatch(/^saml-sp-enc-[0-9a-f]{12}$/);
+      expect(after.version).toBeGreaterThan(before.version);
+      expect(after.signing.keyId).toBe(SP_KEY_ID);
+      expect(after.published('signing').map((c) => c.keyId)).toEqual([SP_KEY_ID]);
+      expect(after.published('encryption').map((c) => c.keyId)).toEqual([SP_KEY_ID, staged.credentials.keyId]);
+      expect(after.decryption.map((c) => c.keyId)).toEqual([SP_KEY_ID, staged.credentials.keyId]);
+      // An encryption certificate: key encipherment, not signatures.
+      expect(new x509.X509Certificate(staged.credentials.certificatePem).getExtension(x509.KeyUsagesExtension)?.usages).toBe(x509.KeyUsageFlags.keyEncipherment);
+      expect(audit.record).toHaveBeenCalledWith(expect.anything(), expect.objectContaining({ eventId: 'admin.SpKey.stage', resourceId: staged.credentials.keyId, correlationId: 'req-1' }));
+      await expect(service.stage('encryption', actor)).rejects.toMatchObject({ status: 409 });
+    });
+
+    it('should activate per use, keep the old key decrypting as previous, then retire it with its private key', async () => {
+      const { db, service } = await instance();
+      await service.credentials();
+      const enc = (await service.stage('encryption', actor)).credentials.keyId;
+
+      await service.activate(enc, actor);
+
+      expect(await status(service)).toEqual({ [SP_KEY_ID]: 'encryption:previous signing:active', [enc]: 'encryption:active' });
+      const during = await service.keySet();
+      expect(during.decryption.map((c) => c.keyId)).toEqual([enc, SP_KEY_ID]);
+      expect(during.published('encryption').map((c) => c.keyId)).toEqual([enc]);
+      await expect(service.retire(SP_KEY_ID, actor)).rejects.toMatchObject({ status: 409 });
+
+      const sig = (await service.stage('signing', actor)).credentials.keyId;
+      await expect(service.activate(SP_KEY_ID, actor)).rejects.toMatchObject({ status: 409 });
+      await service.activate(sig, actor);
+      await service.retire(SP_KEY_ID, actor);
+
+      expect(await status(service)).toEqual({ [enc]: 'encryption:active', [sig]: 'signing:active' });
+      expect((await service.keySet()).decryption.map((c) => c.keyId)).toEqual([enc]);
+      expect((await rows(db)).map((r) => r.kid).sort()).toEqual([enc, sig].sort());
+      await expect(service.retire(SP_KEY_ID, actor)).rejects.toMatchObject({ status: 404 });
+    });
+
+    it('should let another instance see a change at its next call, without restarting', async () => {
+      const one = await instance();
+      const two = await instance();
+      await one.service.credentials();
+      const cached = await two.service.keySet();
+
+      const staged = await one.service.stage('signing', actor);
+      await one.service.activate(staged.credentials.keyId, actor);
+
+      const seen = await two.service.keySet();
+      expect(seen.version).toBeGreaterThan(cached.version);
+      expect(seen.signing.keyId).toBe(staged.credentials.keyId);
     });
   });
 

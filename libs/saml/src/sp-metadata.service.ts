@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { SpKeyService } from './sp-keys.service';
+import { SpKeyService, SpKeyUse } from './sp-keys.service';
 import { buildSpMetadata, SpEndpoints, spEndpoints } from './sp-metadata';
 
 /** Our SP's endpoints and published metadata, from the configured PUBLIC_URL and the stored certificate. */
@@ -18,7 +18,8 @@ export class SpMetadataService {
 
   /** The metadata XML that IdP administrators load to trust us. */
   async metadataXml(): Promise<string> {
-    const credentials = await this.keys.credentials();
-    return buildSpMetadata({ ...this.endpoints, signingCertificateDer: credentials.certificateDer });
+    const keys = await this.keys.keySet();
+    const published = (use: SpKeyUse) => keys.published(use).map((c) => c.certificateDer);
+    return buildSpMetadata({ ...this.endpoints, signingCertificateDer: published('signing'), encryptionCertificateDers: published('encryption') });
   }
 }

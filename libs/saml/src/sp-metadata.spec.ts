@@ -51,7 +51,7 @@ describe(buildSpMetadata.name, () => {
 
     const order = Array.from(sp.childNodes).map((n) => (n as unknown as { localName: string }).localName);
 
-    expect(order).toEqual(['KeyDescriptor', 'KeyDescriptor', 'SingleLogoutService', 'NameIDFormat', 'NameIDFormat', 'NameIDFormat', 'NameIDFormat', 'AssertionConsumerService']);
+    expect(order).toEqual(['KeyDescriptor', 'KeyDescriptor', 'SingleLogoutService', 'SingleLogoutService', 'NameIDFormat', 'NameIDFormat', 'NameIDFormat', 'NameIDFormat', 'AssertionConsumerService']);
     const [signing, encryption] = Array.from(sp.getElementsByTagNameNS(MD, 'KeyDescriptor'));
     expect([signing.getAttribute('use'), encryption.getAttribute('use')]).toEqual(['signing', 'encryption']);
     // Weak key transport (RSA PKCS#1 v1.5) and 3DES are not offered (and are refused at the ACS).
@@ -83,4 +83,19 @@ describe(buildSpMetadata.name, () => {
     expect(out).not.toMatch(/PRIVATE KEY/);
   });
 
+  it('should publish one KeyDescriptor per certificate and use, active first, during a key rollover', () => {
+    const [sig1, sig2, enc1] = ['c2lnMQ==', 'c2lnMg==', 'ZW5jMQ=='];
+    const doc = new DOMParser().parseFromString(buildSpMetadata({ ...endpoints, signingCertificateDer: [sig1, sig2], encryptionCertificateDers: [enc1] }), 'text/xml');
+
+    const descriptors = Array.from(doc.getElementsByTagNameNS(MD, 'KeyDescriptor')).map((k) => [
+      k.getAttribute('use'),
+      k.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'X509Certificate')[0].textContent,
+      k.getElementsByTagNameNS(MD, 'EncryptionMethod').length > 0,
+    ]);
+    expect(descriptors).toEqual([
+      ['signing', sig1, false],
+      ['signing', sig2, false],
+      ['encryption', enc1, true],
+    ]);
+  });
 });

@@ -25,7 +25,7 @@ export interface SpEndpoints {
   entityId: string;
   /** AssertionConsumerService (HTTP-POST): `${PUBLIC_URL}/fed/v1/sp/sso`. */
   acsUrl: string;
-  /** SingleLogoutService (HTTP-Redirect): `${PUBLIC_URL}/fed/v1/sp/slo`. */
+  /** SingleLogoutService (HTTP-Redirect and HTTP-POST): `${PUBLIC_URL}/fed/v1/sp/slo`. */
   sloUrl: string;
 }
 
@@ -37,8 +37,13 @@ export function spEndpoints(publicUrl: string): SpEndpoints {
 
 /** Input of `buildSpMetadata`. */
 export interface SpMetadataInput extends SpEndpoints {
-  /** Our signing certificate, base64 DER. */
-  signingCertificateDer: string;
+  /**
+   * Our signing certificate, base64 DER; or, during a key rollover, the certificates to publish: the active one
+   * first, then the next one (one KeyDescriptor each).
+   */
+  signingCertificateDer: string | readonly string[];
+  /** Our encryption certificates, the same way; defaults to the signing ones (one key for both uses). */
+  encryptionCertificateDers?: readonly string[];
   /** Defaults to `SP_NAME_ID_FORMATS`. */
   nameIdFormats?: readonly string[];
 }
@@ -63,13 +68,20 @@ export function buildSpMetadata(input: SpMetadataInput): string {
   };
 
   const sp = add(root, MD, 'md:SPSSODescriptor', { protocolSupportEnumeration: SAML2_PROTOCOL, AuthnRequestsSigned: 'true', WantAssertionsSigned: 'true' });
-  const keyInfo = add(add(sp, MD, 'md:KeyDescriptor', { use: 'signing' }), DS, 'ds:KeyInfo');
-  add(add(keyInfo, DS, 'ds:X509Data'), DS, 'ds:X509Certificate', {}, input.signingCertificateDer);
-  // The same key decrypts assertions an IdP encrypts for us, with the algorithms we accept (ENCRYPTION_ALGORITHMS).
-  const encryption = add(sp, MD, 'md:KeyDescriptor', { use: 'encryption' });
-  add(add(add(encryption, DS, 'ds:KeyInfo'), DS, 'ds:X509Data'), DS, 'ds:X509Certificate', {}, input.signingCertificateDer);
-  for (const algorithm of ENCRYPTION_ALGORITHMS) add(encryption, MD, 'md:EncryptionMethod', { Algorithm: algorithm });
+  // One KeyDescriptor per certificate, active first: during a rollover IdPs learn the next key before we use it.
+  const signing = typeof input.signingCertificateDer === 'string' ? [input.signingCertificateDer] : input.signingCertificateDer;
+  for (const der of signing) {
+    add(add(add(add(sp, MD, 'md:KeyDescriptor', { use: 'signing' }), DS, 'ds:KeyInfo'), DS, 'ds:X509Data'), DS, 'ds:X509Certificate', {}, der);
+  }
+  // Keys that decrypt assertions an IdP encrypts for us, with the algorithms we accept (ENCRYPTION_ALGORITHMS).
+  for (const der of input.encryptionCertificateDers ?? signing) {
+    const encryption = add(sp, MD, 'md:KeyDescriptor', { use: 'encryption' });
+    add(add(add(encryption, DS, 'ds:KeyInfo'), DS, 'ds:X509Data'), DS, 'ds:X509Certificate', {}, der);
+    for (const algorithm of ENCRYPTION_ALGORITHMS) add(encryption, MD, 'md:EncryptionMethod', { Algorithm: algorithm });
+  }
+  // One SLO endpoint for both bindings (IDCS's path): the message's presence and the HTTP method tell them apart.
   add(sp, MD, 'md:SingleLogoutService', { Binding: HTTP_REDIRECT, Location: input.sloUrl });
+  add(sp, MD, 'md:SingleLogoutService', { Binding: HTTP_POST, Location: input.sloUrl });
   for (const format of input.nameIdFormats ?? SP_NAME_ID_FORMATS) add(sp, MD, 'md:NameIDFormat', {}, format);
   add(sp, MD, 'md:AssertionConsumerService', { Binding: HTTP_POST, Location: input.acsUrl, index: '0', isDefault: 'true' });
 

@@ -30,6 +30,8 @@ export const SsoReason = {
   NameIdMissing: 'SAML_NAME_ID_MISSING',
   AssertionReplayed: 'SAML_ASSERTION_REPLAYED',
   InResponseToReused: 'SAML_IN_RESPONSE_TO_REUSED',
+  /** The browser posting the response is not the one that started the request it answers (login CSRF). */
+  BrowserMismatch: 'SAML_BROWSER_MISMATCH',
   IdpUnavailable: 'SAML_IDP_UNAVAILABLE',
   /** Every signing key of the IdP has expired and the IdP is set to refuse expired keys. */
   SigningKeyExpired: 'SAML_SIGNING_KEY_EXPIRED',

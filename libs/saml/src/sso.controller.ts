@@ -7,13 +7,15 @@ import { Doc, ScimError } from '@app/scim';
 import { UsersService } from '@app/users';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { IdentityProvidersService } from '@app/identity-providers';
+import { crossSiteCookiesWork } from './request-id-store';
 import { SamlLoginService } from './saml-login.service';
 import { SESSION_COOKIE, sessionCookie, SessionsService } from './sessions.service';
 import { SignInDelivery, SignInProtocols } from './sign-in-protocols';
 import { correlationIdOf, sendSignedIn, sendSignInFailure } from './sign-in-responses';
 import { autoPostPage, escapeHtml, htmlPage, sendHtml } from './sso-pages';
-import { ACS_FAILURE_LIMIT, AUTHN_REQUEST_LIMIT, SsoLimits } from './sso-limits';
+import { ACS_FAILURE_LIMIT, AUTHN_REQUEST_LIMIT, SsoLimits, SsoRateLimited } from './sso-limits';
 import { SsoReason, SsoRejection } from './sso-rejection';
+import { LogoutOutcome, SingleLogoutService } from './single-logout.service';
 
 
 /** The browser side of SAML sign-in (IDCS paths): start, assertion consumer service, logout, and the profile page. */
@@ -23,6 +25,8 @@ import { SsoReason, SsoRejection } from './sso-rejection';
 export class SsoController {
   private readonly logger = new Logger('SamlLogin');
   private readonly secureCookie: boolean;
+  /** Whether a cookie can be SameSite=None; Secure here (request-id-store.ts, crossSiteCookiesWork). */
+  private readonly crossSiteCookies: boolean;
   private readonly limits: SsoLimits;
 
   constructor(
@@ -31,10 +35,12 @@ export class SsoController {
     private readonly users: UsersService,
     private readonly idps: IdentityProvidersService,
     private readonly protocols: SignInProtocols,
+    private readonly slo: SingleLogoutService,
     @Inject(APP_CONFIG) config: AppConfig,
     db: Database,
   ) {
     this.secureCookie = config.publicUrl.startsWith('https:');
+    this.crossSiteCookies = crossSiteCookiesWork(config.publicUrl);
     this.limits = new SsoLimits(new TokenAttemptLimiter(db));
   }
 
@@ -64,7 +70,11 @@ export class SsoController {
       const starter = this.protocols.starterFor(config.type);
       const delivery: SignInDelivery = starter ? await starter.start(config, relay) : await this.login.initiate(config, relay);
       res.set('Cache-Control', 'no-store');
-      for (const c of delivery.cookies ?? []) res.cookie(c.name, c.value, { httpOnly: true, sameSite: 'lax', secure: this.secureCookie, path: c.path, maxAge: c.maxAgeMs });
+      for (const c of delivery.cookies ?? []) {
+        // The SAML binding cookie must follow the IdP's cross-site POST to the ACS: SameSite=None, which browsers accept only Secure.
+        const site = c.crossSitePost && this.crossSiteCookies ? { sameSite: 'none' as const, secure: true } : { sameSite: 'lax' as const, secure: this.secureCookie };
+        res.cookie(c.name, c.value, { httpOnly: true, ...site, path: c.path, maxAge: c.maxAgeMs });
+      }
       if (delivery.kind === 'redirect') return res.redirect(302, delivery.url);
       const page = autoPostPage(delivery.action, delivery.fields);
       sendHtml(res, 200, page.html, page.csp);
@@ -85,7 +95,7 @@ export class SsoController {
       const body = (req.body ?? {}) as Record<string, unknown>;
       // Counted before validation (each failure writes an audit row), given back when the sign-in succeeds.
       const address = await this.limits.admit(ACS_FAILURE_LIMIT, req.ip);
-      const signedIn = await this.login.consume(body, correlationIdOf(res));
+      const signedIn = await this.login.consume(body, correlationIdOf(res), req.headers.cookie);
       await this.limits.signedIn(address);
       sendSignedIn(res, signedIn.sessionToken, signedIn.relayState, this.secureCookie);
     } catch (e) {
@@ -94,13 +104,93 @@ export class SsoController {
   }
 
   @Get('fed/v1/sp/slo')
-  @ApiOperation({ summary: 'Sign out', description: 'Ends the browser session (here only: the IdP session stays) and shows a page saying so.' })
+  @ApiOperation({
+    summary: 'Sign-out page, and SAML single logout (HTTP-Redirect binding)',
+    description:
+      'Without a SAML message: a page with a sign-out button (a form POST carrying a CSRF token bound to the session); a GET never signs out. ' +
+      'With SAMLRequest (a LogoutRequest from an IdP whose logoutEnabled is on, signed in the query): ends the sessions it designates and ' +
+      'answers with a signed LogoutResponse over the IdP\'s logoutBinding. With SAMLResponse: the IdP\'s answer to our LogoutRequest; the browser is told it is signed out.',
+  })
+  @ApiQuery({ name: 'SAMLRequest', required: false, description: 'HTTP-Redirect binding LogoutRequest (DEFLATE, base64)' })
+  @ApiQuery({ name: 'SAMLResponse', required: false, description: 'HTTP-Redirect binding LogoutResponse (DEFLATE, base64)' })
   @ApiProduces('text/html')
-  @ApiOkResponse({ description: 'Signed out', content: { 'text/html': { schema: { type: 'string' } } } })
+  @ApiOkResponse({ description: 'The sign-out page, or the signed-out page', content: { 'text/html': { schema: { type: 'string' } } } })
+  @ApiResponse({ status: 302, description: 'LogoutResponse to the IdP (HTTP-Redirect binding)' })
+  @ApiResponse({ status: 400, description: 'A logout message was refused (generic page with a correlation id)' })
   async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
-    await this.sessions.end(sessionCookie(req.headers.cookie));
+    if (isLogoutMessage(req.query as Record<string, unknown>)) {
+      const q = req.originalUrl.indexOf('?');
+      return this.logoutMessage(res, () => this.slo.receive('Redirect', { rawQuery: q < 0 ? '' : req.originalUrl.slice(q + 1) }, correlationIdOf(res), req.ip));
+    }
+    const token = sessionCookie(req.headers.cookie);
+    const session = await this.sessions.find(token);
+    if (!session || !token) {
+      sendHtml(res, 200, htmlPage('Signed out', '<p id="signed-out">You are not signed in.</p>'));
+      return;
+    }
+    sendHtml(res, 200, signOutPage(this.sessions.signOutToken(token)), signOutPageCsp(await this.slo.signOutContinuesTo(session)));
+  }
+
+  @Post('fed/v1/sp/slo')
+  @ApiOperation({
+    summary: 'Sign out, and SAML single logout (HTTP-POST binding)',
+    description:
+      'A form post with the sign-out page\'s CSRF token (field csrf) ends the browser session; when its IdP has logoutEnabled, the browser then ' +
+      'carries a signed LogoutRequest to the IdP (logoutBinding). Without the right token nothing happens (403). A posted SAMLRequest or ' +
+      'SAMLResponse is a logout message of the HTTP-POST binding, handled as for GET.',
+  })
+  @ApiProduces('text/html')
+  @ApiOkResponse({ description: 'Signed out, or an auto-submitting form carrying a logout message to the IdP', content: { 'text/html': { schema: { type: 'string' } } } })
+  @ApiResponse({ status: 303, description: 'Signed out: LogoutRequest to the IdP (HTTP-Redirect binding)' })
+  @ApiResponse({ status: 403, description: 'The CSRF token is missing or wrong: nothing was done' })
+  async signOut(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (isLogoutMessage(body)) return this.logoutMessage(res, () => this.slo.receive('Post', { body }, correlationIdOf(res), req.ip));
+    const token = sessionCookie(req.headers.cookie);
+    if (!this.sessions.isSignOutToken(token, body.csrf)) {
+      this.logger.warn(`Sign-out refused: the form's CSRF token is missing or wrong correlation=${correlationIdOf(res)}`);
+      sendHtml(res, 403, htmlPage('Sign-out refused', '<p>This sign-out request did not come from the sign-out page. <a href="/fed/v1/sp/slo">Sign out here</a>.</p>'));
+      return;
+    }
+    const delivery = await this.slo.signOut(token, correlationIdOf(res));
+    this.clearSession(res);
+    if (!delivery) return sendSignedOut(res);
+    if (delivery.kind === 'redirect') {
+      res.status(303).set({ Location: delivery.url, 'Cache-Control': 'no-store' }).end();
+      return;
+    }
+    const page = autoPostPage(delivery.action, delivery.fields);
+    sendHtml(res, 200, page.html, page.csp);
+  }
+
+  /** A logout message from an IdP: its answer goes back through the browser; a refusal is the generic page. */
+  private async logoutMessage(res: Response, receive: () => Promise<LogoutOutcome>): Promise<void> {
+    let outcome: LogoutOutcome;
+    try {
+      outcome = await receive();
+    } catch (e) {
+      const status = e instanceof SsoRejection ? e.status : 500;
+      if (e instanceof SsoRateLimited) res.setHeader('Retry-After', String(e.retryAfterSeconds));
+      if (!(e instanceof SsoRejection)) this.logger.error(`SAML logout failed unexpectedly: correlation=${correlationIdOf(res)} ${(e as Error)?.stack ?? e}`);
+      sendHtml(res, status, htmlPage('Sign-out failed', `<p>Sign-out failed. If this keeps happening, give your administrator this reference: <code id="correlation-id">${escapeHtml(correlationIdOf(res))}</code></p>`));
+      return;
+    }
+    // The end of our own sign-out (the session ended before the IdP was asked). An IdP's LogoutRequest leaves the
+    // cookie of the browser carrying it alone: the sessions it designates are ended server-side, whoever's they are.
+    if (outcome.kind === 'signedOut') {
+      this.clearSession(res);
+      return sendSignedOut(res);
+    }
+    if (outcome.delivery.kind === 'redirect') {
+      res.status(302).set({ Location: outcome.delivery.url, 'Cache-Control': 'no-store' }).end();
+      return;
+    }
+    const page = autoPostPage(outcome.delivery.action, outcome.delivery.fields);
+    sendHtml(res, 200, page.html, page.csp);
+  }
+
+  private clearSession(res: Response): void {
     res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure: this.secureCookie, path: '/' });
-    sendHtml(res, 200, htmlPage('Signed out', '<p id="signed-out">You are signed out of this application. Your identity provider may still remember you: close the browser to end that session too.</p>'));
   }
 
   @Get('myprofile')
@@ -109,13 +199,14 @@ export class SsoController {
   @ApiOkResponse({ description: 'The profile page', content: { 'text/html': { schema: { type: 'string' } } } })
   @ApiResponse({ status: 401, description: 'Not signed in' })
   async profile(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const session = await this.sessions.find(sessionCookie(req.headers.cookie));
+    const token = sessionCookie(req.headers.cookie);
+    const session = await this.sessions.find(token);
     const user = session ? await this.users.get(session.userId, { attributeSets: ['all'] }) /* groups are returned on request only */.then((r) => r.body, () => undefined) : undefined;
-    if (!user) {
+    if (!user || !token) {
       sendHtml(res, 401, htmlPage('Not signed in', '<p>You are not signed in. Ask your administrator for the sign-in link of your identity provider.</p>'));
       return;
     }
-    sendHtml(res, 200, profilePage(user));
+    sendHtml(res, 200, profilePage(user, this.sessions.signOutToken(token)), signOutPageCsp(await this.slo.signOutContinuesTo(session!)));
   }
 
   private fail(res: Response, e: unknown): void {
@@ -123,7 +214,7 @@ export class SsoController {
   }
 }
 
-function profilePage(user: Doc): string {
+function profilePage(user: Doc, signOutToken: string): string {
   const name = (user.name ?? {}) as Doc;
   const emails = (user.emails ?? []) as Doc[];
   const email = (emails.find((e) => e.primary === true) ?? emails[0])?.value;
@@ -132,8 +223,34 @@ function profilePage(user: Doc): string {
   return htmlPage(
     'My profile',
     `<table>${row('userName', 'User name', user.userName)}${row('givenName', 'Given name', name.givenName)}${row('familyName', 'Family name', name.familyName)}${row('email', 'Email', email)}</table>\n` +
-      `<h2>Groups</h2><ul id="groups">${groups}</ul>\n<p><a href="/fed/v1/sp/slo">Sign out</a></p>`,
+      `<h2>Groups</h2><ul id="groups">${groups}</ul>\n${signOutForm(signOutToken)}`,
   );
+}
+
+/**
+ * The pages with a sign-out form may post it to us, and nothing else; browsers apply form-action to the redirect
+ * that follows too, so the IdP's SLO endpoint is allowed when the sign-out continues there.
+ */
+function signOutPageCsp(continuesTo: string | undefined): string {
+  return `default-src 'none'; form-action 'self'${continuesTo ? ` ${continuesTo}` : ''}; frame-ancestors 'none'`;
+}
+
+/** The sign-out button: a POST carrying the session's CSRF token (a GET never signs out). */
+function signOutForm(csrf: string): string {
+  return `<form id="sign-out" method="post" action="/fed/v1/sp/slo"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><button type="submit">Sign out</button></form>`;
+}
+
+function signOutPage(csrf: string): string {
+  return htmlPage('Sign out', `<p>Sign out of this application?</p>\n${signOutForm(csrf)}`);
+}
+
+function sendSignedOut(res: Response): void {
+  sendHtml(res, 200, htmlPage('Signed out', '<p id="signed-out">You are signed out.</p>'));
+}
+
+/** A SAML logout message (from an IdP: no session cookie or CSRF token) rather than our own sign-out form. */
+function isLogoutMessage(params: Record<string, unknown>): boolean {
+  return params.SAMLRequest !== undefined || params.SAMLResponse !== undefined;
 }
 
 /** `GET /admin/v1/Me`: the signed-in user as a SCIM User, authenticated by the session cookie. */

@@ -1,4 +1,4 @@
-import { FilterTranslator, filterToSql, parseFilter, sortExpression, SqlMapping } from './filter';
+import { FilterTranslator, filterText, filterToSql, parseFilter, sortExpression, SqlMapping } from './filter';
 import { ScimError } from './errors';
 import { WIDGET } from './test-fixtures';
 
@@ -177,5 +177,18 @@ describe(FilterTranslator.name, () => {
       expect(sortExpression(WIDGET, mapping, 'sqlite', 'emails.value')).toBe('(SELECT MIN(v.value) FROM emails v WHERE v.owner = r.id)');
       expect(scimTypeOf(() => sortExpression(WIDGET, mapping, 'sqlite', 'name'))).toBe('invalidPath');
     });
+  });
+});
+
+describe('filterText', () => {
+  it.each([
+    ['a eq "x" and b pr', 'a eq "x" and b pr'],
+    ['a eq "x" and (b eq 1 or not (c ne true))', 'a eq "x" and (b eq 1 or not (c ne true))'],
+    ['(a eq "x" and b eq "y") or c eq "z"', '(a eq "x" and b eq "y") or c eq "z"'],
+    ['emails[type eq "work"]', 'emails[type eq "work"]'],
+    ['a eq "say \\"hi\\""', 'a eq "say \\"hi\\""'],
+  ])('should write %s back as %s, which parses to the same filter', (filter, text) => {
+    expect(filterText(parseFilter(filter))).toBe(text);
+    expect(parseFilter(text)).toEqual(parseFilter(filter));
   });
 });

@@ -112,6 +112,26 @@ export function parseFilter(filter: string): Filter {
   return parsed;
 }
 
+/**
+ * A parsed filter written out again, as parseFilter reads it: string values in JSON notation, and parentheses around
+ * an `and`/`or` inside another, so that the text keeps the parsed precedence.
+ */
+export function filterText(f: Filter): string {
+  switch (f.op) {
+    case 'and':
+    case 'or':
+      return f.filters.map((x) => (x.op === 'and' || x.op === 'or' ? `(${filterText(x)})` : filterText(x))).join(` ${f.op} `);
+    case 'not':
+      return `not (${filterText(f.filter)})`;
+    case '[]':
+      return `${f.attrPath}[${filterText(f.valFilter)}]`;
+    case 'pr':
+      return `${f.attrPath} pr`;
+    default:
+      return `${f.attrPath} ${f.op} ${JSON.stringify(f.compValue)}`;
+  }
+}
+
 function restoreStrings(f: Filter, strings: string[]): void {
   switch (f.op) {
     case 'and':

@@ -394,9 +394,18 @@ function attributeName(path: ResolvedPath): string {
  */
 export function applyPatch(doc: Doc, ops: ParsedPatchOp[]): Doc {
   const next = structuredClone(doc) as Doc;
-  const lowerCase = new LowerCase();
-  for (const o of ops) applyOne(next, o, lowerCase);
+  applyPatchInPlace(next, ops);
   return next;
+}
+
+/**
+ * applyPatch on a representation the caller owns (a copy it made): changes `doc` itself, so that a caller applying
+ * operations one by one (JIT mappings, each reported on its own) copies the document once, not once per operation.
+ * When an operation throws, `doc` may hold the operations before it: the caller discards it.
+ */
+export function applyPatchInPlace(doc: Doc, ops: ParsedPatchOp[]): void {
+  const lowerCase = new LowerCase();
+  for (const o of ops) applyOne(doc, o, lowerCase);
 }
 
 function applyOne(doc: Doc, o: ParsedPatchOp, lowerCase: LowerCase): void {

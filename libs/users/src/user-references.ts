@@ -6,11 +6,17 @@ import type { ResourceWriter } from '@app/scim';
 export interface UserReferenceHolder {
   /** Removes what refers to the user about to be deleted, in the caller's transaction, as `by` (who deletes it). */
   removeReferencesTo(m: EntityManager, userId: string, by: ResourceWriter | undefined): Promise<void>;
+  /**
+   * The user was just written deactivated or locked, in the caller's transaction: ends what lets it act without
+   * signing in again (browser sessions).
+   */
+  signInRevoked?(m: EntityManager, userId: string): Promise<void>;
 }
 
 /**
  * Modules that refer to users register here, so deleting a user cleans up after itself (and, for groups,
- * gives each group the user left a new version) without the users module depending on them.
+ * gives each group the user left a new version), and deactivating or locking one ends its sessions, without the
+ * users module depending on them.
  */
 @Injectable()
 export class UserReferences {
@@ -22,5 +28,9 @@ export class UserReferences {
 
   async removeReferencesTo(m: EntityManager, userId: string, by: ResourceWriter | undefined): Promise<void> {
     for (const h of this.holders) await h.removeReferencesTo(m, userId, by);
+  }
+
+  async signInRevoked(m: EntityManager, userId: string): Promise<void> {
+    for (const h of this.holders) await h.signInRevoked?.(m, userId);
   }
 }

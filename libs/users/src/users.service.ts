@@ -24,7 +24,7 @@ import {
 import { UserEntity } from './user.entity';
 import { userIndexRows, userRow } from './user-row';
 import { UserReferences } from './user-references';
-import { checkEmails, dropRequestOnly, hasPrimaryEmail, retainUnsentLocks, settleUserState } from './user-rules';
+import { checkEmails, dropRequestOnly, hasPrimaryEmail, isLocked, retainUnsentLocks, settleUserState } from './user-rules';
 import { ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE } from './user.schema';
 import { UserLookupAttribute, UsersRepository } from './users.repository';
 
@@ -56,7 +56,12 @@ export class UsersService {
       noun: 'user',
       table: users.table,
       toRow: userRow,
-      writeDerived: (m, row, doc, isNew) => users.writeIndexRows(m, row.id, userIndexRows(doc), isNew),
+      writeDerived: async (m, row, doc, isNew) => {
+        await users.writeIndexRows(m, row.id, userIndexRows(doc), isNew);
+        // Every write of a user passes here (SCIM PUT/PATCH, JIT): one that leaves it unable to sign in ends its
+        // sessions in the same transaction, so no instance serves them afterwards.
+        if (!isNew && (!row.active || isLocked(doc))) await references.signInRevoked(m, row.id);
+      },
       conflict: (_e, doc) => {
         const name = typeof doc?.userName === 'string' ? ` "${doc.userName}"` : '';
         return ScimError.conflict(`A user with userName${name} already exists (user names are unique, ignoring case)`);

@@ -1,8 +1,20 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { AuditService } from '@app/audit';
 import { Database, sweepDue } from '@app/persistence';
 import { FAILED_SIGN_IN_RETENTION_MS } from './sso-limits';
 import { SsoRejection } from './sso-rejection';
+
+/**
+ * Retention of the audit rows anonymous senders can make us write (refused sign-ins and refused logout messages,
+ * both rate-limited per address: sso-limits.ts): older than FAILED_SIGN_IN_RETENTION_MS, at most once a minute per
+ * process. Other audit events are kept.
+ */
+export async function sweepRefusedSsoEvents(m: EntityManager): Promise<void> {
+  if (!sweepDue('audit_events:sso.failure')) return;
+  const before = new Date(Date.now() - FAILED_SIGN_IN_RETENTION_MS).toISOString();
+  await m.createQueryBuilder().delete().from('audit_events').where("event_id IN ('sso.login', 'sso.logout') AND outcome = 'failure' AND timestamp < :before", { before }).execute();
+}
 
 /**
  * The record of a sign-in refused before JIT (which audits its own outcome): a log line with the reason and the
@@ -21,11 +33,7 @@ export class SignInFailures {
   async record(rejection: SsoRejection, idp: { id: string; partnerName: string } | undefined, correlationId: string, protocol: 'saml' | 'oidc'): Promise<void> {
     this.logger.warn(`SSO sign-in refused: protocol=${protocol} reason=${rejection.reason} idp=${idp?.id ?? '-'} correlation=${correlationId} detail=${rejection.detail}`);
     await this.db.transaction(async (m) => {
-      // Retention of the rows anonymous senders can make us write (sso-limits.ts), at most once a minute per process.
-      if (sweepDue('audit_events:sso.login.failure')) {
-        const before = new Date(Date.now() - FAILED_SIGN_IN_RETENTION_MS).toISOString();
-        await m.createQueryBuilder().delete().from('audit_events').where("event_id = 'sso.login' AND outcome = 'failure' AND timestamp < :before", { before }).execute();
-      }
+      await sweepRefusedSsoEvents(m);
       await this.audit.record(m, {
         eventId: 'sso.login',
         outcome: 'failure',

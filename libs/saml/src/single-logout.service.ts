@@ -6,6 +6,7 @@ import { Database, nowIso, sweepDue } from '@app/persistence';
 import { CLOCK_SKEW_MS } from './saml-login.service';
 import { SamlLogoutRequestEntity, SessionEntity } from './saml-login.entities';
 import { SessionsService } from './sessions.service';
+import { sweepRefusedSsoEvents } from './sign-in-failures';
 import {
   arrivedByPost,
   arrivedByRedirect,
@@ -193,7 +194,7 @@ export class SingleLogoutService {
     return binding === 'Post' ? postDelivery(target, param, xml, key, relayState) : redirectDelivery(target, param, xml, key, relayState);
   }
 
-  private record(
+  private async record(
     m: Parameters<AuditService['record']>[0],
     idp: { id: string; partnerName: string } | undefined,
     initiator: 'sp' | 'idp',
@@ -203,6 +204,7 @@ export class SingleLogoutService {
     correlationId: string,
     details: Record<string, unknown>,
   ): Promise<void> {
+    if (outcome === 'failure') await sweepRefusedSsoEvents(m);
     return this.audit.record(m, {
       eventId: 'sso.logout',
       outcome,

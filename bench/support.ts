@@ -202,12 +202,7 @@ export class Server {
 
   /** Resident set size in MiB, from /proc (Linux). */
   rssMb(): number {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
-      return m ? Number(m[1]) / 1024 : NaN;
-    } catch {
-      return NaN;
-    }
+    return processRssMb(this.pid);
   }
 
   /** CPU seconds (user + system) the server process has used so far, from /proc/<pid>/stat (Linux). */
@@ -223,18 +218,7 @@ export class Server {
 
   /** CPU seconds per thread of the server (by thread id, with the thread's name), from /proc/<pid>/task (Linux). */
   threadCpuSeconds(): Record<string, { name: string; seconds: number }> {
-    const out: Record<string, { name: string; seconds: number }> = {};
-    try {
-      for (const tid of readdirSync(`/proc/${this.pid}/task`)) {
-        const stat = readFileSync(`/proc/${this.pid}/task/${tid}/stat`, 'utf8');
-        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out[tid] = { name: tid === String(this.pid) ? 'main' : name, seconds: (Number(fields[11]) + Number(fields[12])) / 100 };
-      }
-    } catch {
-      /* not Linux, or the process is gone */
-    }
-    return out;
+    return processThreadCpuSeconds(this.pid);
   }
 
   async stop(): Promise<void> {
@@ -247,12 +231,38 @@ export class Server {
   }
 }
 
-/** Peak RSS of the server, overall and since the last reset. */
+/** Resident set size in MiB of any process, from /proc (Linux). */
+export function processRssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds per thread of any process (by thread id, with the thread's name; its main thread named "main"), from /proc/<pid>/task (Linux). */
+export function processThreadCpuSeconds(pid: number): Record<string, { name: string; seconds: number }> {
+  const out: Record<string, { name: string; seconds: number }> = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[tid] = { name: tid === String(pid) ? 'main' : name, seconds: (Number(fields[11]) + Number(fields[12])) / 100 };
+    }
+  } catch {
+    /* not Linux, or the process is gone */
+  }
+  return out;
+}
+
+/** Peak RSS of a process (the server, or any other with an `rssMb`), overall and since the last reset. */
 export class RssSampler {
   peak = 0;
   phasePeak = 0;
   private timer: NodeJS.Timeout;
-  constructor(private readonly server: Server) {
+  constructor(private readonly server: { rssMb(): number }) {
     this.timer = setInterval(() => this.sample(), 100);
     this.sample();
   }

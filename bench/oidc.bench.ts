@@ -43,7 +43,7 @@ import { performance } from 'node:perf_hooks';
 // The provider's entry point that loads no @app alias (the benches run without tsconfig-paths).
 import { OidcAccount, RunningOidcProvider, startOidcProvider } from '../apps/demo-idp/src/oidc';
 import { adminApi, CookieJar, createGroup, createOidcIdentityProvider, groupsFromAssertion, OIDC_CALLBACK_PATH, OIDC_DEFAULT_SCOPES, oidcSignIn, requireSignedIn } from '../libs/fixtures/src';
-import { currentCommit, Dialect, freePort, freshDatabase, getToken, machineCpu, machineInfo, MAIN_JS, percentile, processCpuSeconds, ROOT, round, Server, sleep, table, writeResults } from './support';
+import { currentCommit, Dialect, freePort, freshDatabase, getToken, machineCpu, machineInfo, MAIN_JS, percentile, processCpuSeconds, ROOT, round, Server, sleep, table, writeResults, peerReady, stopPeer } from './support';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -182,21 +182,8 @@ async function startPeer(port: number, provider: RunningOidcProvider): Promise<C
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error('the peer did not start within 30 s'))), 30_000);
-    child.once('message', () => (clearTimeout(timer), resolve()));
-    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`the peer exited (${code})`))));
-  });
+  await peerReady(child);
   return child;
-}
-
-async function stopPeer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.disconnect(); // the peer ends with its parent's channel
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** Each user's first sign-in (with the login page) at `rp`, CONCURRENCY at a time. */

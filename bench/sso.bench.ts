@@ -79,6 +79,8 @@ import {
   Server,
   table,
   writeResults,
+  peerReady,
+  stopPeer,
 } from './support';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 2000);
@@ -337,21 +339,8 @@ async function startPeer(file: string, port: number, sp: { entityId: string; acs
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error('the peer did not start within 30 s'))), 30_000);
-    child.once('message', () => (clearTimeout(timer), resolve()));
-    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`the peer exited (${code})`))));
-  });
+  await peerReady(child);
   return child;
-}
-
-async function stopPeer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.disconnect(); // the peer ends with its parent's channel
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** Stores request ids in the peer's node-saml cache, as its AuthnRequests would have. */

@@ -333,3 +333,25 @@ export function currentCommit(): string {
 export function machineInfo() {
   return { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version };
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Peers: the relying parties a team would write instead of this product, each in a process of its own.
+
+/** Waits for a forked peer's first IPC message (it is listening), at most 30 s. */
+export function peerReady(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error('the peer did not start within 30 s'))), 30_000);
+    child.once('message', () => (clearTimeout(timer), resolve()));
+    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`the peer exited (${code})`))));
+  });
+}
+
+/** Stops a forked peer: it ends with its parent's channel; killed after 5 s if it does not. */
+export async function stopPeer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.disconnect();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}

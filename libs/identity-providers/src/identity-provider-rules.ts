@@ -1,7 +1,8 @@
 import { applyJitSettingsRules, assertionFromClaims, assertionFromXml, userAttributePath, USER_MAPPING_METHODS, VerifiedAssertion } from '@app/jit';
-import { Doc, ScimError } from '@app/scim';
+import { applyPatch, Doc, normalizeResource, ParsedPatchOp, ScimError } from '@app/scim';
 import { CertificateError, certificateDer, parseCertificate } from './certificates';
 import {
+  IDENTITY_PROVIDER_RESOURCE_TYPE,
   IDENTITY_PROVIDER_TYPES,
   NAME_ID_FORMATS,
   SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID,
@@ -51,6 +52,18 @@ function checkUrl(doc: Doc, name: string): void {
  * Validates and completes a representation: type and the extension it needs, metadata import into attributes not
  * given explicitly, certificates, enumerations, user mapping, the extensions' enumerations, and the JIT rules.
  */
+/**
+ * The representation a PATCH makes of the stored one, checked by the same rules as every write: what PATCH writes,
+ * and what the change-impact report assesses. An operation on `metadata` imports it; the attributes other operations
+ * name are the client's choice over what the metadata says.
+ */
+export function patchedIdentityProvider(old: Doc, ops: ParsedPatchOp[]): Doc {
+  const explicit = new Set(ops.filter((o) => o.path.attribute.name !== 'metadata').map((o) => o.path.attribute.name));
+  const doc = normalizeResource(IDENTITY_PROVIDER_RESOURCE_TYPE, applyPatch(old, ops));
+  prepareIdentityProvider(doc, explicit, doc.metadata !== undefined && doc.metadata !== old.metadata, old);
+  return doc;
+}
+
 export function prepareIdentityProvider(doc: Doc, explicit: Set<string>, fromMetadata: boolean, old: Doc | undefined): void {
   checkType(doc);
   const imported = fromMetadata && typeof doc.metadata === 'string' ? importMetadata(doc, explicit) : undefined;
@@ -222,7 +235,12 @@ export function prepareSocialSettings(social: Doc, before: Doc | undefined, wher
   }
 }
 
-function isProviderEndpoint(value: string): boolean {
+/**
+ * An endpoint of an OpenID Connect provider this server may call: an absolute https URL, or plain http on a loopback
+ * host (a provider on the same machine: development, tests). One rule for what is stored, what sign-in uses and
+ * what discovery may point at.
+ */
+export function isProviderEndpoint(value: string): boolean {
   let u: URL;
   try {
     u = new URL(value);

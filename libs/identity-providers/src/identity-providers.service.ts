@@ -26,7 +26,7 @@ import {
 import { consumerSecretContext, encryptConsumerSecretsAtRest } from './consumer-secrets';
 import { IdentityProviderEntity } from './identity-provider.entity';
 import { IDENTITY_PROVIDER_RESOURCE_TYPE, SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID } from './identity-provider.schema';
-import { checkConsumerSecret, prepareIdentityProvider, previewAssertionOf, socialRedirectUrl, takeConsumerSecret } from './identity-provider-rules';
+import { checkConsumerSecret, patchedIdentityProvider, prepareIdentityProvider, previewAssertionOf, socialRedirectUrl, takeConsumerSecret } from './identity-provider-rules';
 import { findIdentityProviderRow, IdentityProviderRef, SignInConfiguration, signInConfigurationOf } from './sign-in-configuration';
 import { signingKeyWarnings, withSigningKeyStatus } from './signing-keys';
 
@@ -153,12 +153,7 @@ export class IdentityProvidersService implements OnModuleInit {
 
   patch(id: string, body: unknown, ifMatch: string | undefined, request: ProjectionRequest, actor: Actor): Promise<IdentityProviderResult> {
     const ops = parsePatchRequest(rt, body);
-    const explicit = new Set(ops.filter((o) => o.path.attribute.name !== 'metadata').map((o) => o.path.attribute.name));
-    return this.mutate(id, ifMatch, request, actor, (old) => {
-      const doc = normalizeResource(rt, applyPatch(old, ops));
-      prepareIdentityProvider(doc, explicit, doc.metadata !== undefined && doc.metadata !== old.metadata, old);
-      return doc;
-    });
+    return this.mutate(id, ifMatch, request, actor, (old) => patchedIdentityProvider(old, ops));
   }
 
   /**
@@ -296,7 +291,8 @@ export class IdentityProvidersService implements OnModuleInit {
     }
   }
 
-  private async checkGroups(m: EntityManager, doc: Doc): Promise<void> {
+  /** Refuses (400) a representation whose JIT settings name a group that does not exist. */
+  async checkGroups(m: EntityManager, doc: Doc): Promise<void> {
     const refs = referencedGroupIds(doc);
     if (!refs.size) return;
     const found = new Set((await this.groups.namesByIds(m, [...refs.keys()])).map((g) => g.id));

@@ -14,3 +14,4 @@ export * from './social-identity-providers.service';
 export { canonicalServiceProviderName, OPENID_CONNECT_PROVIDER, SOCIAL_CALLBACK_PATH, socialRedirectUrl } from './identity-provider-rules';
 export { MetadataRefreshService, METADATA_REFRESHER, type MetadataRefreshOptions, type RefreshReport } from './metadata-refresh.service';
 export { isNonPublicAddress } from './metadata-refresh-fetch';
+export { isProviderEndpoint } from './identity-provider-rules';

@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { GroupsRepository } from '@app/groups';
-import { compileAttributeMappings, JitImpactPage, JitImpactReport, JitImpactService, MAPPED_ATTRIBUTE_RESOURCE_TYPE, MappedAttributesService, referencedGroupIds } from '@app/jit';
+import { compileAttributeMappings, JitImpactPage, JitImpactReport, JitImpactService, MAPPED_ATTRIBUTE_RESOURCE_TYPE, MappedAttributesService } from '@app/jit';
 import { Database } from '@app/persistence';
 import { applyPatch, Doc, normalizeResource, parsePatchRequest, ScimError } from '@app/scim';
 import { IdentityProviderEntity } from './identity-provider.entity';
 import { IDENTITY_PROVIDER_RESOURCE_TYPE } from './identity-provider.schema';
-import { prepareIdentityProvider, takeConsumerSecret } from './identity-provider-rules';
+import { patchedIdentityProvider, takeConsumerSecret } from './identity-provider-rules';
+import { IdentityProvidersService } from './identity-providers.service';
 import { signInConfigurationOf } from './sign-in-configuration';
 
-const rt = IDENTITY_PROVIDER_RESOURCE_TYPE;
 const MAX_PAGE = 500;
 
 /** startIndex (1-based, default 1) and count (default 50, at most 500) of a jitImpact request. */
@@ -33,7 +32,7 @@ export class IdentityProviderImpact {
   constructor(
     private readonly db: Database,
     private readonly mapped: MappedAttributesService,
-    private readonly groups: GroupsRepository,
+    private readonly idps: IdentityProvidersService,
     private readonly impact: JitImpactService,
   ) {}
 
@@ -46,10 +45,10 @@ export class IdentityProviderImpact {
       const row = await m.findOneBy(IdentityProviderEntity, { id });
       if (!row) throw new ScimError(404, `No identity provider with id "${id}"`);
       const mapped = await this.mapped.findForIdentityProvider(m, id);
-      const doc = this.proposedIdentityProvider(row, b.identityProvider);
-      const refs = referencedGroupIds(doc);
-      const found = new Set((await this.groups.namesByIds(m, [...refs.keys()])).map((g) => g.id));
-      for (const [gid, where] of refs) if (!found.has(gid)) throw ScimError.badRequest('invalidValue', `identityProvider: ${where}: no group with id "${gid}"`);
+      const stored = JSON.parse(row.data) as Doc;
+      const doc = b.identityProvider === undefined ? stored : patchedIdentityProvider(stored, parsePatchRequest(IDENTITY_PROVIDER_RESOURCE_TYPE, b.identityProvider));
+      takeConsumerSecret(doc);
+      await this.idps.checkGroups(m, doc);
       let proposedMapped = mapped;
       if (b.mappedAttribute !== undefined) {
         if (!mapped) throw new ScimError(409, `Identity provider "${row.partnerName}" has no MappedAttribute to change`);
@@ -62,17 +61,5 @@ export class IdentityProviderImpact {
       };
     });
     return this.impact.report(current.jit, proposed.jit, page);
-  }
-
-  /** The IdP's representation after the proposed PATCH, checked by the rules a PATCH is checked by. */
-  private proposedIdentityProvider(row: IdentityProviderEntity, patch: unknown): Doc {
-    const old = JSON.parse(row.data) as Doc;
-    if (patch === undefined) return old;
-    const ops = parsePatchRequest(rt, patch);
-    const explicit = new Set(ops.filter((o) => o.path.attribute.name !== 'metadata').map((o) => o.path.attribute.name));
-    const doc = normalizeResource(rt, applyPatch(old, ops));
-    prepareIdentityProvider(doc, explicit, doc.metadata !== undefined && doc.metadata !== old.metadata, old);
-    takeConsumerSecret(doc);
-    return doc;
   }
 }

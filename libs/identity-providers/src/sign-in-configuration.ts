@@ -2,6 +2,7 @@ import { Brackets, EntityManager } from 'typeorm';
 import { compileAttributeMappings, GroupAssignmentMethod, JitConfig, jitConfigOf, lookupAttributeOf, RejectReason, SOCIAL_IDENTITY_PROVIDER_EXTENSION_ID } from '@app/jit';
 import { Doc } from '@app/scim';
 import { IdentityProviderEntity } from './identity-provider.entity';
+import { isProviderEndpoint } from './identity-provider-rules';
 import { NAME_ID_FORMATS } from './identity-provider.schema';
 import { SignInSigningKey, signInKeysOf } from './signing-keys';
 
@@ -121,7 +122,7 @@ function unsupportedSignIn(type: string, doc: Doc, jit: JitConfig, oidc: OidcSig
         detail: `the social identity provider (serviceProviderName "${oidc?.serviceProviderName ?? ''}") has no discoveryUrl: sign-in speaks OpenID Connect and reads the provider's endpoints and keys from its discovery document; set ${SOCIAL_IDENTITY_PROVIDER_EXTENSION_ID}:discoveryUrl`,
       };
     }
-    if (!usableDiscoveryUrl(oidc.discoveryUrl)) {
+    if (!isProviderEndpoint(oidc.discoveryUrl)) {
       return { reason: UnsupportedSignInReason.OidcSettings, detail: `discoveryUrl "${oidc.discoveryUrl.slice(0, 300)}" is not an https URL (plain http is allowed on loopback hosts only)` };
     }
     if (!oidc.clientId || !oidc.sealedClientSecret) {
@@ -138,16 +139,6 @@ function unsupportedSignIn(type: string, doc: Doc, jit: JitConfig, oidc: OidcSig
   const lookup = lookupAttributeOf(jit.lookup);
   if ('unsupported' in lookup) return { reason: UnsupportedSignInReason.UserMapping, detail: lookup.unsupported };
   return undefined;
-}
-
-/** An https URL, or an http one on a loopback host (a provider on this machine: the demo, tests). */
-function usableDiscoveryUrl(value: string): boolean {
-  try {
-    const u = new URL(value);
-    return u.protocol === 'https:' || (u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname));
-  } catch {
-    return false;
-  }
 }
 
 /** The social extension's sign-in settings. */

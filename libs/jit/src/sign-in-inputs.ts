@@ -56,9 +56,10 @@ function filterNames(f: Filter, into: Set<string>): void {
 /** The part of a verified assertion kept for the report. Pure. */
 export function recordedInputsOf(config: JitConfig, a: VerifiedAssertion): RecordedInputs {
   const attributes: Record<string, string[]> = {};
-  const wanted = inputNamesOf(config);
+  // Names ignoring case, as the gate reads them (sign-in-gate.ts): the list is built once, not per attribute.
+  const wanted = new Set([...inputNamesOf(config)].map((n) => n.toLowerCase()));
   for (const name of Object.keys(a.attributes)) {
-    if (wanted.has(name) || [...wanted].some((w) => w.toLowerCase() === name.toLowerCase())) attributes[name] = a.attributes[name];
+    if (wanted.has(name.toLowerCase())) attributes[name] = a.attributes[name];
   }
   return { nameId: a.nameId, ...(a.nameIdFormat ? { nameIdFormat: a.nameIdFormat } : {}), issuer: a.issuer, attributes };
 }

@@ -2,11 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as client from 'openid-client';
 import { APP_CONFIG, AppConfig, secretBoxFor } from '@app/config';
-import { consumerSecretContext, IdentityProvidersService, OidcSignInSettings, SignInConfiguration } from '@app/identity-providers';
+import { consumerSecretContext, IdentityProvidersService, isProviderEndpoint, OidcSignInSettings, SignInConfiguration } from '@app/identity-providers';
 import { assertionFromClaims, federatedSubjectOf, JitLoginService } from '@app/jit';
 import { MetricsService } from '@app/metrics';
 import { Database, nowIso, sweepDue } from '@app/persistence';
-import { safeRelayState, SessionsService, SignInDelivery, SignInFailures, SignInStarter, SsoReason, SsoRejection } from '@app/saml';
+import { cookieValues, safeRelayState, SessionsService, SignInDelivery, SignInFailures, SignInStarter, SsoReason, SsoRejection } from '@app/saml';
 import { OidcReason } from './oidc-reasons';
 import { OidcSignInFlowEntity } from './oidc-sign-in-flow.entity';
 
@@ -28,20 +28,6 @@ const PROTOCOL_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'azp
 
 const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 const flowCookieName = (state: string) => FLOW_COOKIE_PREFIX + s256(state).slice(0, 16);
-
-/** A loopback host: plain http is allowed there only (a provider on the same machine: the demo, tests). */
-function isLoopback(url: URL): boolean {
-  return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
-}
-
-/** The value of cookie `name` in a Cookie header, if any. */
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
-  }
-  return undefined;
-}
 
 /** A provider as openid-client knows it: its discovered metadata, our client, the JWKS cache. */
 interface ProviderClient {
@@ -145,7 +131,7 @@ export class OidcLoginService implements SignInStarter {
       const known = idp ?? flowIdp;
       const rejection = e instanceof SsoRejection ? e : new SsoRejection(OidcReason.TokenInvalid, String((e as Error)?.message ?? e), known);
       this.metrics.signIn(known?.id, 'refused', rejection.reason);
-      await this.failures.record(rejection.idp ? rejection : new SsoRejection(rejection.reason, rejection.detail, known, rejection.status), known, correlationId, 'oidc');
+      await this.failures.record(rejection, known, correlationId, 'oidc');
       throw rejection;
     }
   }
@@ -162,7 +148,7 @@ export class OidcLoginService implements SignInStarter {
     if (!flow) throw new SsoRejection(OidcReason.StateUnknown, 'the state names no pending sign-in (unknown, expired or already used)');
     const idp = { id: flow.idpId, partnerName: '' };
     found(idp);
-    const verifier = cookieValue(input.cookieHeader, flowCookieName(state));
+    const verifier = cookieValues(input.cookieHeader, flowCookieName(state))[0] || undefined;
     const presented = verifier ? Buffer.from(s256(verifier)) : undefined;
     const expected = Buffer.from(flow.browserBinding);
     if (!presented || presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
@@ -253,11 +239,12 @@ export class OidcLoginService implements SignInStarter {
 
   private async discover(idp: SignInConfiguration, settings: OidcSignInSettings): Promise<ProviderClient> {
     const fail = (reason: string, detail: string) => new SsoRejection(reason, detail, idp, 502);
-    const discoveryUrl = new URL(settings.discoveryUrl!);
-    const loopback = isLoopback(discoveryUrl);
-    if (discoveryUrl.protocol !== 'https:' && !(discoveryUrl.protocol === 'http:' && loopback)) {
-      throw fail(OidcReason.InsecureEndpoint, `discoveryUrl ${discoveryUrl.href} is not https (plain http is allowed on loopback hosts only)`);
+    if (!isProviderEndpoint(settings.discoveryUrl!)) {
+      throw fail(OidcReason.InsecureEndpoint, `discoveryUrl ${settings.discoveryUrl} is not https (plain http is allowed on loopback hosts only)`);
     }
+    const discoveryUrl = new URL(settings.discoveryUrl!);
+    // Plain http is a provider on this machine (isProviderEndpoint): only then may its other endpoints be http too.
+    const loopback = discoveryUrl.protocol === 'http:';
     const secret = secretBoxFor(this.appConfig.secrets).open(settings.sealedClientSecret!, consumerSecretContext(idp.id), `the consumerSecret of identity provider ${idp.id}`);
     const auth = settings.clientSecretPost ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);
     let config: client.Configuration;
@@ -273,8 +260,7 @@ export class OidcLoginService implements SignInStarter {
     for (const [name, value] of Object.entries({ issuer: metadata.issuer, authorization_endpoint: metadata.authorization_endpoint, token_endpoint: metadata.token_endpoint, jwks_uri: metadata.jwks_uri, userinfo_endpoint: metadata.userinfo_endpoint })) {
       if (value === undefined && name === 'userinfo_endpoint') continue;
       if (typeof value !== 'string') throw fail(OidcReason.ProviderUnavailable, `the provider's discovery document has no ${name}`);
-      const u = new URL(value);
-      if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopback(u) && loopback)) throw fail(OidcReason.InsecureEndpoint, `the provider's ${name} ${value} is not https`);
+      if (!isProviderEndpoint(value) || (new URL(value).protocol === 'http:' && !loopback)) throw fail(OidcReason.InsecureEndpoint, `the provider's ${name} ${value} is not https`);
     }
     // Only asymmetric algorithms the provider lists (RS256 when it lists none, as OpenID Connect Discovery says).
     const listed = metadata.id_token_signing_alg_values_supported ?? ['RS256'];

@@ -4,6 +4,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { MoreThan } from 'typeorm';
 import { Database, nowIso, sweepDue } from '@app/persistence';
 import { SamlRequestIdEntity } from './saml-login.entities';
+import { cookieValues } from './sessions.service';
 
 /** Where the browser-binding cookies are sent: the assertion consumer service only. */
 export const REQUEST_COOKIE_PATH = '/fed/v1/sp/sso';
@@ -25,15 +26,11 @@ export function newBrowserBinding(): { secret: string; binding: string } {
 
 /** Whether the Cookie header holds the secret of AuthnRequest `id` whose stored binding is `binding` (constant time). */
 export function holdsBrowserBinding(cookieHeader: string | undefined, id: string, binding: string): boolean {
-  const name = requestCookieName(id);
-  for (const part of (cookieHeader ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0 || part.slice(0, eq).trim() !== name) continue;
-    const presented = Buffer.from(sha256(part.slice(eq + 1).trim()));
-    const expected = Buffer.from(binding);
-    if (presented.length === expected.length && timingSafeEqual(presented, expected)) return true;
-  }
-  return false;
+  const expected = Buffer.from(binding);
+  return cookieValues(cookieHeader, requestCookieName(id)).some((secret) => {
+    const presented = Buffer.from(sha256(secret));
+    return presented.length === expected.length && timingSafeEqual(presented, expected);
+  });
 }
 
 /**

@@ -12,13 +12,23 @@ export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/**
+ * The values of cookie `name` in a Cookie header, in the order sent (a browser may send several cookies of one name,
+ * set for different paths or domains).
+ */
+export function cookieValues(header: string | undefined, name: string): string[] {
+  const out: string[] = [];
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || part.slice(0, eq).trim() !== name) continue;
+    out.push(part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
 /** The value of the session cookie in a Cookie header, if any. */
 export function sessionCookie(header: string | undefined): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const [name, ...rest] = part.trim().split('=');
-    if (name === SESSION_COOKIE) return rest.join('=') || undefined;
-  }
-  return undefined;
+  return cookieValues(header, SESSION_COOKIE)[0] || undefined;
 }
 
 /**

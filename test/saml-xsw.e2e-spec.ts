@@ -1,5 +1,6 @@
 import { Document, DOMParser, Element, Node, XMLSerializer } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
+import { encrypt as xmlEncrypt } from 'xml-encryption';
 import { SsoReason } from '@app/saml';
 import { createJitIdentityProvider, postSamlResponse, startSamlSignIn } from '@app/fixtures';
 import { makeKeyPair, TestKeyPair } from './support/certs';
@@ -30,6 +31,9 @@ const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
 const SHA1 = 'http://www.w3.org/2000/09/xmldsig#sha1';
 const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
+
+const OAEP = 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p';
+const AES256_CBC = 'http://www.w3.org/2001/04/xmlenc#aes256-cbc';
 
 const RESPONSE_XPATH = "/*[local-name()='Response']";
 const ASSERTION_XPATH = "/*[local-name()='Response']/*[local-name()='Assertion']";
@@ -96,12 +100,45 @@ function withoutSignature(el: Element): Element {
   return copy;
 }
 
+/** `xml` encrypted to `certificatePem` as an IdP encrypts an assertion (AES-256-CBC, RSA-OAEP key transport). */
+function encryptedData(xml: string, certificatePem: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    xmlEncrypt(xml, { rsa_pub: certificatePem, pem: certificatePem, encryptionAlgorithm: AES256_CBC, keyEncryptionAlgorithm: OAEP, disallowEncryptionWithInsecureAlgorithm: true }, (e, out) =>
+      e ? reject(e) : resolve(out),
+    ),
+  );
+}
+
+/**
+ * The forged response `b64Response` with each assertion that is a child of the Response (its content, forgery and
+ * all) sealed in a saml:EncryptedAssertion to our encryption certificate: what an attacker who intercepted a
+ * genuinely encrypted assertion could rebuild, since the encryption key is public.
+ */
+async function sealAssertions(b64Response: string, certificatePem: string): Promise<string> {
+  const doc = parse(Buffer.from(b64Response, 'base64').toString('utf8'));
+  const response = doc.documentElement!;
+  const assertions: Element[] = [];
+  for (let n = response.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType === Node.ELEMENT_NODE && (n as Element).namespaceURI === SAML && (n as Element).localName === 'Assertion') assertions.push(n as Element);
+  }
+  if (!assertions.length) throw new Error('fixture: no assertion to seal');
+  for (const assertion of assertions) {
+    const data = parse(await encryptedData(new XMLSerializer().serializeToString(assertion), certificatePem)).documentElement!;
+    const sealed = doc.createElementNS(SAML, 'saml:EncryptedAssertion');
+    sealed.appendChild(doc.importNode(data, true));
+    response.replaceChild(sealed, assertion);
+  }
+  return b64(serialize(doc));
+}
+
 describe(`SAML ACS refuses forged responses: XSW1–XSW8, weak algorithms, foreign keys (${E2E_DB})`, () => {
   let s: TestServer;
   let idpKeys: TestKeyPair;
   let attackerKeys: TestKeyPair;
   let idp: TestIdp;
   let idpId: string;
+  /** Our SP's encryption certificate (PEM), from our metadata. */
+  let spEncryptionPem: string;
 
   /** Starts an SP-initiated sign-in and returns the AuthnRequest id, so no case is refused for its InResponseTo. */
   async function initiate(): Promise<string> {
@@ -299,6 +336,9 @@ describe(`SAML ACS refuses forged responses: XSW1–XSW8, weak algorithms, forei
     [idpKeys, attackerKeys] = await Promise.all([makeKeyPair('xsw-idp'), makeKeyPair('xsw-attacker')]);
     s = await TestServer.start();
     const metadata = await s.raw('GET', '/fed/v1/metadata');
+    const encryptionKey = /<md:KeyDescriptor use="encryption">[\s\S]*?<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/.exec(metadata.text);
+    if (!encryptionKey) throw new Error('fixture: no encryption certificate in our SP metadata');
+    spEncryptionPem = `-----BEGIN CERTIFICATE-----\n${encryptionKey[1].replace(/\s+/g, '').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
     idp = new TestIdp(metadata.text, { entityId: `${s.publicUrl}/fed`, acsUrl: `${s.publicUrl}/fed/v1/sp/sso` }, idpKeys);
     ({ idpId } = await createJitIdentityProvider(s, {
       partnerName: 'xsw-idp',
@@ -360,6 +400,34 @@ describe(`SAML ACS refuses forged responses: XSW1–XSW8, weak algorithms, forei
   it.each(cases)('should refuse %s, write nothing and tell the browser only that sign-in failed', async (_name, fixture, reason, settings) => {
     await withIdp(settings, async () => {
       await expectRefused(await fixture(), reason);
+    });
+  });
+
+  describe('the same forgeries inside an encrypted assertion (decrypted once, on a validation thread)', () => {
+    const seal = (fixture: () => Promise<string>) => async () => sealAssertions(await fixture(), spEncryptionPem);
+
+    it('control: should pass the genuine response with its signed assertion encrypted', async () => {
+      await expectPassedSecurityChecks(await post(await sealAssertions(b64(await genuineXml('control.sealed@example.com')), spEncryptionPem)));
+    });
+
+    const sealedCases: Case[] = [
+      ['XSW3 with both assertions encrypted', seal(forge.xsw3EvilAssertionBeforeSignedOriginal), SsoReason.InvalidSignature, AS_CREATED],
+      ['XSW4 (the signed original inside the evil assertion, encrypted together)', seal(forge.xsw4SignedOriginalInsideEvilAssertion), SsoReason.InvalidSignature, AS_CREATED],
+      ['XSW5 with both assertions encrypted', seal(forge.xsw5EvilAssertionCarriesSignatureOriginalCopyLast), SsoReason.InvalidSignature, AS_CREATED],
+      ["XSW6 (the original copy inside the evil assertion's Signature, encrypted)", seal(forge.xsw6OriginalCopyInsideEvilAssertionsSignature), SsoReason.InvalidSignature, AS_CREATED],
+      ['XSW7 (the evil assertion encrypted, the signed original in Extensions)', seal(forge.xsw7SignedOriginalInExtensionsEvilAssertionAfter), SsoReason.InvalidSignature, AS_CREATED],
+      ["XSW8 (the original copy in a ds:Object of the evil assertion's Signature, encrypted)", seal(forge.xsw8OriginalCopyInObjectOfEvilAssertionsSignature), SsoReason.InvalidSignature, AS_CREATED],
+      ['a NameID edited after signing, then encrypted', seal(forge.nameIdEditedAfterSigning), SsoReason.InvalidSignature, AS_CREATED],
+      ['two signed assertions, each encrypted', seal(forge.twoSignedAssertions), SsoReason.InvalidSignature, AS_CREATED],
+      ['a SHA-1 digest inside the encrypted assertion', seal(forge.sha1DigestOnly), SsoReason.AlgorithmNotAllowed, AS_CREATED],
+      ['an HMAC SignatureMethod keyed with the IdP certificate inside the encrypted assertion', seal(forge.hmacKeyedWithIdpCertificate), SsoReason.AlgorithmNotAllowed, AS_CREATED],
+      ["the attacker's key and certificate inside the encrypted assertion", seal(forge.attackerKeyWithItsCertificateInKeyInfo), SsoReason.InvalidSignature, AS_CREATED],
+    ];
+
+    it.each(sealedCases)('should refuse %s, write nothing and tell the browser only that sign-in failed', async (_name, fixture, reason, settings) => {
+      await withIdp(settings, async () => {
+        await expectRefused(await fixture(), reason);
+      });
     });
   });
 

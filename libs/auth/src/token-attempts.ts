@@ -162,9 +162,15 @@ export class TokenAttemptLimiter {
    * the budget. One transaction for all: on SQLite every write transaction waits for the one before it.
    */
   async giveBack(limits: readonly AddressLimit[], address: string): Promise<void> {
-    await this.db.transaction(async (m) => {
-      for (const limit of limits) await this.giveBackIn(m, limit.kind, address, limit.budget);
-    });
+    await this.db.transaction((m) => this.giveBackWithin(m, limits, address));
+  }
+
+  /**
+   * `giveBack` inside the caller's transaction: a sign-in gives its attempts back in the transaction that signs
+   * in, so that a success is one write transaction, and a sign-in that rolls back gives nothing back.
+   */
+  async giveBackWithin(m: EntityManager, limits: readonly AddressLimit[], address: string): Promise<void> {
+    for (const limit of limits) await this.giveBackIn(m, limit.kind, address, limit.budget);
   }
 
   /**

@@ -27,7 +27,7 @@ import { consumerSecretContext, encryptConsumerSecretsAtRest } from './consumer-
 import { IdentityProviderEntity } from './identity-provider.entity';
 import { IDENTITY_PROVIDER_RESOURCE_TYPE, SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID } from './identity-provider.schema';
 import { checkConsumerSecret, patchedIdentityProvider, prepareIdentityProvider, previewAssertionOf, socialRedirectUrl, takeConsumerSecret } from './identity-provider-rules';
-import { findIdentityProviderRow, IdentityProviderRef, SignInConfiguration, signInConfigurationOf } from './sign-in-configuration';
+import { findIdentityProviderRow, IdentityProviderRef, SignInConfiguration, SignInConfigurationCache, signInConfigurationKeys, signInConfigurationOf } from './sign-in-configuration';
 import { signingKeyWarnings, withSigningKeyStatus } from './signing-keys';
 
 const rt = IDENTITY_PROVIDER_RESOURCE_TYPE;
@@ -76,6 +76,9 @@ function conflictDetail(message: string): string {
 export class IdentityProvidersService implements OnModuleInit {
   private readonly repo: DocumentRepository<IdentityProviderEntity>;
   private readonly pipeline: ResourcePipeline<IdentityProviderEntity>;
+
+  /** Sign-in configurations by the versions they were built from (signInConfiguration). */
+  private readonly signInConfigurations = new SignInConfigurationCache();
 
   constructor(
     private readonly db: Database,
@@ -239,8 +242,18 @@ export class IdentityProvidersService implements OnModuleInit {
    */
   signInConfiguration(ref: IdentityProviderRef): Promise<SignInConfiguration | undefined> {
     return this.db.read(async (m) => {
+      // The versions first (one statement): a configuration built from them before is used as it is. Through
+      // TypeORM's query runner, which logs it as every read.
+      const keys = await signInConfigurationKeys({ escape: this.db.sql(m).escape, query: (text, params) => m.query(text, params) }, ref);
+      if (keys.length === 0) return undefined;
+      const cached = keys.length === 1 ? this.signInConfigurations.get(keys[0]) : undefined;
+      if (cached) return cached;
       const row = await findIdentityProviderRow(m, ref);
-      return row ? signInConfigurationOf(row, await this.mapped.findForIdentityProvider(m, row.id)) : undefined;
+      if (!row) return undefined;
+      const mapped = await this.mapped.findRowForIdentityProvider(m, row.id);
+      const config = signInConfigurationOf(row, mapped ? (JSON.parse(mapped.data) as Doc) : undefined);
+      if (keys.length === 1) this.signInConfigurations.set({ id: row.id, version: row.version, mapped: mapped ? `${mapped.id}@${mapped.version}` : '' }, config);
+      return config;
     });
   }
 

@@ -1,5 +1,6 @@
 import { Brackets, EntityManager } from 'typeorm';
 import { compileAttributeMappings, GroupAssignmentMethod, JitConfig, jitConfigOf, lookupAttributeOf, RejectReason, SOCIAL_IDENTITY_PROVIDER_EXTENSION_ID } from '@app/jit';
+import type { SqlRunner } from '@app/persistence';
 import { Doc } from '@app/scim';
 import { IdentityProviderEntity } from './identity-provider.entity';
 import { isProviderEndpoint } from './identity-provider-rules';
@@ -205,6 +206,61 @@ export function findIdentityProviderRow(m: EntityManager, ref: IdentityProviderR
     .where(new Brackets((w) => w.where('r.id = :ref', { ref: ref.idOrName }).orWhere('r.partner_name_lower = :lower', { lower: ref.idOrName.toLowerCase() })))
     .getOne();
 }
+
+/** What a sign-in configuration is built from, by version: the IdP's row, and its MappedAttribute ("" when it has none). */
+export interface SignInConfigurationKey {
+  id: string;
+  version: number;
+  mapped: string;
+}
+
+/**
+ * The versions a sign-in configuration of the IdP `ref` names would be built from, in one statement (the row's and
+ * its MappedAttribute's, which JIT's mappings come from); empty when no IdP matches, and more than one entry when
+ * `ref` is ambiguous or the IdP has several MappedAttributes (then nothing is cached).
+ */
+export function signInConfigurationKeys(sql: SqlRunner, ref: IdentityProviderRef): Promise<SignInConfigurationKey[]> {
+  const [where, params] =
+    'id' in ref
+      ? ['r.id = :ref', { ref: ref.id }]
+      : 'issuer' in ref
+        ? ['r.partner_provider_id = :ref', { ref: ref.issuer }]
+        : ['(r.id = :ref OR r.partner_name_lower = :lower)', { ref: ref.idOrName, lower: ref.idOrName.toLowerCase() }];
+  const text = `SELECT r.id AS id, r.version AS version, m.id AS mapped_id, m.version AS mapped_version
+     FROM identity_providers r
+     LEFT JOIN mapped_attributes m ON m.ref_resource_type = 'IdentityProvider' AND m.ref_resource_id = r.id
+     WHERE ${where}`;
+  return sql
+    .query<{ id: string; version: number | string; mapped_id: string | null; mapped_version: number | string | null }>(...sql.escape(text, params))
+    .then((rows) => rows.map((r) => ({ id: r.id, version: Number(r.version), mapped: r.mapped_id ? `${r.mapped_id}@${Number(r.mapped_version)}` : '' })));
+}
+
+/**
+ * Sign-in configurations built once per version of what they are built from (certificates parsed, mappings
+ * compiled), for sign-ins: every use reads the versions (signInConfigurationKeys), so a change written on any
+ * instance is used by the next sign-in here. At most `capacity` IdPs are kept, the least recently used leaving.
+ */
+export class SignInConfigurationCache {
+  private readonly entries = new Map<string, { key: string; config: SignInConfiguration }>();
+
+  constructor(private readonly capacity = 1000) {}
+
+  get(key: SignInConfigurationKey): SignInConfiguration | undefined {
+    const entry = this.entries.get(key.id);
+    if (!entry || entry.key !== cacheKey(key)) return undefined;
+    this.entries.delete(key.id);
+    this.entries.set(key.id, entry);
+    return entry.config;
+  }
+
+  set(key: SignInConfigurationKey, config: SignInConfiguration): void {
+    this.entries.delete(key.id);
+    this.entries.set(key.id, { key: cacheKey(key), config });
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
+
+const cacheKey = (k: SignInConfigurationKey) => `${k.version}/${k.mapped}`;
 
 /** The sign-in configuration of a stored IdP and its MappedAttribute. Pure. */
 export function signInConfigurationOf(row: IdentityProviderEntity, mappedAttribute: Doc | undefined): SignInConfiguration {

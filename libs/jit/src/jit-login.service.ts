@@ -43,7 +43,19 @@ export interface SignInInput {
   /** SAML unless said otherwise. */
   protocol?: SignInProtocol;
   federated?: FederatedSubject;
+  /**
+   * Runs first in the sign-in's transaction: the caller's single-use claims (a SAML assertion id, its request). It
+   * refuses the sign-in by throwing SignInClaimRefused, whose error signIn then throws, with nothing written.
+   */
+  claim?: (m: EntityManager) => Promise<void>;
   onSignedIn?: (m: EntityManager, userId: string) => Promise<void>;
+}
+
+/** Thrown by SignInInput.claim: the transaction rolls back, and signIn throws `refusal` to its caller, who audits it. */
+export class SignInClaimRefused extends Error {
+  constructor(readonly refusal: Error) {
+    super(refusal.message);
+  }
 }
 
 /** The user a sign-in is about: found through its federated identity (linked) or the lookup, none, or a refusal. */
@@ -97,6 +109,7 @@ export class JitLoginService {
       try {
         return await this.attempt(input);
       } catch (e) {
+        if (e instanceof SignInClaimRefused) throw e.refusal;
         const retry = e instanceof Conflict || isUniqueViolation(e) || isTransactionConflict(e);
         if (!retry || attempt >= MAX_ATTEMPTS) {
           this.logger.error(`JIT sign-in failed (correlation ${input.correlationId}): ${(e as Error).stack ?? e}`);
@@ -129,6 +142,7 @@ export class JitLoginService {
   private async attempt(input: SignInInput): Promise<JitLoginResult> {
     const { config, assertion: a, correlationId, federated } = input;
     return this.db.transaction(async (m) => {
+      await input.claim?.(m);
       const found = await this.findUser(m, config, a, federated);
       const user = found === 'ambiguous' || (found && 'refused' in found) ? undefined : found;
       const existing = user?.user;

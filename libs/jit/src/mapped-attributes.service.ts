@@ -80,8 +80,13 @@ export class MappedAttributesService {
 
   /** The stored mapping of an identity provider (for the JIT engine). */
   async findForIdentityProvider(m: EntityManager, idpId: string): Promise<Doc | undefined> {
-    const row = await m.findOneBy(MappedAttributeEntity, { refResourceType: 'IdentityProvider', refResourceId: idpId });
+    const row = await this.findRowForIdentityProvider(m, idpId);
     return row ? JSON.parse(row.data) : undefined;
+  }
+
+  /** The stored MappedAttribute of an IdP, with its version. */
+  findRowForIdentityProvider(m: EntityManager, idpId: string): Promise<MappedAttributeEntity | null> {
+    return m.findOneBy(MappedAttributeEntity, { refResourceType: 'IdentityProvider', refResourceId: idpId });
   }
 
   get(id: string, request: ProjectionRequest): Promise<MappedAttributeResult> {

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as client from 'openid-client';
@@ -48,6 +49,8 @@ export interface OidcCallback {
   /** The query string as received (`?code=…&state=…&iss=…`), given to openid-client as the current URL's. */
   search: string;
   cookieHeader: string | undefined;
+  /** The caller's writes of a successful sign-in, in its transaction (the rate limiter's give-back). */
+  withinSignIn?: (m: EntityManager) => Promise<void>;
 }
 
 /**
@@ -125,7 +128,7 @@ export class OidcLoginService implements SignInStarter {
       const flow = await this.consumeFlow(input, (found) => (flowIdp = found));
       idp = await this.idps.signInConfiguration({ id: flow.idpId });
       const claims = await this.validate(idp, flow, input);
-      return await this.signIn(idp!, claims, flow, correlationId);
+      return await this.signIn(idp!, claims, flow, correlationId, input.withinSignIn);
     } catch (e) {
       if (e instanceof JitRefusal) throw e.rejection;
       const known = idp ?? flowIdp;
@@ -204,7 +207,7 @@ export class OidcLoginService implements SignInStarter {
     return merged;
   }
 
-  private async signIn(idp: SignInConfiguration, claims: Record<string, unknown>, flow: OidcSignInFlowEntity, correlationId: string): Promise<OidcSignedIn> {
+  private async signIn(idp: SignInConfiguration, claims: Record<string, unknown>, flow: OidcSignInFlowEntity, correlationId: string, withinSignIn: OidcCallback['withinSignIn']): Promise<OidcSignedIn> {
     const assertion = assertionFromClaims(claims);
     let sessionToken: string | undefined;
     const result = await this.jit.signIn({
@@ -215,6 +218,7 @@ export class OidcLoginService implements SignInStarter {
       federated: federatedSubjectOf(claims, idp.oidc!.accountLinkingEnabled, idp.jit),
       onSignedIn: async (m, userId) => {
         sessionToken = await this.sessions.createWithin(m, userId, idp.id);
+        await withinSignIn?.(m);
       },
     });
     // JIT audited its own outcome (and counted it); only the browser's answer is left.

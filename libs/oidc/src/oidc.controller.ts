@@ -46,8 +46,10 @@ export class OidcController {
       // Counted before validation (each failure writes an audit row), given back when the sign-in succeeds.
       const address = await this.limits.admit(ACS_FAILURE_LIMIT, req.ip);
       const search = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
-      const signedIn = await this.login.callback({ query: req.query as Record<string, unknown>, search, cookieHeader: req.headers.cookie }, correlationIdOf(res));
-      await this.limits.signedIn(address);
+      const signedIn = await this.login.callback(
+        { query: req.query as Record<string, unknown>, search, cookieHeader: req.headers.cookie, withinSignIn: (m) => this.limits.signedIn(m, address) },
+        correlationIdOf(res),
+      );
       sendSignedIn(res, signedIn.sessionToken, signedIn.relayState, this.secureCookie);
     } catch (e) {
       sendSignInFailure(res, e, this.logger);

@@ -1,12 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
-import { decryptXml } from '@node-saml/node-saml/lib/xml';
 import { IdentityProvidersService, SignInConfiguration, UnsupportedSignInReason, usableSigningKeys } from '@app/identity-providers';
-import { JitLoginService } from '@app/jit';
-import { Database, isUniqueViolation, nowIso, sweepDue } from '@app/persistence';
+import { JitLoginService, SignInClaimRefused } from '@app/jit';
+import { EntityManager } from 'typeorm';
+import { Database, nowIso, sweepDue } from '@app/persistence';
 import { crossSiteCookiesWork, holdsBrowserBinding, newBrowserBinding, REQUEST_COOKIE_PATH, requestCookieName, RequestIdStore } from './request-id-store';
-import { ResponseValidationOptions } from './response-validation';
-import { AcceptedAssertion, checkAlgorithms, checkResponseStructure, claimedIssuer, decodeResponse, parseXml } from './response-checks';
+import { ResponseJudge, ResponseJudgement, ResponseValidationOptions, ValidatedResponse } from './response-validation';
+import { AcceptedAssertion } from './response-checks';
 import { SamlAssertionIdEntity, SamlRequestIdEntity } from './saml-login.entities';
 import { SamlValidationPool } from './saml-validation-pool';
 import { SessionsService } from './sessions.service';
@@ -17,7 +17,6 @@ import { SignInFailures } from './sign-in-failures';
 import { SsoReason, SsoRejection } from './sso-rejection';
 import { MetricsService } from '@app/metrics';
 
-const SAML_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
 
 /**
  * Tolerated clock difference with IdPs. node-saml's default is 0, which fails logins whenever the IdP's clock is
@@ -121,139 +120,153 @@ export class SamlLoginService {
   }
 
   /**
-   * The assertion consumer service. Checks run in a fixed order: decoding and structure, then which IdP, then the
-   * request the response answers (outstanding, and started by this browser: its cookie, `cookieHeader`), then
-   * node-saml's cryptographic validation against that IdP's certificate only, then what node-saml leaves to us on
-   * the verified assertion, then the single-use claims (assertion id, InResponseTo), then JIT and the session.
-   * A rejection before JIT is audited here; JIT audits its own outcome. The IdP's configuration is read once, and
-   * JIT applies the one the response was judged by.
+   * The assertion consumer service. The validation pool does all the XML work on its threads, in a fixed order:
+   * decoding and structure, then which IdP (asked of `judge` here: the IdP's configuration, and the request the
+   * response answers, outstanding and started by this browser: its cookie, `cookieHeader`), then node-saml's
+   * cryptographic validation against that IdP's certificates only, then what node-saml leaves to us on the verified
+   * assertion. Then one transaction claims the single-use values (assertion id, InResponseTo), applies JIT with the
+   * configuration the response was judged by, starts the session and runs `withinSignIn` (the caller's writes of a
+   * successful sign-in). A rejection before JIT is audited here; JIT audits its own outcome.
    */
-  async consume(body: Record<string, unknown>, correlationId: string, cookieHeader: string | undefined): Promise<SignedIn> {
+  async consume(body: Record<string, unknown>, correlationId: string, cookieHeader: string | undefined, withinSignIn?: (m: EntityManager) => Promise<void>): Promise<SignedIn> {
     let idp: SignInConfiguration | undefined;
-    let assertion: AcceptedAssertion;
-    try {
-      ({ idp, assertion } = await this.validate(body, cookieHeader));
-    } catch (e) {
+    const refused = async (e: unknown): Promise<never> => {
       const rejection = e instanceof SsoRejection ? e : new SsoRejection(SsoReason.ValidationFailed, String((e as Error)?.message ?? e), idp);
       this.metrics.signIn((idp ?? rejection.idp)?.id, 'refused', rejection.reason);
       await this.failures.record(rejection, idp ?? rejection.idp, correlationId, 'saml');
       throw rejection;
+    };
+    let validated: { idp: SignInConfiguration; assertion: AcceptedAssertion; inResponseTo?: string };
+    try {
+      validated = await this.validate(body, cookieHeader, (found) => (idp = found));
+    } catch (e) {
+      return refused(e);
     }
-    const signedInIdp = idp;
+    const { assertion, inResponseTo } = validated;
+    const signedInIdp = (idp = validated.idp);
     let sessionToken: string | undefined;
-    const result = await this.jit.signIn({
-      config: idp.jit,
-      assertion,
-      correlationId,
-      protocol: 'saml',
-      // The session is written with the user and the audit event: a sign-in is all of it or nothing.
-      onSignedIn: async (m, userId) => {
-        sessionToken = await this.sessions.createWithin(m, userId, signedInIdp.id, assertion.logoutSubject);
-      },
-    });
+    let result: Awaited<ReturnType<JitLoginService['signIn']>>;
+    try {
+      result = await this.jit.signIn({
+        config: signedInIdp.jit,
+        assertion,
+        correlationId,
+        protocol: 'saml',
+        // Single use, in the transaction that signs in: a sign-in that rolls back leaves the assertion unused.
+        claim: (m) => this.claim(m, signedInIdp, assertion, inResponseTo),
+        // The session is written with the user and the audit event: a sign-in is all of it or nothing.
+        onSignedIn: async (m, userId) => {
+          sessionToken = await this.sessions.createWithin(m, userId, signedInIdp.id, assertion.logoutSubject);
+          await withinSignIn?.(m);
+        },
+      });
+    } catch (e) {
+      if (e instanceof SsoRejection) return refused(e);
+      throw e;
+    }
     if (!result.ok || !sessionToken) throw new SsoRejection(result.ok ? 'internal' : result.reason, result.ok ? 'no session was created' : result.detail, idp, 403);
     return { sessionToken, userId: result.userId, relayState: safeRelayState(body.RelayState) };
   }
 
-  private async validate(body: Record<string, unknown>, cookieHeader: string | undefined): Promise<{ idp: SignInConfiguration; assertion: AcceptedAssertion }> {
-    const { response } = decodeResponse(body.SAMLResponse);
-    const issuer = claimedIssuer(response);
-    if (!issuer) throw new SsoRejection(SsoReason.UnknownIssuer, 'the response names no Issuer');
-    // The claimed issuer only selects which IdP's configuration and certificate judge the response.
-    const idp = await this.idps.signInConfiguration({ issuer });
-    if (!idp) throw new SsoRejection(SsoReason.UnknownIssuer, `no identity provider with partnerProviderId "${issuer.slice(0, 300)}"`);
+  /**
+   * The response validated by the pool, with what the main thread contributes: the judgement of its claim (the
+   * IdP's cached configuration, read by version, and the verdict on the request it answers), and node-saml's
+   * errors named by our reason codes. `found` learns the IdP as soon as it is known, for the audit of a refusal.
+   */
+  private async validate(
+    body: Record<string, unknown>,
+    cookieHeader: string | undefined,
+    found: (idp: SignInConfiguration) => void,
+  ): Promise<{ idp: SignInConfiguration; assertion: AcceptedAssertion; inResponseTo?: string }> {
+    const samlResponse = body.SAMLResponse;
+    if (typeof samlResponse !== 'string' || samlResponse.length === 0) throw new SsoRejection(SsoReason.ResponseMissing, 'no SAMLResponse form field');
+    let idp: SignInConfiguration | undefined;
+    let config: IdpConfig | undefined;
     const fail = (reason: string, detail: string) => new SsoRejection(reason, detail, idp);
-    if (!idp.enabled) throw fail(SsoReason.IdpDisabled, 'the identity provider is disabled');
-    if (idp.unsupported) throw fail(idp.unsupported.reason, idp.unsupported.detail);
-    if (idp.type !== 'SAML') throw fail(UnsupportedSignInReason.IdpType, `the identity provider is of type ${idp.type}: SAML responses are accepted from SAML identity providers only`);
-    const { validation, requestIds, refusedKeys, decryptionKeys } = await this.configFor(idp);
-    const { allowSha1, requiresEncryptedAssertion, allowUnsolicitedResponses } = idp.saml;
-
-    const structure = (() => {
-      try {
-        return checkResponseStructure(response, { acsUrl: this.sp.endpoints.acsUrl, allowSha1, requiresEncryptedAssertion });
-      } catch (e) {
-        throw e instanceof SsoRejection ? fail(e.reason, e.detail) : e;
-      }
-    })();
-    if (!structure.inResponseTo && !allowUnsolicitedResponses) throw fail(SsoReason.UnsolicitedNotAllowed, 'unsolicited response from an IdP that does not allow them');
-    const known: Record<string, string> = {};
-    /** The outstanding request `id`, which must have been started by the browser posting its answer. */
-    const outstanding = async (id: string) => {
+    /** The outstanding request `id` to this IdP, which must have been started by the browser posting its answer. */
+    const outstanding = async (requestIds: RequestIdStore, id: string): Promise<{ created: string }> => {
       const request = await requestIds.find(id);
       if (!request) throw fail(SsoReason.InResponseToUnknown, `InResponseTo ${id.slice(0, 200)} is not an outstanding request to this IdP`);
       if (!holdsBrowserBinding(cookieHeader, id, request.browserBinding)) {
         throw fail(SsoReason.BrowserMismatch, `the browser posting the response to ${id.slice(0, 200)} did not start that request (no cookie ${requestCookieName(id)}, or another value)${crossSiteCookiesWork(this.sp.endpoints.acsUrl) ? '' : '; PUBLIC_URL is plain http, so browsers send the cookie from a same-site IdP only: use https'}`);
       }
-      return request;
+      return { created: request.created };
     };
-    if (structure.inResponseTo) known[structure.inResponseTo] = (await outstanding(structure.inResponseTo)).created;
-
-    // The signature inside an encrypted assertion was invisible to the structural check: decrypt and look.
-    const encrypted = Array.from(response.getElementsByTagNameNS(SAML_NS, 'EncryptedAssertion'));
-    let decryptionPvk: string | undefined;
-    for (const el of encrypted) {
-      let decrypted: string;
-      try {
-        ({ decrypted, key: decryptionPvk } = await decryptWithAny(el.toString(), decryptionKeys));
-      } catch (e) {
-        throw fail(SsoReason.ValidationFailed, `the encrypted assertion does not decrypt with our key: ${(e as Error).message}`);
-      }
-      try {
-        checkAlgorithms(parseXml(decrypted).documentElement!, allowSha1);
-      } catch (e) {
-        throw e instanceof SsoRejection ? fail(e.reason, e.detail) : e;
-      }
-    }
-
-    // passport-saml's (node-saml's) verification, then our checks of the verified assertion, on a validation thread.
-    let assertion: AcceptedAssertion;
+    const judge: ResponseJudge = {
+      judge: async ({ issuer, inResponseTo }) => {
+        // The claimed issuer only selects which IdP's configuration (and certificates) judge the response.
+        const claimed = await this.idps.signInConfiguration({ issuer });
+        if (!claimed) throw new SsoRejection(SsoReason.UnknownIssuer, `no identity provider with partnerProviderId "${issuer.slice(0, 300)}"`);
+        found((idp = claimed));
+        if (!claimed.enabled) throw fail(SsoReason.IdpDisabled, 'the identity provider is disabled');
+        if (claimed.unsupported) throw fail(claimed.unsupported.reason, claimed.unsupported.detail);
+        if (claimed.type !== 'SAML') throw fail(UnsupportedSignInReason.IdpType, `the identity provider is of type ${claimed.type}: SAML responses are accepted from SAML identity providers only`);
+        config = await this.configFor(claimed);
+        const { allowSha1, requiresEncryptedAssertion, allowUnsolicitedResponses } = claimed.saml;
+        const acsUrl = this.sp.endpoints.acsUrl;
+        let request: ResponseJudgement['request'];
+        if (inResponseTo) {
+          // A refusal here is applied by the thread after the structural checks, which come first.
+          request = await outstanding(config.requestIds, inResponseTo).catch((e: unknown) => {
+            if (e instanceof SsoRejection) return { reason: e.reason, detail: e.detail };
+            throw e;
+          });
+        }
+        return {
+          options: config.validation,
+          expected: { issuer: claimed.saml.entityId, acsUrl, skewMs: CLOCK_SKEW_MS },
+          policy: { acsUrl, allowSha1, requiresEncryptedAssertion, allowUnsolicitedResponses },
+          decryptionKeys: config.decryptionKeys.map((k) => k.privateKeyPem()),
+          request,
+        };
+      },
+      // node-saml's lookups beyond the request judged above (the assertion's InResponseTo when the Response has none).
+      cache: () => config!.requestIds,
+    };
+    let validated: ValidatedResponse;
     try {
-      const expected = { issuer: idp.saml.entityId, acsUrl: this.sp.endpoints.acsUrl, skewMs: CLOCK_SKEW_MS };
-      // node-saml takes one decryption key: the one that opened the assertion above (an old key during a rollover).
-      assertion = await this.pool.validate(decryptionPvk ? { ...validation, decryptionPvk } : validation, expected, body.SAMLResponse as string, requestIds, known);
+      validated = await this.pool.validate(samlResponse, judge);
     } catch (e) {
       if (e instanceof SsoRejection) throw fail(e.reason, e.detail);
       const message = String((e as Error)?.message ?? e);
       const reason = NODE_SAML_ERRORS.find(([pattern]) => pattern.test(message))?.[1] ?? SsoReason.ValidationFailed;
-      const refused = refusedKeys.length ? ` (not tried, expired and refused by refuseExpiredSigningKeys: ${refusedKeys.join(', ')})` : '';
+      const refused = config?.refusedKeys.length ? ` (not tried, expired and refused by refuseExpiredSigningKeys: ${config.refusedKeys.join(', ')})` : '';
       throw fail(reason, `node-saml: ${message}${refused}`);
     }
-    const inResponseTo = structure.inResponseTo ?? assertion.inResponseTo;
-    if (structure.inResponseTo && assertion.inResponseTo && assertion.inResponseTo !== structure.inResponseTo) {
-      throw fail(SsoReason.InResponseToMismatch, 'SubjectConfirmationData InResponseTo differs from the Response');
-    }
-    if (!inResponseTo && !allowUnsolicitedResponses) throw fail(SsoReason.UnsolicitedNotAllowed, 'unsolicited response from an IdP that does not allow them');
+    if (!idp || !config) throw new Error('the response was accepted without being judged');
+    const { assertion, requestToCheck } = validated;
     // Only the assertion names the request (the Response does not): bound to the browser all the same.
-    if (inResponseTo && !structure.inResponseTo) await outstanding(inResponseTo);
-    await this.claim(idp, assertion, inResponseTo);
-    return { idp, assertion };
+    if (requestToCheck) await outstanding(config.requestIds, requestToCheck);
+    return { idp, assertion, inResponseTo: assertion.inResponseTo ?? requestToCheck };
   }
 
   /**
-   * Single use, across instances: the assertion id is claimed by inserting it (the primary key makes a second
-   * insert fail) and the AuthnRequest id is consumed by one DELETE whose row count names the one winner.
+   * Single use, across instances, inside the sign-in's transaction: the assertion id is claimed by inserting it (the
+   * primary key makes a second insert fail) and the AuthnRequest id is consumed by one DELETE whose row count names
+   * the one winner. A loser's transaction rolls back with a refusal (SignInClaimRefused).
    */
-  private async claim(idp: SignInConfiguration, assertion: AcceptedAssertion, inResponseTo: string | undefined): Promise<void> {
-    const fail = (reason: string, detail: string) => new SsoRejection(reason, detail, idp);
+  private async claim(m: EntityManager, idp: SignInConfiguration, assertion: AcceptedAssertion, inResponseTo: string | undefined): Promise<void> {
+    const refuse = (reason: string, detail: string) => new SignInClaimRefused(new SsoRejection(reason, detail, idp));
     const now = nowIso();
-    try {
-      await this.db.transaction(async (m) => {
-        if (sweepDue('saml_assertion_ids')) await m.createQueryBuilder().delete().from(SamlAssertionIdEntity).where('expires_at < :now', { now }).execute();
-        await m.insert(SamlAssertionIdEntity, { idpId: idp.id, assertionId: assertion.id, expiresAt: assertion.notOnOrAfter.toISOString() });
-        if (inResponseTo) {
-          const consumed = await m
-            .createQueryBuilder()
-            .delete()
-            .from(SamlRequestIdEntity)
-            .where('id = :id AND idp_id = :idp AND expires_at > :now', { id: inResponseTo, idp: idp.id, now })
-            .execute();
-          if (consumed.affected !== 1) throw fail(SsoReason.InResponseToReused, `InResponseTo ${inResponseTo.slice(0, 200)} was already used (or expired) meanwhile`);
-        }
-      });
-    } catch (e) {
-      if (isUniqueViolation(e)) throw fail(SsoReason.AssertionReplayed, `assertion ${assertion.id.slice(0, 200)} was already used`);
-      throw e;
+    if (sweepDue('saml_assertion_ids')) await m.createQueryBuilder().delete().from(SamlAssertionIdEntity).where('expires_at < :now', { now }).execute();
+    const sql = this.db.sql(m);
+    // ON CONFLICT DO NOTHING: a replay is told by the row count, and leaves PostgreSQL's transaction usable.
+    const inserted = await sql.query<{ assertion_id: string }>(
+      ...sql.escape('/* claim */ INSERT INTO saml_assertion_ids (idp_id, assertion_id, expires_at) VALUES (:idp, :id, :expires) ON CONFLICT DO NOTHING RETURNING assertion_id', {
+        idp: idp.id,
+        id: assertion.id,
+        expires: assertion.notOnOrAfter.toISOString(),
+      }),
+    );
+    if (inserted.length !== 1) throw refuse(SsoReason.AssertionReplayed, `assertion ${assertion.id.slice(0, 200)} was already used`);
+    if (inResponseTo) {
+      const consumed = await m
+        .createQueryBuilder()
+        .delete()
+        .from(SamlRequestIdEntity)
+        .where('id = :id AND idp_id = :idp AND expires_at > :now', { id: inResponseTo, idp: idp.id, now })
+        .execute();
+      if (consumed.affected !== 1) throw refuse(SsoReason.InResponseToReused, `InResponseTo ${inResponseTo.slice(0, 200)} was already used (or expired) meanwhile`);
     }
   }
 
@@ -286,7 +299,6 @@ export class SamlLoginService {
       throw new SsoRejection(SsoReason.SigningKeyExpired, `every signing key of the identity provider has expired and refuseExpiredSigningKeys is on: ${refusedKeys.join(', ')}`, idp);
     }
     const credentials = spKeys.signing;
-    const [decryptionKey] = spKeys.decryption;
     const endpoints = this.sp.endpoints;
     const requestIds = new RequestIdStore(this.db, idp.id, REQUEST_ID_TTL_MS);
     const authnContext = settings.requestedAuthenticationContext;
@@ -302,8 +314,6 @@ export class SamlLoginService {
       publicCert: settings.includeSigningCertInSignature ? credentials.certificatePem : undefined,
       signatureAlgorithm: hash,
       digestAlgorithm: hash,
-      // The active encryption key; validate() passes the one that opened the assertion when it is another (rollover).
-      decryptionPvk: decryptionKey?.privateKeyPem(),
       authnRequestBinding: settings.binding === 'Post' ? 'HTTP-POST' : 'HTTP-Redirect',
       forceAuthn: settings.forceAuthn,
       identifierFormat: settings.nameIdFormat,
@@ -317,6 +327,7 @@ export class SamlLoginService {
     };
     const saml = new SAML({
       ...validation,
+      decryptionPvk: spKeys.decryption[0]?.privateKeyPem(),
       // Always signed (our metadata says AuthnRequestsSigned="true"): IdPs that do not check ignore the signature.
       privateKey: credentials.privateKeyPem(),
       // HTTP-POST carries the AuthnRequest base64-encoded only (SAML Bindings §3.5.4); node-saml would DEFLATE it,
@@ -326,20 +337,4 @@ export class SamlLoginService {
     });
     return { saml, validation, requestIds, refusedKeys, validUntil: keys.validUntil, decryptionKeys: spKeys.decryption };
   }
-}
-
-/**
- * The encrypted assertion decrypted with the first of our keys that opens it, and that key (PEM). During a key
- * rollover an IdP may still encrypt to the previous key, or already to the next one: each is tried, in order.
- */
-async function decryptWithAny(xml: string, keys: readonly SpCredentials[]): Promise<{ decrypted: string; key: string }> {
-  let failure: unknown = new Error('no encryption key');
-  for (const key of keys) {
-    try {
-      return { decrypted: await decryptXml(xml, key.privateKeyPem()), key: key.privateKeyPem() };
-    } catch (e) {
-      failure = e;
-    }
-  }
-  throw failure;
 }

@@ -1,17 +1,14 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import type { CacheProvider } from '@node-saml/node-saml';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import type { AcceptedAssertion } from './response-checks';
-import { AssertionExpectations, ResponseValidationOptions, verifyResponse, withKnown } from './response-validation';
+import { fromThreadError, ResponseJudge, toThreadError, validateResponse, ValidatedResponse } from './response-validation';
 import type { FromWorker, ToWorker } from './response-validation.worker';
-import { SsoRejection } from './sso-rejection';
 
 interface Task {
-  cache: CacheProvider;
-  resolve: (assertion: AcceptedAssertion) => void;
+  judge: ResponseJudge;
+  resolve: (validated: ValidatedResponse) => void;
   reject: (e: Error) => void;
 }
 
@@ -21,11 +18,12 @@ interface Thread {
 }
 
 /**
- * Verifies SAML responses on worker threads (SAML_VALIDATION_THREADS, one per core by default). Checking an
- * XML signature costs milliseconds of CPU; on the main thread a burst of sign-ins would queue every API request
- * behind it and use one core only. Each task goes to the thread with the fewest in flight; the threads ask the
- * main thread for request-id lookups, which go to the database. A thread that dies fails its tasks and is
- * replaced. With 0 threads, responses are verified on the main thread by the same function.
+ * Validates SAML responses on worker threads (SAML_VALIDATION_THREADS, one per core by default): all the XML work
+ * of a sign-in (decoding, parsing, structural checks, decryption, signatures, reading the assertion) happens there,
+ * once; the main thread only answers what needs the database (validateResponse's `judge`) and receives the accepted
+ * assertion. XML costs milliseconds of CPU; on the main thread a burst of sign-ins would queue every API request
+ * behind it and use one core only. Each task goes to the thread with the fewest in flight. A thread that dies
+ * fails its tasks and is replaced. With 0 threads, responses are validated on the main thread by the same function.
  */
 @Injectable()
 export class SamlValidationPool implements OnApplicationShutdown {
@@ -39,18 +37,17 @@ export class SamlValidationPool implements OnApplicationShutdown {
   }
 
   /**
-   * The verified assertion (verifyResponse), or a rejection: node-saml's Error, or an SsoRejection from our checks
-   * of the verified assertion. `known` holds request ids (→ their creation time) already read from the store, so
-   * that the thread need not ask for them again.
+   * The accepted response (validateResponse), or a rejection: node-saml's Error, or an SsoRejection from our checks
+   * or from `judge`, which runs here on the main thread when the thread asks.
    */
-  validate(options: ResponseValidationOptions, expected: AssertionExpectations, samlResponse: string, cache: CacheProvider, known: Record<string, string> = {}): Promise<AcceptedAssertion> {
-    if (this.threads.length === 0) return verifyResponse(options, expected, samlResponse, withKnown(cache, known));
+  validate(samlResponse: string, judge: ResponseJudge): Promise<ValidatedResponse> {
+    if (this.threads.length === 0) return validateResponse(samlResponse, judge);
     if (this.closed) return Promise.reject(new Error('the SAML validation pool is shut down'));
     const thread = this.leastBusy();
     const task = this.nextTask++;
-    return new Promise<AcceptedAssertion>((resolve, reject) => {
-      thread.tasks.set(task, { cache, resolve, reject });
-      thread.worker.postMessage({ kind: 'validate', task, options, expected, samlResponse, known } satisfies ToWorker);
+    return new Promise<ValidatedResponse>((resolve, reject) => {
+      thread.tasks.set(task, { judge, resolve, reject });
+      thread.worker.postMessage({ kind: 'validate', task, samlResponse } satisfies ToWorker);
     });
   }
 
@@ -111,16 +108,30 @@ export class SamlValidationPool implements OnApplicationShutdown {
   private onMessage(thread: Thread, msg: FromWorker): void {
     const task = thread.tasks.get(msg.task);
     if (!task) return;
-    if (msg.kind === 'cacheGet') {
-      task.cache.getAsync(msg.key).then(
-        (value) => thread.worker.postMessage({ kind: 'cacheResult', call: msg.call, value } satisfies ToWorker),
-        (e: unknown) => thread.worker.postMessage({ kind: 'cacheResult', call: msg.call, value: null, error: String((e as Error)?.message ?? e) } satisfies ToWorker),
+    const answer = (message: ToWorker) => {
+      // The thread may have died meanwhile (its tasks then failed): nothing to answer.
+      if (thread.tasks.has(msg.task)) thread.worker.postMessage(message);
+    };
+    if (msg.kind === 'judge') {
+      task.judge.judge(msg.claim).then(
+        (judgement) => answer({ kind: 'judgement', call: msg.call, judgement }),
+        (e: unknown) => answer({ kind: 'judgement', call: msg.call, error: toThreadError(e) }),
       );
       return;
     }
+    if (msg.kind === 'cacheGet') {
+      task.judge
+        .cache()
+        .getAsync(msg.key)
+        .then(
+          (value) => answer({ kind: 'cacheResult', call: msg.call, value }),
+          (e: unknown) => answer({ kind: 'cacheResult', call: msg.call, value: null, error: String((e as Error)?.message ?? e) }),
+        );
+      return;
+    }
     thread.tasks.delete(msg.task);
-    if (msg.kind === 'done') task.resolve(msg.assertion);
-    else task.reject(msg.reason !== undefined ? new SsoRejection(msg.reason, msg.detail ?? msg.message) : new Error(msg.message));
+    if (msg.kind === 'done') task.resolve(msg.validated);
+    else task.reject(fromThreadError(msg.error));
   }
 }
 

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { AddressLimit, AttemptRefusal, TokenAttemptLimiter } from '@app/auth';
 import { SsoRejection } from './sso-rejection';
 
@@ -40,9 +41,12 @@ export class SsoLimits {
     return r.address;
   }
 
-  /** A sign-in succeeded from `address`: its ACS attempt, and the AuthnRequest it answered, are given back. */
-  async signedIn(address: string): Promise<void> {
-    await this.limiter.giveBack([ACS_FAILURE_LIMIT, AUTHN_REQUEST_LIMIT], address);
+  /**
+   * A sign-in from `address` succeeds: its ACS attempt, and the AuthnRequest it answered, are given back, in the
+   * transaction that signs in (`m`).
+   */
+  async signedIn(m: EntityManager, address: string): Promise<void> {
+    await this.limiter.giveBackWithin(m, [ACS_FAILURE_LIMIT, AUTHN_REQUEST_LIMIT], address);
   }
 }
 

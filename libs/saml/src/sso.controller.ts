@@ -95,8 +95,7 @@ export class SsoController {
       const body = (req.body ?? {}) as Record<string, unknown>;
       // Counted before validation (each failure writes an audit row), given back when the sign-in succeeds.
       const address = await this.limits.admit(ACS_FAILURE_LIMIT, req.ip);
-      const signedIn = await this.login.consume(body, correlationIdOf(res), req.headers.cookie);
-      await this.limits.signedIn(address);
+      const signedIn = await this.login.consume(body, correlationIdOf(res), req.headers.cookie, (m) => this.limits.signedIn(m, address));
       sendSignedIn(res, signedIn.sessionToken, signedIn.relayState, this.secureCookie);
     } catch (e) {
       this.fail(res, e);

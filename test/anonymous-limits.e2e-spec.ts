@@ -229,20 +229,34 @@ describe(`Anonymous work and writes (${E2E_DB})`, () => {
       }
     });
 
-    it('should let a legitimate user sign in from another address meanwhile', async () => {
-      const started = await send(s, 'GET', `/fed/v1/sp/initiatesso?idp=${idpId}`, { from: '127.0.0.3' });
+    /** A whole SP-initiated sign-in of `nameId` from `address`, in one browser: the ACS's answer. */
+    async function signInFrom(address: string, nameId: string): Promise<Awaited<ReturnType<typeof send>>> {
+      const started = await send(s, 'GET', `/fed/v1/sp/initiatesso?idp=${idpId}`, { from: address });
       expect(started.status).toBe(302);
       const request = new URL(started.headers.location as string).searchParams.get('SAMLRequest')!;
       const xml = (await import('node:zlib')).inflateRawSync(Buffer.from(request, 'base64')).toString('utf8');
       const id = /<samlp:AuthnRequest[^>]* ID="([^"]+)"/.exec(xml)![1];
-      const response = await idp.signedResponse({ InResponseTo: id, NameID: 'legit.user@example.com' }, { firstName: ['Legit'], familyName: ['User'], email: ['legit.user@example.com'] });
-
+      const response = await idp.signedResponse({ InResponseTo: id, NameID: nameId }, { firstName: ['Legit'], familyName: ['User'], email: [nameId] });
       // The same browser: the cookie initiatesso set, binding the request to it.
       const cookie = ([] as string[]).concat(started.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
-      const res = await send(s, 'POST', '/fed/v1/sp/sso', { from: '127.0.0.3', headers: { ...FORM, cookie }, body: form({ SAMLResponse: response }) });
+      return send(s, 'POST', '/fed/v1/sp/sso', { from: address, headers: { ...FORM, cookie }, body: form({ SAMLResponse: response }) });
+    }
 
+    it('should let a legitimate user sign in from another address meanwhile', async () => {
+      const res = await signInFrom('127.0.0.3', 'legit.user@example.com');
       expect(res.status).toBe(303);
       expect(String(res.headers['set-cookie'])).toMatch(/^idd_session=/);
+    });
+
+    it('should give every successful sign-in its attempts back: a busy office behind one address is never locked out', async () => {
+      // Past both budgets (100 ACS attempts, 100 AuthnRequests): each success gives its ACS attempt and its request back.
+      const answers = await flood(130, 4, (i) => signInFrom('127.0.0.6', `office.user.${i}@example.com`));
+      expect(answers.map((a) => a.status).filter((status) => status !== 303)).toEqual([]);
+      const counters = await dbQuery<{ kind: string; failures: number | string }>(s, "SELECT kind, failures FROM token_attempt_counters WHERE kind IN ('sso-acs', 'sso-authnrequest') AND subject = '127.0.0.6'");
+      expect(counters.map((c) => [c.kind, Number(c.failures)]).sort()).toEqual([
+        ['sso-acs', 0],
+        ['sso-authnrequest', 0],
+      ]);
     });
 
     it('should store a bounded number of AuthnRequest ids per address, then answer 429, while another address can start a sign-in', async () => {

@@ -40,6 +40,16 @@ export class Database implements OnApplicationShutdown {
     return this.track(this.dataSource.transaction(fn));
   }
 
+  /**
+   * Runs one write statement outside a transaction (each statement of `fn` commits on its own): for a write that
+   * is a single atomic statement, without the round trips of BEGIN and COMMIT. On SQLite it holds the write lock,
+   * so that the statement never runs inside another caller's transaction on the shared connection.
+   */
+  autocommit<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    if (this.dialect === 'sqlite') return this.track(this.lock.write(() => fn(this.dataSource.manager)));
+    return this.track(fn(this.dataSource.manager));
+  }
+
   /** Runs read-only work; on SQLite it waits for a running transaction so it never sees half of one. */
   read<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     if (this.dialect === 'sqlite') return this.track(this.lock.read(() => fn(this.dataSource.manager)));

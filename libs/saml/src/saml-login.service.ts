@@ -4,7 +4,7 @@ import { IdentityProvidersService, SignInConfiguration, UnsupportedSignInReason,
 import { JitLoginService, SignInClaimRefused } from '@app/jit';
 import { EntityManager } from 'typeorm';
 import { Database, nowIso, sweepDue } from '@app/persistence';
-import { crossSiteCookiesWork, holdsBrowserBinding, newBrowserBinding, REQUEST_COOKIE_PATH, requestCookieName, RequestIdStore } from './request-id-store';
+import { crossSiteCookiesWork, holdsBrowserBinding, newBrowserBinding, OutstandingRequest, REQUEST_COOKIE_PATH, requestCookieName, RequestIdStore } from './request-id-store';
 import { ResponseJudge, ResponseJudgement, ResponseValidationOptions, ValidatedResponse } from './response-validation';
 import { AcceptedAssertion } from './response-checks';
 import { SamlAssertionIdEntity, SamlRequestIdEntity } from './saml-login.entities';
@@ -183,9 +183,8 @@ export class SamlLoginService {
     let idp: SignInConfiguration | undefined;
     let config: IdpConfig | undefined;
     const fail = (reason: string, detail: string) => new SsoRejection(reason, detail, idp);
-    /** The outstanding request `id` to this IdP, which must have been started by the browser posting its answer. */
-    const outstanding = async (requestIds: RequestIdStore, id: string): Promise<{ created: string }> => {
-      const request = await requestIds.find(id);
+    /** The outstanding request `id` to this IdP (`request`, as read), which must have been started by the browser posting its answer. */
+    const outstanding = (id: string, request: OutstandingRequest | null): { created: string } => {
       if (!request) throw fail(SsoReason.InResponseToUnknown, `InResponseTo ${id.slice(0, 200)} is not an outstanding request to this IdP`);
       if (!holdsBrowserBinding(cookieHeader, id, request.browserBinding)) {
         throw fail(SsoReason.BrowserMismatch, `the browser posting the response to ${id.slice(0, 200)} did not start that request (no cookie ${requestCookieName(id)}, or another value)${crossSiteCookiesWork(this.sp.endpoints.acsUrl) ? '' : '; PUBLIC_URL is plain http, so browsers send the cookie from a same-site IdP only: use https'}`);
@@ -201,16 +200,19 @@ export class SamlLoginService {
         if (!claimed.enabled) throw fail(SsoReason.IdpDisabled, 'the identity provider is disabled');
         if (claimed.unsupported) throw fail(claimed.unsupported.reason, claimed.unsupported.detail);
         if (claimed.type !== 'SAML') throw fail(UnsupportedSignInReason.IdpType, `the identity provider is of type ${claimed.type}: SAML responses are accepted from SAML identity providers only`);
-        config = await this.configFor(claimed);
+        const state = await this.signInState(claimed.id, inResponseTo);
+        config = await this.configFor(claimed, state.keySetVersion);
         const { allowSha1, requiresEncryptedAssertion, allowUnsolicitedResponses } = claimed.saml;
         const acsUrl = this.sp.endpoints.acsUrl;
         let request: ResponseJudgement['request'];
         if (inResponseTo) {
           // A refusal here is applied by the thread after the structural checks, which come first.
-          request = await outstanding(config.requestIds, inResponseTo).catch((e: unknown) => {
-            if (e instanceof SsoRejection) return { reason: e.reason, detail: e.detail };
-            throw e;
-          });
+          try {
+            request = outstanding(inResponseTo, state.request);
+          } catch (e) {
+            if (!(e instanceof SsoRejection)) throw e;
+            request = { reason: e.reason, detail: e.detail };
+          }
         }
         return {
           options: config.validation,
@@ -236,8 +238,33 @@ export class SamlLoginService {
     if (!idp || !config) throw new Error('the response was accepted without being judged');
     const { assertion, requestToCheck } = validated;
     // Only the assertion names the request (the Response does not): bound to the browser all the same.
-    if (requestToCheck) await outstanding(config.requestIds, requestToCheck);
+    if (requestToCheck) outstanding(requestToCheck, await config.requestIds.find(requestToCheck));
     return { idp, assertion, inResponseTo: assertion.inResponseTo ?? requestToCheck };
+  }
+
+  /**
+   * What the judgement of a response needs from the database besides the IdP, in one statement: the version of our
+   * SP key set (a key activated on any instance is used at once) and the outstanding request `inResponseTo` of
+   * this IdP, with the binding of the browser that started it.
+   */
+  private async signInState(idpId: string, inResponseTo: string | undefined): Promise<{ keySetVersion: number; request: OutstandingRequest | null }> {
+    const rows = await this.db.read((m) => {
+      const sql = this.db.sql(m);
+      return sql.query<{ key_set_version: number | string; created: string | null; browser_binding: string | null }>(
+        ...sql.escape(
+          `SELECT k.version AS key_set_version, q.created AS created, q.browser_binding AS browser_binding
+             FROM saml_sp_key_set k
+             LEFT JOIN saml_request_ids q ON q.id = :id AND q.idp_id = :idp AND q.expires_at > :now
+            WHERE k.id = 1`,
+          { id: inResponseTo ?? '', idp: idpId, now: nowIso() },
+        ),
+      );
+    });
+    const row = rows[0];
+    return {
+      keySetVersion: Number(row?.key_set_version ?? 0),
+      request: row?.created && row.browser_binding ? { created: row.created, browserBinding: row.browser_binding } : null,
+    };
   }
 
   /**
@@ -274,8 +301,8 @@ export class SamlLoginService {
    * The node-saml configuration of an IdP at the version read, built once per version of the IdP and of our SP key
    * set: a key activated or retired on any instance replaces the configuration at the next sign-in here.
    */
-  private async configFor(idp: SignInConfiguration): Promise<IdpConfig> {
-    const spKeys = await this.keys.keySet();
+  private async configFor(idp: SignInConfiguration, keySetVersion?: number): Promise<IdpConfig> {
+    const spKeys = await this.keys.keySet(keySetVersion);
     const cached = this.configs.get(idp.id);
     if (cached && cached.version === idp.version && cached.keySetVersion === spKeys.version && Date.now() <= cached.validUntil) return cached.config;
     const config = this.buildConfig(idp, spKeys);

@@ -167,9 +167,12 @@ export class SpKeyService {
     return (await this.keySet()).signing;
   }
 
-  /** The current key set, generating the first key first if no instance has done so yet. */
-  async keySet(): Promise<SpKeySet> {
-    const version = await this.db.read((m) => this.version(m));
+  /**
+   * The current key set, generating the first key first if no instance has done so yet. `knownVersion`: the key
+   * set's version as the caller just read it (with other values, in one statement), so that it is not read again.
+   */
+  async keySet(knownVersion?: number): Promise<SpKeySet> {
+    const version = knownVersion || (await this.db.read((m) => this.version(m)));
     // One load per version and process: concurrent callers share it.
     if (this.loaded?.version === version) return this.loaded.set;
     const entry = { version, set: this.load() };

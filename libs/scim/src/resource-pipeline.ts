@@ -92,8 +92,12 @@ export interface ResourceKind<R extends VersionedRow> {
   list?(m: EntityManager, query: ListQuery): Promise<{ rows: R[]; total: number }>;
   /** The row (indexed columns + document) of a representation. */
   toRow(id: string, doc: Doc, version: number, created: string, lastModified: string): R;
-  /** Rows derived from the document (e.g. index rows of multi-valued attributes), rewritten with each new version. */
-  writeDerived?(m: EntityManager, row: R, doc: Doc, isNew: boolean): Promise<void>;
+  /**
+   * Rows derived from the document (e.g. index rows of multi-valued attributes), written with each new version.
+   * `before` is the representation it replaces (undefined for a new resource), so that rows that did not change
+   * need not be rewritten.
+   */
+  writeDerived?(m: EntityManager, row: R, doc: Doc, before: Doc | undefined): Promise<void>;
   /** The SCIM error for a unique-constraint violation while writing `doc`. */
   conflict(e: unknown, doc: Doc | undefined): ScimError;
   /** The full representation (before projection) of a stored row: the document plus what other rows hold. */
@@ -232,7 +236,7 @@ export class ResourcePipeline<R extends VersionedRow> {
     const writer = writerColumn(by);
     const row = { ...this.kind.toRow(id, doc, 1, now, now), ...extraColumns, createdBy: writer, lastModifiedBy: writer } as R;
     await this.kind.table.insert(m, row);
-    await this.kind.writeDerived?.(m, row, doc, true);
+    await this.kind.writeDerived?.(m, row, doc, undefined);
     return row;
   }
 
@@ -241,10 +245,11 @@ export class ResourcePipeline<R extends VersionedRow> {
    * representation. Returns the row now stored, or undefined when another writer got there first.
    */
   async update(m: EntityManager, current: R, doc: Doc, extraColumns?: Partial<R>, by?: ResourceWriter): Promise<R | undefined> {
-    if (sameRepresentation(doc, JSON.parse(current.data)) && !extraColumns) return current;
+    const before = JSON.parse(current.data) as Doc;
+    if (sameRepresentation(doc, before) && !extraColumns) return current;
     const row = this.nextRow(current, doc, extraColumns, by);
     if (!(await this.kind.table.updateIfVersion(m, row, current.version))) return undefined;
-    await this.kind.writeDerived?.(m, row, doc, false);
+    await this.kind.writeDerived?.(m, row, doc, before);
     return row;
   }
 
@@ -278,7 +283,7 @@ export class ResourcePipeline<R extends VersionedRow> {
       if (!(await this.kind.table.updateIfVersion(m, row, current.version))) return undefined;
       const besideChanged = c.beside ? await c.beside(m) : false;
       if (!docChanged && !besideChanged) throw new Unchanged(await this.result(m, current, old, request, projection));
-      if (docChanged) await this.kind.writeDerived?.(m, row, c.doc, false);
+      if (docChanged) await this.kind.writeDerived?.(m, row, c.doc, old);
       await written?.(m, { action: 'update', row, before: old, after: c.doc });
       return this.result(m, row, c.doc, request, projection);
     });

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { hashSecret } from '@app/auth';
@@ -56,11 +57,13 @@ export class UsersService {
       noun: 'user',
       table: users.table,
       toRow: userRow,
-      writeDerived: async (m, row, doc, isNew) => {
-        await users.writeIndexRows(m, row.id, userIndexRows(doc), isNew);
+      writeDerived: async (m, row, doc, before) => {
+        const rows = userIndexRows(doc);
+        // Most updates (a sign-in's new name, a PATCH of title) leave emails and phone numbers as they were.
+        if (!before || !isDeepStrictEqual(rows, userIndexRows(before))) await users.writeIndexRows(m, row.id, rows, !before);
         // Every write of a user passes here (SCIM PUT/PATCH, JIT): one that leaves it unable to sign in ends its
         // sessions in the same transaction, so no instance serves them afterwards.
-        if (!isNew && (!row.active || isLocked(doc))) await references.signInRevoked(m, row.id);
+        if (before && (!row.active || isLocked(doc))) await references.signInRevoked(m, row.id);
       },
       conflict: (_e, doc) => {
         const name = typeof doc?.userName === 'string' ? ` "${doc.userName}"` : '';

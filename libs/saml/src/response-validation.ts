@@ -4,6 +4,9 @@ import * as nodeSamlXml from '@node-saml/node-saml/lib/xml';
 import { MultiSamlStrategy, VerifiedCallback } from '@node-saml/passport-saml';
 import { AcceptedAssertion, checkAlgorithms, checkResponseStructure, checkVerifiedAssertion, claimedIssuer, decodeResponse, parseXml, ResponsePolicy } from './response-checks';
 import { SsoReason, SsoRejection } from './sso-rejection';
+import { installXmlCryptoFastPath } from './xml-crypto-fast-path';
+
+installXmlCryptoFastPath();
 
 /**
  * What node-saml needs to verify one IdP's responses: plain data, so that it can be handed to a worker thread.

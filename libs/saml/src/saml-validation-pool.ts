@@ -135,11 +135,19 @@ export class SamlValidationPool implements OnApplicationShutdown {
   }
 }
 
+/**
+ * A validation thread's heap. Its garbage is short-lived (one response's DOM trees and strings), so a small young
+ * generation collects it as well as V8's default would, at a fraction of the resident memory: each thread has a
+ * heap of its own. The old generation is capped well above what the largest accepted response needs; a thread
+ * that exceeds it dies and is replaced (start), failing only its own tasks.
+ */
+export const VALIDATION_THREAD_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 192 };
+
 /** The built worker (dist) or, when running from the TypeScript sources (tests, ts-node), the .ts file via ts-node. */
 function spawnWorker(): Worker {
   const js = join(__dirname, 'response-validation.worker.js');
-  if (existsSync(js)) return new Worker(js);
+  if (existsSync(js)) return new Worker(js, { resourceLimits: VALIDATION_THREAD_LIMITS });
   const ts = join(__dirname, 'response-validation.worker.ts');
   const bootstrap = `require('ts-node').register({ swc: true, compilerOptions: { module: 'commonjs' } }); require(${JSON.stringify(ts)});`;
-  return new Worker(bootstrap, { eval: true });
+  return new Worker(bootstrap, { eval: true, resourceLimits: VALIDATION_THREAD_LIMITS });
 }

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { adminApi, clientCredentialsToken, createGroup, createJitIdentityProvider, groupsFromAssertion } from '@app/fixtures';
+import { adminApi, clientCredentialsToken, createGroup, createJitIdentityProvider, groupsFromAssertion, mappedAttributeBody, TUTORIAL_MAPPINGS } from '@app/fixtures';
 import { makeKeyPair } from './support/certs';
 import { ADMIN_ID, ADMIN_SECRET, E2E_DB, freePort, freshDatabase } from './support/server';
 import { TestIdp } from './support/saml-idp';
@@ -82,5 +82,46 @@ async function startProcess(port: number, env: Record<string, string>): Promise<
     expect(users.body.Resources[0].groups.map((g: { value: string }) => g.value)).toEqual([groupId]);
     const members = await admin.api('GET', `/admin/v1/Groups/${groupId}?attributes=members`);
     expect(members.body.members).toHaveLength(1);
+  });
+
+  it("should judge the next sign-in on either instance by an administrator's change made through the other", async () => {
+    const bases = ports.map((p) => `http://127.0.0.1:${p}`);
+    const admins = await Promise.all(bases.map(async (b) => adminApi(b, await clientCredentialsToken(b, ADMIN_ID, ADMIN_SECRET))));
+    const keys = await makeKeyPair('config-change-idp');
+    const { idpId, mappedAttributeId } = await createJitIdentityProvider(admins[0], {
+      partnerName: 'Changed on the other instance',
+      partnerProviderId: 'https://changed.idp.test/metadata',
+      idpSsoUrl: 'https://changed.idp.test/sso',
+      signingCertificate: keys.certificateB64,
+      settings: { allowUnsolicitedResponses: true },
+    });
+    const metadata = await (await fetch(`${bases[0]}/fed/v1/metadata`)).text();
+    const publicUrl = `http://localhost:${ports[0]}`;
+    const testIdp = new TestIdp(metadata, { entityId: `${publicUrl}/fed`, acsUrl: `${publicUrl}/fed/v1/sp/sso` }, keys, 'https://changed.idp.test/metadata');
+    const signIn = async (instance: number, title: string) => {
+      const response = await testIdp.signedResponse({ NameID: 'changed.user@example.com', InResponseTo: undefined }, { firstName: ['Changed'], familyName: ['User'], email: ['changed.user@example.com'], title: [title] });
+      const res = await fetch(`${bases[instance]}/fed/v1/sp/sso`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLResponse: response }).toString() });
+      await res.text();
+      return res.status;
+    };
+    const titleOf = async () => (await admins[0].api('GET', `/admin/v1/Users?filter=${encodeURIComponent('userName eq "changed.user@example.com"')}`)).body.Resources[0]?.title;
+
+    // Both instances have judged a sign-in by this IdP (and keep its configuration).
+    expect([await signIn(0, 'First'), await signIn(1, 'First')]).toEqual([303, 303]);
+    expect(await titleOf()).toBeUndefined();
+
+    // A new mapping, written through instance 1, is applied by instance 0 at its next sign-in.
+    const mappings = [...TUTORIAL_MAPPINGS, { idcsAttributeName: 'title', managedObjectAttributeName: '$(assertion.title)' }];
+    expect((await admins[1].api('PUT', `/admin/v1/MappedAttributes/${mappedAttributeId}`, mappedAttributeBody(mappings))).status).toBe(200);
+    expect(await signIn(0, 'Mapped')).toBe(303);
+    expect(await titleOf()).toBe('Mapped');
+
+    // Disabled through instance 0: instance 1 refuses at once; enabled through instance 1: instance 0 signs in again.
+    const enabled = (value: boolean) => ({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'enabled', value }] });
+    expect((await admins[0].api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, enabled(false))).status).toBe(200);
+    expect(await signIn(1, 'Refused')).not.toBe(303);
+    expect((await admins[1].api('PATCH', `/admin/v1/IdentityProviders/${idpId}`, enabled(true))).status).toBe(200);
+    expect(await signIn(0, 'Again')).toBe(303);
+    expect(await titleOf()).toBe('Again');
   });
 });

@@ -80,12 +80,13 @@ async function benchDialect(dialect: Dialect): Promise<Result> {
         const v = { ...valueRow, user_id: id, value: userName, value_lower: userName };
         delete (v as Record<string, unknown>).id;
         values.push(v);
-        members.push({ group_id: groupIds['Bench Manual'], member_id: id, created: now });
+        // Granted by this IdP's JIT: Overwrite removes only memberships JIT granted (attribute ownership, issue 16).
+        members.push({ group_id: groupIds['Bench Manual'], member_id: id, created: now, granted_by_idp: idpId });
         inputs.push({ idp_id: idpId, user_id: id, inputs: JSON.stringify({ nameId: userName, issuer: 'https://bench.idp.test/metadata', attributes: { firstName: ['Tem'], familyName: ['Plate'], email: [userName], groups: ['Admins'] } }), updated: now });
       }
       await insertRows(db, dialect, 'users', Object.keys(row) as never[], users as never[]);
       await insertRows(db, dialect, 'user_attribute_values', Object.keys(values[0]) as never[], values as never[]);
-      await insertRows(db, dialect, 'group_members', ['group_id', 'member_id', 'created'] as never[], members as never[]);
+      await insertRows(db, dialect, 'group_members', ['group_id', 'member_id', 'created', 'granted_by_idp'] as never[], members as never[]);
       await insertRows(db, dialect, 'jit_sign_in_inputs', ['idp_id', 'user_id', 'inputs', 'updated'] as never[], inputs as never[]);
     }
     await db.query('COMMIT');

@@ -266,7 +266,7 @@ describe('SCIM discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () =>
     });
 
     it.each([
-      ['User', '/Users', USER_SCHEMA, [ENTERPRISE_USER, ORACLE_USER, ...['userState:User', 'OCITags', 'capabilities:User', 'adaptive:User', 'dbCredentials:User', 'passwordless:User', 'posix:User', 'selfChange:User', 'sff:User'].map((x) => `urn:ietf:params:scim:schemas:oracle:idcs:extension:${x}`)]],
+      ['User', '/Users', USER_SCHEMA, [ENTERPRISE_USER, ORACLE_USER, ...['userState:User', 'OCITags', 'capabilities:User', 'adaptive:User', 'dbCredentials:User', 'passwordless:User', 'posix:User', 'selfChange:User', 'sff:User'].map((x) => `urn:ietf:params:scim:schemas:oracle:idcs:extension:${x}`), 'urn:identity-domain:scim:schemas:extension:attributeSources:2.0:User']],
       ['Group', '/Groups', GROUP_SCHEMA, [ORACLE_GROUP, ...['OCITags', 'posix:Group', 'requestable:Group'].map((x) => `urn:ietf:params:scim:schemas:oracle:idcs:extension:${x}`)]],
     ])('should describe %s with its endpoint, core schema and optional extensions', async (name, endpoint, schema, extensions) => {
       const rt = resourceTypes.get(name)!;
@@ -501,6 +501,8 @@ describe('SCIM discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () =>
       const { id } = await createFull();
       // A membership gives User.groups a value too, so that every attribute has one to show or hide.
       if (rtName === 'User') expectStatus(await s.api('POST', '/admin/v1/Groups', { schemas: [GROUP_SCHEMA], displayName: `returned-${id}`, members: [{ value: id }] }), 201);
+      // So does a sign-in to userState lastSuccessfulLoginDate (written by SAML / OIDC sign-ins only, beside the user's row).
+      if (rtName === 'User') await s.app.get(DataSource).query(`INSERT INTO user_sign_ins (user_id, idp_id, last_sign_in_at) VALUES ('${id}', NULL, '${new Date().toISOString()}')`);
       const problems: string[] = [];
       const present = async (query: string, l: Located) => valueIn((await s.api('GET', `${endpoint}/${id}${query}`)).body, l) !== undefined;
       const other = rtName === 'User' ? 'nickName' : 'externalId';

@@ -2,7 +2,7 @@ import { createJitIdentityProvider, groupsFromAssertion } from '@app/fixtures';
 import { IdentityProvidersService } from '@app/identity-providers';
 import { JitLoginResult, JitLoginService, VerifiedAssertion } from '@app/jit';
 import { makeKeyPair } from './support/certs';
-import { dbQuery, expectStatus, GROUP_SCHEMA, patch, TestServer, user } from './support/server';
+import { ADMIN_ID, dbQuery, expectStatus, GROUP_SCHEMA, patch, TestServer, user } from './support/server';
 
 const ORACLE_USER = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User';
 
@@ -167,14 +167,15 @@ describe(JitLoginService.name, () => {
     });
 
     it.each([
-      ['Overwrite', ['OCI Admins']],
+      ['Overwrite', ['Manual', 'OCI Admins']],
       ['Merge', ['Manual', 'OCI Admins']],
     ])('should make memberships follow the assertion with %s', async (method, expected) => {
       const idpId = await idp({ ...explicitGroups(), jitUserProvGroupAssignmentMethod: method });
       const id = await newUser(`members-${method}@example.com`, {}, ['Manual', 'Old']);
       const r = await signIn(idpId, assertion(`members-${method}@example.com`, { groups: ['Admins'] }));
       expect(r).toMatchObject({ ok: true, outcome: 'updated' });
-      // Old is explicitly mapped and no longer asserted: it is left in both modes; Manual only survives Merge.
+      // Old is explicitly mapped and no longer asserted: it is left in both modes. Manual an administrator granted:
+      // Overwrite removes only memberships JIT granted (attribute ownership), so it survives both.
       expect(await groupNames(id)).toEqual(expected);
     });
 
@@ -247,13 +248,16 @@ describe(JitLoginService.name, () => {
       expect(r).toMatchObject({ ok: true, outcome: 'updated' });
       const event = await loginEvent(r.correlationId);
       expect(event).toMatchObject({ outcome: 'success', actorType: 'User', actorId: id, adminResourceType: 'IdentityProvider', adminResourceId: idpId });
-      expect(event.changes).toEqual([{ attribute: 'name.givenName', oldValue: '"Old"', newValue: '"New"' }]);
+      // The value replaced was the administrator's, who created the user (attribute ownership).
+      expect(event.changes).toEqual([{ attribute: 'name.givenName', oldValue: '"Old"', newValue: '"New"', replacedSource: expect.any(String) }]);
+      expect(JSON.parse(event.changes[0].replacedSource)).toMatchObject({ sourceType: 'admin', sourceId: ADMIN_ID });
       expect(JSON.parse(event.details)).toEqual({
         protocol: 'saml',
         nameId: 'audited@example.com',
         jit: 'userUpdated',
         groupsJoined: [{ id: group['OCI Admins'], displayName: 'OCI Admins' }],
-        groupsLeft: [{ id: group.Manual, displayName: 'Manual' }],
+        // Manual was granted by an administrator: Overwrite leaves it (attribute ownership).
+        groupsLeft: [],
         groupsSkipped: [],
       });
       const all = await s.api('GET', `/admin/v1/AuditEvents?filter=${encodeURIComponent('eventId eq "sso.login"')}&count=1000`);

@@ -125,7 +125,7 @@ describe(`JIT policies beyond IDCS (${E2E_DB})`, () => {
     expect(bad.body.detail).toContain('signInGate');
     const schema = await s.api('GET', `/admin/v1/Schemas/${JIT_POLICY_EXTENSION_ID}`);
     expectStatus(schema, 200);
-    expect(schema.body.attributes.map((a: { name: string }) => a.name)).toEqual(['signInGate', 'signInGateScope', 'signInInputRetentionDays']);
+    expect(schema.body.attributes.map((a: { name: string }) => a.name)).toEqual(['signInGate', 'signInGateScope', 'signInInputRetentionDays', 'dormantUserDeactivateAfterDays', 'dormantUserDeleteAfterDays', 'dormantUserScope']);
   });
 
   describe('change-impact report', () => {
@@ -147,7 +147,13 @@ describe(`JIT policies beyond IDCS (${E2E_DB})`, () => {
         partnerProviderId: 'https://impact.idp.test/metadata',
         idpSsoUrl: 'https://impact.idp.test/sso',
         signingCertificate: keys.certificateB64,
-        settings: { ...groupsFromAssertion([{ idpGroup: 'Admins', value: group['Impact Admins'] }]), jitUserProvGroupAssignmentMethod: 'Merge' },
+        settings: {
+          ...groupsFromAssertion([
+            { idpGroup: 'Admins', value: group['Impact Admins'] },
+            { idpGroup: 'Manual', value: group['Impact Manual'] },
+          ]),
+          jitUserProvGroupAssignmentMethod: 'Merge',
+        },
       }));
     });
 
@@ -162,13 +168,13 @@ describe(`JIT policies beyond IDCS (${E2E_DB})`, () => {
     const impact = (body: unknown, query = '') => s.api('POST', `/admin/v1/IdentityProviders/${impactIdpId}/jitImpact${query}`, body);
 
     it('should report what a Merge to Overwrite switch and a mapping change would do, as the next sign-ins then do', async () => {
+      // JIT grants both users Impact Manual; then the IdP stops mapping it, and Merge keeps it (Overwrite removes only
+      // memberships JIT granted: an administrator's would stay, see jit-attribute-ownership.e2e-spec.ts).
+      expect(await signIn('ina.one@acme.test', ['Admins', 'Manual'])).toBe(303);
+      expect(await signIn('ina.two@acme.test', ['Manual'])).toBe(303);
+      expectStatus(await s.api('PATCH', `/admin/v1/IdentityProviders/${impactIdpId}`, patch({ op: 'replace', path: 'jitUserProvGroupMappings', value: [{ idpGroup: 'Admins', value: group['Impact Admins'] }] })), 200);
       expect(await signIn('ina.one@acme.test', ['Admins'])).toBe(303);
       expect(await signIn('ina.two@acme.test', [])).toBe(303);
-      const one = await userOf('ina.one@acme.test');
-      const two = await userOf('ina.two@acme.test');
-      for (const u of [one, two]) {
-        expectStatus(await s.api('PATCH', `/admin/v1/Groups/${group['Impact Manual']}`, patch({ op: 'add', path: 'members', value: [{ value: u.id }] })), 200);
-      }
       const before = await dbQuery<{ n: number | string }>(s, 'SELECT count(*) AS n FROM audit_events');
 
       const overwrite = { identityProvider: patch({ op: 'replace', path: 'jitUserProvGroupAssignmentMethod', value: 'Overwrite' }) };

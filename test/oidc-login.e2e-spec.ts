@@ -186,7 +186,7 @@ describe('OpenID Connect sign-in', () => {
       expect((await lastSuccess(noUpdate)).details).toMatchObject({ jit: 'none', linked: true });
     });
 
-    it('should keep other memberships with Merge and drop them with Overwrite', async () => {
+    it('should keep memberships an administrator granted with Merge and with Overwrite (attribute ownership)', async () => {
       for (const method of ['Merge', 'Overwrite'] as const) {
         const login = method === 'Merge' ? 'carol' : 'dave';
         const userName = method === 'Merge' ? 'carol.cook' : 'dave.doe';
@@ -197,8 +197,9 @@ describe('OpenID Connect sign-in', () => {
         const idpId = await idp({ settings: { ...explicitGroups(), jitUserProvGroupAssignmentMethod: method }, social: { accountLinkingEnabled: true } });
         requireSignedIn(await signIn(idpId, login));
         const groups = groupNames(await userNamed(userName));
+        // Overwrite removes only memberships JIT granted: Manual, an administrator's, stays with both methods.
         if (method === 'Merge') expect(groups).toEqual(['Manual', 'OCI Admins']);
-        else expect(groups).toEqual([]);
+        else expect(groups).toEqual(['Manual']);
       }
     });
 

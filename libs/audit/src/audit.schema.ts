@@ -28,7 +28,12 @@ export const AUDIT_EVENT_RESOURCE_TYPE: ScimResourceType = {
       complex(
         'changes',
         'Attributes changed: old and new values as JSON (secrets are never recorded)',
-        [attr('attribute', 'string', 'Attribute path', ro), attr('oldValue', 'string', 'Old value (JSON)', ro), attr('newValue', 'string', 'New value (JSON)', ro)],
+        [
+          attr('attribute', 'string', 'Attribute path', ro),
+          attr('oldValue', 'string', 'Old value (JSON)', ro),
+          attr('newValue', 'string', 'New value (JSON)', ro),
+          attr('replacedSource', 'string', 'sso.login: who had set the value this change replaced, as JSON {"sourceType": "jit"|"scim"|"admin", "sourceId", "sourceName", "updated"} (attribute ownership); absent when no source was recorded', ro),
+        ],
         { ...ro, multiValued: true },
       ),
       attr('details', 'string', 'Further structured details (JSON)', ro),

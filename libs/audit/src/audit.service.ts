@@ -26,6 +26,8 @@ export interface AuditChange {
   attribute: string;
   oldValue?: unknown;
   newValue?: unknown;
+  /** The source that had set the value this change replaced (attribute ownership), when one was recorded. */
+  replacedSource?: unknown;
 }
 
 export interface AuditRecord {
@@ -133,7 +135,14 @@ export class AuditService implements CredentialAuditTrail {
       ...(r.resourceName ? { adminResourceName: r.resourceName } : {}),
       ...(r.correlationId ? { correlationId: r.correlationId } : {}),
       ...(r.changes?.length
-        ? { changes: r.changes.map((c) => ({ attribute: c.attribute, oldValue: JSON.stringify(c.oldValue ?? null), newValue: JSON.stringify(c.newValue ?? null) })) }
+        ? {
+            changes: r.changes.map((c) => ({
+              attribute: c.attribute,
+              oldValue: JSON.stringify(c.oldValue ?? null),
+              newValue: JSON.stringify(c.newValue ?? null),
+              ...(c.replacedSource !== undefined ? { replacedSource: JSON.stringify(c.replacedSource) } : {}),
+            })),
+          }
         : {}),
       ...(r.details ? { details: JSON.stringify(r.details) } : {}),
     };

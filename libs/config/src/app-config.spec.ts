@@ -21,11 +21,13 @@ describe(loadConfig.name, () => {
       logLevel: 'log',
       samlValidationThreads: availableParallelism(),
       heapGrowingPercent: 50,
+      jitDormantUsersIntervalSeconds: 3600,
       production: false,
       secrets: { source: { kind: 'file', path: resolve('data/secrets.key') }, previous: [] },
     });
     expect(loadConfig({ SAML_VALIDATION_THREADS: '0' }).samlValidationThreads).toBe(0);
     expect(loadConfig({ HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
+    expect(loadConfig({ JIT_DORMANT_USERS_INTERVAL_SECONDS: '0' }).jitDormantUsersIntervalSeconds).toBe(0);
     expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
     expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/idd' }).database).toEqual({ type: 'postgres', url: 'postgres://u:p@db:5432/idd' });
   });
@@ -42,6 +44,7 @@ describe(loadConfig.name, () => {
         LOG_LEVEL: 'chatty',
         SAML_VALIDATION_THREADS: 'all',
         HEAP_GROWING_PERCENT: '50%',
+        JIT_DORMANT_USERS_INTERVAL_SECONDS: '1h',
       });
     } catch (e) {
       error = e as ConfigError;
@@ -56,6 +59,7 @@ describe(loadConfig.name, () => {
       'LOG_LEVEL must be one of error, warn, log, debug (got "chatty")',
       'SAML_VALIDATION_THREADS must be an integer between 0 and 64 (got "all")',
       'HEAP_GROWING_PERCENT must be an integer between 0 and 300, 0 for V8\'s own heuristic (got "50%")',
+      'JIT_DORMANT_USERS_INTERVAL_SECONDS must be a whole number of seconds from 0 (never on this instance) to 604800 (a week) (got "1h")',
     ]);
   });
 

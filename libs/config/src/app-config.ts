@@ -21,6 +21,11 @@ export interface AppConfig {
    * 0 leaves V8's own heuristic, which grows it up to 4× under load (see main.ts).
    */
   heapGrowingPercent: number;
+  /**
+   * How often this instance offers to run the dormant JIT users job (JIT_DORMANT_USERS_INTERVAL_SECONDS, default an
+   * hour); a lease in the database lets one instance run it per interval. 0: this instance never runs it by itself.
+   */
+  jitDormantUsersIntervalSeconds: number;
   /** NODE_ENV=production: insecure development fallbacks are refused. */
   production: boolean;
   /** The key-encryption keys for secrets stored in the database (SECRETS_KEK, SECRETS_KEK_PREVIOUS). */
@@ -119,11 +124,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`HEAP_GROWING_PERCENT must be an integer between 0 and 300, 0 for V8's own heuristic (got "${heapRaw}")`);
   }
 
+  const dormantRaw = env.JIT_DORMANT_USERS_INTERVAL_SECONDS ?? '3600';
+  const jitDormantUsersIntervalSeconds = Number(dormantRaw);
+  if (!/^\d+$/.test(dormantRaw) || jitDormantUsersIntervalSeconds > 604800) {
+    problems.push(`JIT_DORMANT_USERS_INTERVAL_SECONDS must be a whole number of seconds from 0 (never on this instance) to 604800 (a week) (got "${dormantRaw}")`);
+  }
+
   const production = env.NODE_ENV === 'production';
   const secrets = parseSecrets(env, database, production, problems);
 
   if (problems.length) throw new ConfigError(problems);
-  return { port, host, publicUrl: publicUrlRaw, database, adminClientId, adminClientSecret, accessTokenTtlSeconds, logLevel, samlValidationThreads, heapGrowingPercent, production, secrets };
+  return { port, host, publicUrl: publicUrlRaw, database, adminClientId, adminClientSecret, accessTokenTtlSeconds, logLevel, samlValidationThreads, heapGrowingPercent, jitDormantUsersIntervalSeconds, production, secrets };
 }
 
 const KEK_FORMAT = '32 random bytes as 64 hex digits or 44 base64 characters (e.g. the output of `openssl rand -base64 32`)';

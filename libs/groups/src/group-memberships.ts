@@ -17,12 +17,18 @@ export class GroupMemberships {
     private readonly users: UsersRepository,
   ) {}
 
-  /** Adds users to a group being written; ids that name no user are refused. Returns whether any was new. */
+  /**
+   * Adds users to a group being written; ids that name no user are refused. Returns whether any was new, or was a
+   * membership JIT had granted that the writer now takes over (the group gets a new version either way).
+   */
   async add(m: EntityManager, groupId: string, userIds: string[], where: string): Promise<boolean> {
     if (!userIds.length) return false;
     const unique = [...new Set(userIds)];
     await this.requireUsers(m, unique, where);
-    return (await this.groups.insertMembers(m, groupId, unique)) > 0;
+    const added = await this.groups.insertMembers(m, groupId, unique);
+    // Adding a member JIT had granted makes the membership the adder's: JIT no longer removes it.
+    const takenOver = added < unique.length ? await this.groups.clearJitGrants(m, groupId, unique) : 0;
+    return added + takenOver > 0;
   }
 
   /** Removes users from a group being written. Returns whether any was a member. */
@@ -47,10 +53,13 @@ export class GroupMemberships {
     return removed + added > 0;
   }
 
-  /** A user joins and leaves groups (JIT sign-in, `by` its identity provider); each group whose members changed gets a new version. */
+  /**
+   * A user joins and leaves groups (JIT sign-in, `by` its identity provider); each group whose members changed gets a
+   * new version. Memberships it adds are recorded as granted by that IdP (the planner lets Overwrite remove only those).
+   */
   async moveUser(m: EntityManager, userId: string, join: string[], leave: string[], by: ResourceWriter): Promise<void> {
     const changed: string[] = [];
-    for (const g of new Set(join)) if ((await this.groups.insertMembers(m, g, [userId])) > 0) changed.push(g);
+    for (const g of new Set(join)) if ((await this.groups.insertMembers(m, g, [userId], by.value)) > 0) changed.push(g);
     for (const g of new Set(leave)) if ((await this.groups.deleteMembers(m, g, [userId])) > 0) changed.push(g);
     if (changed.length) await this.groups.bumpVersions(m, changed, by);
   }

@@ -19,6 +19,8 @@ export class GroupMemberEntity {
   @PrimaryColumn({ name: 'group_id', type: 'varchar', length: 32 }) groupId!: string;
   @PrimaryColumn({ name: 'member_id', type: 'varchar', length: 32 }) memberId!: string;
   @Column({ type: 'varchar', length: 30 }) created!: string;
+  /** The identity provider whose JIT granted the membership; null when an administrator or a SCIM client did (or unknown). */
+  @Column({ name: 'granted_by_idp', type: 'varchar', length: 32, nullable: true }) grantedByIdp!: string | null;
 }
 
 export const GROUP_ENTITIES = [GroupEntity, GroupMemberEntity];

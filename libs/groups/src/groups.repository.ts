@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager, In } from 'typeorm';
+import { EntityManager, In, IsNull, Not } from 'typeorm';
 import { Database, nowIso } from '@app/persistence';
 import { ListQuery, RawListTable, ResolvedPath, ResourceWriter, runRawListQuery, SqlCollection, SqlExpr, SqlFragment, SqlMapping, VERSIONED_COLUMNS, VersionedTable, writerColumn } from '@app/scim';
 import { GROUP_RESOURCE_TYPE } from './group.schema';
@@ -126,17 +126,22 @@ export class GroupsRepository {
     return (await m.find(GroupMemberEntity, { where: { memberId: userId }, select: ['groupId'] })).map((r) => r.groupId);
   }
 
+  /** The direct memberships of a user, with the identity provider whose JIT granted each (null: not JIT). */
+  membershipsOf(m: EntityManager, userId: string): Promise<Pick<GroupMemberEntity, 'groupId' | 'grantedByIdp'>[]> {
+    return m.find(GroupMemberEntity, { where: { memberId: userId }, select: ['groupId', 'grantedByIdp'] });
+  }
+
   /** The member ids of a group. */
   async memberIds(m: EntityManager, groupId: string): Promise<string[]> {
     return (await m.find(GroupMemberEntity, { where: { groupId }, select: ['memberId'] })).map((r) => r.memberId);
   }
 
-  /** Inserts memberships, skipping existing ones; returns how many were new. */
-  async insertMembers(m: EntityManager, groupId: string, memberIds: string[]): Promise<number> {
+  /** Inserts memberships (granted by an IdP's JIT, or by anyone else: null), skipping existing ones; returns how many were new. */
+  async insertMembers(m: EntityManager, groupId: string, memberIds: string[], grantedByIdp: string | null = null): Promise<number> {
     const created = nowIso();
     let added = 0;
     for (let i = 0; i < memberIds.length; i += BATCH) {
-      const values = memberIds.slice(i, i + BATCH).map((memberId) => ({ groupId, memberId, created }));
+      const values = memberIds.slice(i, i + BATCH).map((memberId) => ({ groupId, memberId, created, grantedByIdp }));
       const [sql, params] = m.createQueryBuilder().insert().into(GroupMemberEntity).values(values).orIgnore().getQueryAndParameters();
       added += await this.affected(m, sql, params);
     }
@@ -151,6 +156,21 @@ export class GroupsRepository {
       removed += r.affected ?? 0;
     }
     return removed;
+  }
+
+  /** Makes existing memberships granted by JIT memberships of whoever writes now (an administrator, a SCIM client); returns how many. */
+  async clearJitGrants(m: EntityManager, groupId: string, memberIds: string[]): Promise<number> {
+    let cleared = 0;
+    for (let i = 0; i < memberIds.length; i += BATCH) {
+      const r = await m
+        .createQueryBuilder()
+        .update(GroupMemberEntity)
+        .set({ grantedByIdp: null })
+        .where({ groupId, memberId: In(memberIds.slice(i, i + BATCH)), grantedByIdp: Not(IsNull()) })
+        .execute();
+      cleared += r.affected ?? 0;
+    }
+    return cleared;
   }
 
   /** Deletes the memberships matching a condition built over `membersCollection('gm', …)`; returns how many. */

@@ -7,9 +7,43 @@ import { Doc, parseListQuery, parseProjection, ScimApi, setResourceHeaders } fro
 import { IDENTITY_PROVIDER_EXAMPLE } from './identity-provider.schema';
 import { IdentityProvidersService } from './identity-providers.service';
 import { IdentityProviderImpact, impactPageOf } from './jit-impact-request';
-import type { JitImpactReport } from '@app/jit';
+import { DormantUsersJob, dormantUsersRequestOf } from './dormant-users-job';
+import type { DormantUsersReport, JitImpactReport } from '@app/jit';
 
 type QueryParams = Record<string, unknown>;
+
+const DORMANT_USERS_REPORT_SCHEMA = {
+  type: 'object',
+  properties: {
+    schemas: { type: 'array', items: { type: 'string' }, example: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'] },
+    dryRun: { type: 'boolean', description: 'Whether nothing was changed' },
+    totalResults: { type: 'integer', description: 'Users the policy acted on (or would act on)' },
+    startIndex: { type: 'integer' },
+    itemsPerPage: { type: 'integer' },
+    Resources: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'string', description: 'User id' },
+          userName: { type: 'string' },
+          lastSuccessfulLoginDate: { type: 'string', format: 'date-time', description: 'Absent when the user never signed in' },
+          action: { type: 'string', enum: ['deactivate', 'delete'] },
+          inactiveDays: { type: 'integer', description: 'Days since the last sign-in (or creation); for a deletion, since the deactivation' },
+          deactivatedAt: { type: 'string', format: 'date-time', description: 'When the policy deactivated the user (deletions)' },
+        },
+      },
+    },
+  },
+  example: {
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+    dryRun: true,
+    totalResults: 1,
+    startIndex: 1,
+    itemsPerPage: 1,
+    Resources: [{ id: '9f1c2b3a4d5e6f708192a3b4c5d6e7f8', userName: 'contractor@example.com', lastSuccessfulLoginDate: '2026-06-01T09:15:00.000Z', action: 'deactivate', inactiveDays: 178 }],
+  },
+};
 
 /** IDCS /admin/v1/IdentityProviders (SAML identity providers and their JIT settings). */
 @ApiTags('IdentityProviders')
@@ -19,6 +53,7 @@ export class IdentityProvidersController {
   constructor(
     private readonly idps: IdentityProvidersService,
     private readonly impact: IdentityProviderImpact,
+    private readonly dormant: DormantUsersJob,
   ) {}
 
   @Get()
@@ -190,6 +225,50 @@ export class IdentityProvidersController {
   @ApiResponse({ status: 404, description: 'No such identity provider' })
   jitImpact(@Param('id') id: string, @Body() body: unknown, @Query() q: QueryParams): Promise<JitImpactReport> {
     return this.impact.report(id, body, impactPageOf(q));
+  }
+
+  @Get(':id/dormantUsers')
+  @ApiOperation({
+    summary: 'Dormant JIT users: the users this IdP\'s dormant-user policy would deactivate or delete now (a dry run: writes nothing)',
+    description:
+      'The policy is the JIT policy extension\'s dormantUserDeactivateAfterDays, dormantUserDeleteAfterDays and dormantUserScope. Lists, as a SCIM ListResponse, each user the policy would act on if it ran now: ' +
+      'id, userName, lastSuccessfulLoginDate (absent when the user never signed in: its days count from its creation), action (deactivate or delete), inactiveDays, and for deletions deactivatedAt. 409 when the IdP has no policy.',
+  })
+  @ApiParam({ name: 'id', description: 'IdentityProvider id' })
+  @ApiQuery({ name: 'startIndex', required: false, type: Number, description: '1-based index of the first user to list (default 1)' })
+  @ApiQuery({ name: 'count', required: false, type: Number, description: 'Users to list (default 100, at most 500); totalResults counts them all' })
+  @ApiResponse({ status: 200, description: 'The users the policy would act on', schema: DORMANT_USERS_REPORT_SCHEMA })
+  @ApiResponse({ status: 404, description: 'No such identity provider' })
+  @ApiResponse({ status: 409, description: 'The identity provider has no dormant-user policy' })
+  dormantUsersDryRun(@Param('id') id: string, @Query() q: QueryParams, @Req() req: AuthenticatedRequest): Promise<DormantUsersReport> {
+    return this.dormant.runFor(id, dormantUsersRequestOf(undefined, q, true), actorOf(req));
+  }
+
+  @Post(':id/dormantUsers')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Dormant JIT users: apply this IdP\'s dormant-user policy now, or (dryRun, the default) list whom it would act on',
+    description:
+      'The server applies every policy on a schedule (hourly by default, JIT_DORMANT_USERS_INTERVAL_SECONDS; one instance per interval). This runs this IdP\'s policy now: with {"dryRun": false} it deactivates (active=false, sessions ended) and deletes the users listed, ' +
+      'each through the users\' normal write path, conditional on the version read (a user changed meanwhile is left alone), with one audit event per user (jit.dormantUser.deactivated / jit.dormantUser.deleted, naming the reason and this request\'s administrator). ' +
+      'Without dryRun, or with true, it changes nothing, as GET does.',
+  })
+  @ApiParam({ name: 'id', description: 'IdentityProvider id' })
+  @ApiQuery({ name: 'startIndex', required: false, type: Number, description: '1-based index of the first user to list (default 1)' })
+  @ApiQuery({ name: 'count', required: false, type: Number, description: 'Users to list (default 100, at most 500); totalResults counts them all' })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      properties: { dryRun: { type: 'boolean', description: 'true (the default): list only; false: act now', example: true } },
+      example: { dryRun: true },
+    },
+  })
+  @ApiResponse({ status: 200, description: 'The users the policy acted on (or, dry, would act on)', schema: DORMANT_USERS_REPORT_SCHEMA })
+  @ApiResponse({ status: 400, description: 'Bad dryRun, startIndex or count', content: { 'application/scim+json': { schema: { $ref: '#/components/schemas/ScimError' } } } })
+  @ApiResponse({ status: 404, description: 'No such identity provider' })
+  @ApiResponse({ status: 409, description: 'The identity provider has no dormant-user policy' })
+  dormantUsers(@Param('id') id: string, @Body() body: unknown, @Query() q: QueryParams, @Req() req: AuthenticatedRequest): Promise<DormantUsersReport> {
+    return this.dormant.runFor(id, dormantUsersRequestOf(body, q, false), actorOf(req));
   }
 
   @Delete(':id')

@@ -6,6 +6,7 @@ import { IDENTITY_PROVIDER_RESOURCE_TYPE } from './identity-provider.schema';
 import { IdentityProvidersController } from './identity-providers.controller';
 import { IdentityProvidersService } from './identity-providers.service';
 import { IdentityProviderImpact } from './jit-impact-request';
+import { DormantUsersJob } from './dormant-users-job';
 import { METADATA_REFRESH_OPTIONS, MetadataRefreshService, metadataRefreshOptionsFromEnv } from './metadata-refresh.service';
 import { SOCIAL_IDENTITY_PROVIDER_RESOURCE_TYPE } from './social-identity-provider.schema';
 import { SocialIdentityProvidersController } from './social-identity-providers.controller';
@@ -17,11 +18,12 @@ import { SocialIdentityProvidersService } from './social-identity-providers.serv
   providers: [
     IdentityProvidersService,
     IdentityProviderImpact,
+    DormantUsersJob,
     SocialIdentityProvidersService,
     MetadataRefreshService,
     { provide: METADATA_REFRESH_OPTIONS, useFactory: () => metadataRefreshOptionsFromEnv() },
   ],
-  exports: [IdentityProvidersService],
+  exports: [IdentityProvidersService, DormantUsersJob],
 })
 export class IdentityProvidersModule {
   constructor(registry: ScimRegistry, references: GroupReferences, idps: IdentityProvidersService) {

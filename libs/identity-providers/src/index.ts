@@ -15,3 +15,4 @@ export { canonicalServiceProviderName, OPENID_CONNECT_PROVIDER, SOCIAL_CALLBACK_
 export { MetadataRefreshService, METADATA_REFRESHER, type MetadataRefreshOptions, type RefreshReport } from './metadata-refresh.service';
 export { isNonPublicAddress } from './metadata-refresh-fetch';
 export { isProviderEndpoint } from './identity-provider-rules';
+export { DormantUsersJob, DORMANT_USERS_JOB } from './dormant-users-job';

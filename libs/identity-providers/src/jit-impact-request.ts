@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { compileAttributeMappings, JitImpactPage, JitImpactReport, JitImpactService, MAPPED_ATTRIBUTE_RESOURCE_TYPE, MappedAttributesService } from '@app/jit';
+import { compileMappedAttribute, JitImpactPage, JitImpactReport, JitImpactService, MAPPED_ATTRIBUTE_RESOURCE_TYPE, MappedAttributesService } from '@app/jit';
 import { Database } from '@app/persistence';
 import { applyPatch, Doc, normalizeResource, parsePatchRequest, ScimError } from '@app/scim';
 import { IdentityProviderEntity } from './identity-provider.entity';
@@ -53,7 +53,7 @@ export class IdentityProviderImpact {
       if (b.mappedAttribute !== undefined) {
         if (!mapped) throw new ScimError(409, `Identity provider "${row.partnerName}" has no MappedAttribute to change`);
         proposedMapped = normalizeResource(MAPPED_ATTRIBUTE_RESOURCE_TYPE, applyPatch(mapped, parsePatchRequest(MAPPED_ATTRIBUTE_RESOURCE_TYPE, b.mappedAttribute)));
-        compileAttributeMappings(proposedMapped.attributeMappings as Doc[] | undefined);
+        compileMappedAttribute(proposedMapped);
       }
       return {
         current: signInConfigurationOf(row, mapped),

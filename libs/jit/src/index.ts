@@ -17,3 +17,5 @@ export * from './sign-in-gate';
 export * from './sign-in-inputs';
 export * from './jit-impact';
 export * from './jit-impact.service';
+export * from './dormant-users';
+export * from './dormant-users.service';

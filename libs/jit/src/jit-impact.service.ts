@@ -3,7 +3,7 @@ import { In } from 'typeorm';
 import { GroupMemberEntity, GroupsRepository } from '@app/groups';
 import { Database } from '@app/persistence';
 import { Doc } from '@app/scim';
-import { UserEntity } from '@app/users';
+import { attributeSourcesOf, UserEntity } from '@app/users';
 import { impactOf, UserImpact } from './jit-impact';
 import { GroupMappingMode } from './jit-settings';
 import { assertedGroups, ExistingUser, GroupDirectory, JitConfig, plan, VerifiedAssertion } from './planner';
@@ -56,6 +56,8 @@ export class JitImpactService {
       }
       const implicit = [current, proposed].filter((c) => c.groups.mode === GroupMappingMode.Implicit);
       const knownNames = new Set<string>();
+      // Mappings that defer to other sources plan from the recorded sources, as the sign-in does.
+      const readSources = [current, proposed].some((c) => c.mappings.some((x) => x.authority === 'defer'));
       const out: JitImpactReport = { usersWithInputs: 0, affectedUsers: 0, startIndex: page.startIndex, itemsPerPage: 0, Resources: [] };
       let after = '';
       for (;;) {
@@ -70,9 +72,12 @@ export class JitImpactService {
         const ids = rows.map((r) => r.userId);
         const users = new Map((await m.findBy(UserEntity, { id: In(ids) })).map((u) => [u.id, u]));
         const memberships = new Map<string, string[]>();
-        for (const r of await m.find(GroupMemberEntity, { where: { memberId: In(ids) }, select: ['groupId', 'memberId'] })) {
+        const grants = new Map<string, Map<string, string>>();
+        for (const r of await m.find(GroupMemberEntity, { where: { memberId: In(ids) }, select: ['groupId', 'memberId', 'grantedByIdp'] })) {
           (memberships.get(r.memberId) ?? memberships.set(r.memberId, []).get(r.memberId)!).push(r.groupId);
+          if (r.grantedByIdp) (grants.get(r.memberId) ?? grants.set(r.memberId, new Map()).get(r.memberId)!).set(r.groupId, r.grantedByIdp);
         }
+        const sources = readSources ? await attributeSourcesOf(m, ids) : undefined;
         const inputs = rows.map((r) => JSON.parse(r.inputs) as VerifiedAssertion);
         // Implicit group mapping finds groups by the asserted names: only those this batch asserts are read.
         const names = new Set<string>();
@@ -96,6 +101,8 @@ export class JitImpactService {
             active: user.active === true || (user.active as unknown) === 1,
             doc: JSON.parse(user.data) as Doc,
             groupIds: memberships.get(user.id) ?? [],
+            jitGrants: grants.get(user.id) ?? new Map(),
+            ...(sources ? { sources: sources.get(user.id) ?? new Map() } : {}),
           };
           const impact = impactOf(plan(current, inputs[i], existing, directory), plan(proposed, inputs[i], existing, directory), existing);
           if (!impact) continue;

@@ -5,7 +5,7 @@ import { ExistingUser, JitConfig, JitPlan } from './planner';
 import { compileSignInGate } from './sign-in-gate';
 import { inputNamesOf, recordedInputsOf } from './sign-in-inputs';
 
-const user: ExistingUser = { id: 'u1', active: true, doc: { userName: 'jdoe', name: { givenName: 'Jane' } }, groupIds: ['g-manual', 'g-admins'] };
+const user: ExistingUser = { id: 'u1', active: true, doc: { userName: 'jdoe', name: { givenName: 'Jane' } }, groupIds: ['g-manual', 'g-admins'], jitGrants: new Map() };
 const update = (o: Partial<Extract<JitPlan, { kind: 'update' }>> = {}): JitPlan => ({ kind: 'update', userId: 'u1', user: user.doc, changes: [], join: [], leave: [], skipped: [], ...o });
 
 describe('impactOf', () => {

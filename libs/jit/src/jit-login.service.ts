@@ -5,7 +5,7 @@ import { GroupMemberships, GroupsRepository } from '@app/groups';
 import { MetricsService } from '@app/metrics';
 import { Database, isTransactionConflict, isUniqueViolation, sweepDue } from '@app/persistence';
 import { resourceWriter } from '@app/scim';
-import { UserEntity, UsersService } from '@app/users';
+import { attributeSourcesOf, UserEntity, UsersService } from '@app/users';
 import { FederatedIdentityEntity } from './federated-identity.entity';
 import { DEFAULT_INPUT_RETENTION_DAYS, JitSignInInputEntity, recordedInputsOf } from './sign-in-inputs';
 import { GroupMappingMode } from './jit-settings';
@@ -149,6 +149,8 @@ export class JitLoginService {
       const directory = await this.directory(m, config, a);
       const p = found === 'ambiguous' ? ambiguous(config, a) : found && 'refused' in found ? found.refused : plan(config, a, existing, directory);
       if (p.kind === 'update') await this.nameGroups(m, directory, p.leave);
+      // The sources each change replaces, read before the write records this sign-in as their source.
+      const changes = await this.changesWithSources(m, config, p, existing);
       const base = { eventId: 'sso.login', correlationId, resourceType: 'IdentityProvider', resourceId: config.idpId, resourceName: config.idpName };
       const names = (ids: string[]) => ids.map((id) => ({ id, displayName: directory.byId.get(id) }));
       const who = { protocol: input.protocol ?? 'saml', nameId: a.nameId };
@@ -190,7 +192,7 @@ export class JitLoginService {
         ...base,
         outcome: 'success',
         actor: { kind: 'user', id: userId, name: String(p.user.userName) },
-        changes: p.changes.map((c) => ({ attribute: c.attribute, oldValue: c.oldValue, newValue: c.newValue })),
+        changes,
         details: {
           ...who,
           ...(federated && !user?.linked && p.kind === 'update' ? { linked: true } : {}),
@@ -230,6 +232,25 @@ export class JitLoginService {
       .execute();
   }
 
+  /**
+   * The plan's attribute changes as the audit event names them, each with the source it replaced (attribute ownership).
+   * The sources were read before planning when a mapping defers to other sources; otherwise only those of the changed
+   * attributes are read, and only when something changes (a returning sign-in that changes nothing reads none).
+   */
+  private async changesWithSources(m: EntityManager, config: JitConfig, p: JitPlan, existing: ExistingUser | undefined): Promise<{ attribute: string; oldValue: unknown; newValue: unknown; replacedSource?: unknown }[]> {
+    if (p.kind !== 'create' && p.kind !== 'update') return [];
+    const keyOf = new Map(config.mappings.map((x) => [x.target, x.sourceKey]));
+    let sources = existing?.sources;
+    if (p.kind === 'update' && p.changes.length && existing && !sources) {
+      const keys = [...new Set(p.changes.map((c) => keyOf.get(c.attribute)).filter((k): k is string => !!k))];
+      sources = (await attributeSourcesOf(m, [existing.id], keys)).get(existing.id);
+    }
+    return p.changes.map((c) => {
+      const replaced = p.kind === 'update' ? sources?.get(keyOf.get(c.attribute) ?? '') : undefined;
+      return { attribute: c.attribute, oldValue: c.oldValue, newValue: c.newValue, ...(replaced ? { replacedSource: replaced } : {}) };
+    });
+  }
+
   /** Every attempt leaves an audit event, also one that failed for a reason outside the plan. */
   private async recordFailure(input: SignInInput, reason: string, detail: string): Promise<void> {
     try {
@@ -250,7 +271,7 @@ export class JitLoginService {
     if (federated) {
       const link = await m.findOneBy(FederatedIdentityEntity, { idpId: config.idpId, subject: federated.subject });
       const linkedUser = link ? await this.users.findForSignInById(m, link.userId) : undefined;
-      if (linkedUser) return { ...(await this.existing(m, linkedUser)), linked: true };
+      if (linkedUser) return { ...(await this.existing(m, config, linkedUser)), linked: true };
     }
     const lookup = lookupAttributeOf(config.lookup);
     const value = lookupValue(config, a);
@@ -267,12 +288,19 @@ export class JitLoginService {
         return { refused: { kind: 'reject', reason: RejectReason.AccountLinkingRefused, detail: `User ${found.row.id} matches ${config.lookup.storeAttribute} "${value}" but is not linked to this subject, and ${federated.linkRefusal}` } };
       }
     }
-    return { ...(await this.existing(m, found)), linked: false };
+    return { ...(await this.existing(m, config, found)), linked: false };
   }
 
-  private async existing(m: EntityManager, found: { row: UserEntity; doc: ExistingUser['doc']; active: boolean }): Promise<{ user: ExistingUser; row: UserEntity }> {
+  /**
+   * The planner's view of a stored user: its memberships with who granted them (one query), and the sources of its
+   * attributes only when a mapping defers to other sources (one more).
+   */
+  private async existing(m: EntityManager, config: JitConfig, found: { row: UserEntity; doc: ExistingUser['doc']; active: boolean }): Promise<{ user: ExistingUser; row: UserEntity }> {
     const { row, doc, active } = found;
-    return { row, user: { id: row.id, active, doc, groupIds: await this.groups.groupIdsOf(m, row.id) } };
+    const memberships = await this.groups.membershipsOf(m, row.id);
+    const jitGrants = new Map(memberships.filter((g) => g.grantedByIdp).map((g) => [g.groupId, g.grantedByIdp!]));
+    const sources = config.mappings.some((x) => x.authority === 'defer') ? ((await attributeSourcesOf(m, [row.id])).get(row.id) ?? new Map()) : undefined;
+    return { row, user: { id: row.id, active, doc, groupIds: memberships.map((g) => g.groupId), jitGrants, ...(sources ? { sources } : {}) } };
   }
 
   /** Adds the displayNames of groups left that the directory did not need for planning (Overwrite drops any group). */

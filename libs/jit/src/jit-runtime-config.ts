@@ -1,5 +1,5 @@
 import { Doc } from '@app/scim/core';
-import { compileAttributeMappings } from './attribute-mappings';
+import { compileMappedAttribute } from './attribute-mappings';
 import { GroupAssignmentMethod, GroupMappingMode } from './jit-settings';
 import { JitConfig } from './planner';
 import { JIT_POLICY_EXTENSION_ID, signInGateOf } from './sign-in-gate';
@@ -39,7 +39,7 @@ export function jitConfigOf(idp: StoredIdentityProvider, mappedAttribute: Doc | 
     },
     gate: signInGateOf(d[JIT_POLICY_EXTENSION_ID] as Doc | undefined),
     inputRetentionDays: retentionDaysOf(d[JIT_POLICY_EXTENSION_ID] as Doc | undefined),
-    mappings: compileAttributeMappings(mappedAttribute?.attributeMappings as Doc[] | undefined),
+    mappings: compileMappedAttribute(mappedAttribute),
     groups: {
       fromAssertion: d.jitUserProvGroupAssertionAttributeEnabled === true,
       attributeName: d.jitUserProvGroupSAMLAttributeName as string | undefined,

@@ -1,5 +1,6 @@
 import { Doc, resolvePath, ScimError } from '@app/scim/core';
 import { USER_RESOURCE_TYPE } from '@app/users/core';
+import { checkDormantUserPolicy } from './dormant-users';
 import { compileSignInGate, JIT_POLICY_EXTENSION_ID, SIGN_IN_GATE_SCOPES } from './sign-in-gate';
 
 export const MAX_GROUP_MAPPINGS = 250;
@@ -53,6 +54,7 @@ export function applyJitSettingsRules(doc: Doc): void {
     if (days !== undefined && (typeof days !== 'number' || !Number.isInteger(days) || days < 0 || days > 3650)) {
       throw ScimError.badRequest('invalidValue', `${JIT_POLICY_EXTENSION_ID}:signInInputRetentionDays must be a whole number of days from 0 (keep none) to 3650 (got ${JSON.stringify(days)})`);
     }
+    checkDormantUserPolicy(policy);
   }
 
   const mappings = (doc.jitUserProvGroupMappings as Doc[] | undefined) ?? [];

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { GroupsModule } from '@app/groups';
 import { ScimRegistry } from '@app/scim';
 import { UsersModule } from '@app/users';
+import { DormantUsersService } from './dormant-users.service';
 import { JitImpactService } from './jit-impact.service';
 import { JitLoginService } from './jit-login.service';
 import { MAPPED_ATTRIBUTE_RESOURCE_TYPE } from './mapped-attribute.schema';
@@ -12,8 +13,8 @@ import { MappedAttributesService } from './mapped-attributes.service';
 @Module({
   imports: [UsersModule, GroupsModule],
   controllers: [MappedAttributesController],
-  providers: [MappedAttributesService, JitLoginService, JitImpactService],
-  exports: [MappedAttributesService, JitLoginService, JitImpactService],
+  providers: [MappedAttributesService, JitLoginService, JitImpactService, DormantUsersService],
+  exports: [MappedAttributesService, JitLoginService, JitImpactService, DormantUsersService],
 })
 export class JitConfigurationModule {
   constructor(registry: ScimRegistry) {

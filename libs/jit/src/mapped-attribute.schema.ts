@@ -1,4 +1,5 @@
 import { attr, complex, ScimResourceType } from '@app/scim';
+import { JIT_POLICY_MAPPED_ATTRIBUTE_SCHEMA } from './attribute-mappings';
 
 export const MAPPED_ATTRIBUTE_SCHEMA_ID = 'urn:ietf:params:scim:schemas:oracle:idcs:MappedAttribute';
 
@@ -55,7 +56,7 @@ export const MAPPED_ATTRIBUTE_RESOURCE_TYPE: ScimResourceType = {
       ),
     ],
   },
-  schemaExtensions: [],
+  schemaExtensions: [{ schema: JIT_POLICY_MAPPED_ATTRIBUTE_SCHEMA, required: false }],
 };
 
 export const MAPPED_ATTRIBUTE_EXAMPLE = {

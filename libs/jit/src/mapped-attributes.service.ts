@@ -17,7 +17,7 @@ import {
   SqlExpr,
   writerOf,
 } from '@app/scim';
-import { compileAttributeMappings } from './attribute-mappings';
+import { compileMappedAttribute } from './attribute-mappings';
 import { MappedAttributeEntity } from './mapped-attribute.entity';
 import { DEFAULT_JIT_MAPPINGS, MAPPED_ATTRIBUTE_RESOURCE_TYPE, MAPPED_ATTRIBUTE_SCHEMA_ID } from './mapped-attribute.schema';
 
@@ -117,7 +117,7 @@ export class MappedAttributesService {
         if (current.refResourceType === 'IdentityProvider' && (doc.idcsResourceType !== 'User' || doc.direction !== 'inbound')) {
           throw ScimError.badRequest('mutability', 'The mapping of an identity provider is inbound to User: idcsResourceType must stay "User" and direction "inbound"');
         }
-        compileAttributeMappings(doc.attributeMappings as Doc[] | undefined);
+        compileMappedAttribute(doc);
         return { doc };
       },
       this.audited(actor),

@@ -1,5 +1,6 @@
 import { compileSignInGate, signInGateOf } from './sign-in-gate';
-import { compileAttributeMappings } from './attribute-mappings';
+import { compileAttributeMappings, compileMappedAttribute, MappingAuthority } from './attribute-mappings';
+import { AttributeSource } from '@app/users/core';
 import { GroupAssignmentMethod, GroupMappingMode } from './jit-settings';
 import { ExistingUser, GroupDirectory, JitConfig, JitPlan, lookupAttributeOf, plan, RejectReason, UserLookup, VerifiedAssertion } from './planner';
 
@@ -76,6 +77,8 @@ function existing(state: UserState): ExistingUser | undefined {
       active: state === 'found',
     },
     groupIds: ['g-manual', 'g-old'],
+    // g-old was granted by this IdP's JIT; g-manual by an administrator (Overwrite does not remove it).
+    jitGrants: new Map([['g-old', 'idp-1']]),
   };
 }
 
@@ -100,7 +103,9 @@ function expected(jit: boolean, create: boolean, update: boolean, user: UserStat
   if (!ignoreAbsent) return { kind: 'reject', reason: RejectReason.AbsentGroup };
   const givenName = { present: 'Jane', changed: 'Janet', empty: undefined, absent: 'Jane' }[attr];
   if (user === 'notFound') return { kind: 'create', givenName, join: ['g-admins'], leave: [] as string[] };
-  const leave = method === GroupAssignmentMethod.Overwrite ? ['g-manual', 'g-old'] : mode === GroupMappingMode.Explicit ? ['g-old'] : [];
+  // Explicitly mapped groups follow the assertion (g-old); Overwrite also removes other memberships this IdP's JIT
+  // granted, never the administrator's (g-manual).
+  const leave = method === GroupAssignmentMethod.Overwrite ? ['g-old'] : mode === GroupMappingMode.Explicit ? ['g-old'] : [];
   const changed = attr === 'changed' || attr === 'empty';
   return { kind: 'update', givenName, join: ['g-admins'], leave, changes: changed ? [{ attribute: 'name.givenName', oldValue: 'Jane', newValue: givenName }] : [] };
 }
@@ -189,7 +194,7 @@ describe(plan.name, () => {
     const none = plan({ ...c, groups: { ...c.groups, fromAssertion: false } }, assertion('present'), existing('found'), groups);
     expect(none.kind === 'update' && [none.join, none.leave]).toEqual([[], []]);
     const withStatic = plan({ ...c, groups: { ...c.groups, staticList: true, staticGroupIds: ['g-static'] } }, assertion('present'), existing('found'), groups);
-    expect(withStatic.kind === 'update' && [withStatic.join, withStatic.leave]).toEqual([['g-admins', 'g-static'], ['g-manual', 'g-old']]);
+    expect(withStatic.kind === 'update' && [withStatic.join, withStatic.leave]).toEqual([['g-admins', 'g-static'], ['g-old']]);
   });
 });
 
@@ -247,5 +252,108 @@ describe('plan with a sign-in gate', () => {
   it('should refuse every sign-in it guards when the stored gate cannot be compiled any more', () => {
     const p = plan({ ...base(), gate: signInGateOf({ signInGate: 'department eq', signInGateScope: 'everySignIn' }) }, engineer(), existing('found'), groups);
     expect(p).toMatchObject({ kind: 'reject', reason: RejectReason.SignInGate });
+  });
+});
+
+describe('plan with attribute authorities', () => {
+  const MAPPINGS = [
+    { idcsAttributeName: 'userName', managedObjectAttributeName: '$(assertion.fed.nameidvalue)' },
+    { idcsAttributeName: 'name.givenName', managedObjectAttributeName: '$(assertion.firstName)' },
+    { idcsAttributeName: 'name.familyName', managedObjectAttributeName: '$(assertion.familyName)' },
+    { idcsAttributeName: 'emails[primary eq true and type eq "work"].value', managedObjectAttributeName: '$(assertion.email)' },
+    { idcsAttributeName: 'title', managedObjectAttributeName: '$(assertion.title)' },
+  ];
+  const withAuthority = (authority: MappingAuthority): JitConfig => ({
+    ...config({ jit: true, create: true, update: true, mode: GroupMappingMode.Explicit, method: GroupAssignmentMethod.Merge, ignoreAbsent: true }),
+    mappings: compileMappedAttribute({
+      attributeMappings: MAPPINGS,
+      'urn:identity-domain:scim:schemas:extension:jitPolicy:2.0:MappedAttribute': { attributeAuthorities: [{ idcsAttributeName: 'title', authority }] },
+    }),
+  });
+  const asserted = (): VerifiedAssertion => ({ ...assertion('present'), attributes: { ...assertion('present').attributes, title: ['Engineer'] } });
+
+  /** Who set the stored title: a SCIM client, an administrator, JIT, nobody recorded (before sources existed), or nobody (empty). */
+  type SetBy = 'scim' | 'admin' | 'jit' | 'unrecorded' | 'empty';
+  function user(setBy: SetBy): ExistingUser {
+    const u = existing('found')!;
+    const sources = new Map<string, AttributeSource>();
+    if (setBy === 'scim' || setBy === 'admin' || setBy === 'jit') sources.set('title', { sourceType: setBy, sourceId: 'x', updated: '2026-01-01T00:00:00.000Z' });
+    return { ...u, doc: setBy === 'empty' ? u.doc : { ...u.doc, title: 'Manager' }, sources };
+  }
+
+  /** The rule: create always maps; jit overwrites; initial never updates; defer updates only an empty value or JIT's own. */
+  function expected(authority: MappingAuthority, setBy: SetBy, action: 'create' | 'update'): string {
+    if (action === 'create' || authority === 'jit') return 'Engineer';
+    if (authority === 'initial') return setBy === 'empty' ? 'absent' : 'Manager';
+    return setBy === 'empty' || setBy === 'jit' ? 'Engineer' : 'Manager';
+  }
+
+  const cases = (['jit', 'initial', 'defer'] as const).flatMap((authority) =>
+    (['scim', 'admin', 'jit', 'unrecorded', 'empty'] as const).flatMap((setBy) => (['create', 'update'] as const).map((action) => [authority, setBy, action] as const)),
+  );
+
+  it.each(cases)('should, with authority %s, a title set by %s and a %s, leave the title the rule says', (authority, setBy, action) => {
+    const p = plan(withAuthority(authority), asserted(), action === 'create' ? undefined : user(setBy), groups);
+    expect(p.kind).toBe(action);
+    if (p.kind !== 'create' && p.kind !== 'update') return;
+    const want = expected(authority, setBy, action);
+    expect(p.user.title ?? 'absent').toBe(want);
+    // A title the plan did not write is not a change; one it wrote over another value is.
+    const before = action === 'create' || setBy === 'empty' ? undefined : 'Manager';
+    const titleChange = p.changes.find((c) => c.attribute === 'title');
+    expect(titleChange).toEqual(want !== 'absent' && want !== before ? { attribute: 'title', oldValue: before, newValue: want } : undefined);
+  });
+
+  it('should let the other mappings of an update go on when one is not JIT\'s to write', () => {
+    const p = plan(withAuthority('defer'), { ...asserted(), attributes: { ...asserted().attributes, firstName: ['Janet'] } }, user('scim'), groups);
+    expect(p.kind === 'update' && p.changes.map((c) => c.attribute)).toEqual(['name.givenName']);
+  });
+});
+
+describe('plan with JIT-granted memberships', () => {
+  /** Who granted membership of g-manual, which the assertion does not give and no mapping covers. */
+  const cases: [string, Map<string, string>, GroupAssignmentMethod, GroupMappingMode, boolean][] = [];
+  for (const [who, grants] of [
+    ['this IdP', new Map([['g-manual', 'idp-1']])],
+    ['another IdP', new Map([['g-manual', 'idp-2']])],
+    ['an administrator or SCIM client', new Map<string, string>()],
+  ] as const)
+    for (const method of [GroupAssignmentMethod.Overwrite, GroupAssignmentMethod.Merge])
+      for (const mode of [GroupMappingMode.Explicit, GroupMappingMode.Implicit]) cases.push([who, grants, method, mode, method === GroupAssignmentMethod.Overwrite && who === 'this IdP']);
+
+  it.each(cases)('should, for an unmapped membership granted by %s, with %s and %s mapping, remove it: %s', (_who, grants, method, mode, removed) => {
+    const c = config({ jit: true, create: true, update: true, mode, method, ignoreAbsent: true });
+    const p = plan(c, assertion('present'), { ...existing('found')!, groupIds: ['g-manual'], jitGrants: grants }, groups);
+    expect(p.kind === 'update' && p.leave).toEqual(removed ? ['g-manual'] : []);
+  });
+
+  it('should make explicitly mapped groups follow the assertion whoever granted them', () => {
+    for (const method of [GroupAssignmentMethod.Overwrite, GroupAssignmentMethod.Merge]) {
+      const c = config({ jit: true, create: true, update: true, mode: GroupMappingMode.Explicit, method, ignoreAbsent: true });
+      const p = plan(c, assertion('present'), { ...existing('found')!, groupIds: ['g-old'], jitGrants: new Map() }, groups);
+      expect(p.kind === 'update' && p.leave).toEqual(['g-old']);
+    }
+  });
+});
+
+describe(compileMappedAttribute.name, () => {
+  const EXT = 'urn:identity-domain:scim:schemas:extension:jitPolicy:2.0:MappedAttribute';
+  const doc = (attributeAuthorities: unknown[]) => ({ attributeMappings: [{ idcsAttributeName: 'title', managedObjectAttributeName: '$(assertion.title)' }], [EXT]: { attributeAuthorities } });
+
+  it('should give each mapping its authority (jit when not listed) and the attribute whose source it reads', () => {
+    const [m] = compileMappedAttribute(doc([{ idcsAttributeName: 'title', authority: 'defer' }]));
+    expect([m.authority, m.sourceKey]).toEqual(['defer', 'title']);
+    expect(compileMappedAttribute(doc([]))[0].authority).toBe('jit');
+    const [email] = compileAttributeMappings([{ idcsAttributeName: 'emails[type eq "work"].value', managedObjectAttributeName: '$(assertion.email)' }]);
+    expect(email.sourceKey).toBe('emails');
+  });
+
+  it.each([
+    [[{ idcsAttributeName: 'name.givenName', authority: 'defer' }], /attributeAuthorities\[0\] \(name\.givenName\): idcsAttributeName names no attributeMappings entry/],
+    [[{ idcsAttributeName: 'title', authority: 'sometimes' }], /attributeAuthorities\[0\] \(title\): authority must be one of jit, initial, defer \(got "sometimes"\)/],
+    [[{ idcsAttributeName: 'title', authority: 'jit' }, { idcsAttributeName: 'title', authority: 'defer' }], /attributeAuthorities\[1\] \(title\): idcsAttributeName is listed twice/],
+    [[{ authority: 'jit' }], /attributeAuthorities\[0\]: idcsAttributeName is required/],
+  ])('should refuse %j with a 400 saying why', (entries, detail) => {
+    expect(() => compileMappedAttribute(doc(entries))).toThrow(expect.objectContaining({ status: 400, detail: expect.stringMatching(detail) }));
   });
 });

@@ -1,5 +1,5 @@
 import { applyPatchInPlace, checkRequired, Doc, normalizeResource, parseOne, readValue, ScimError } from '@app/scim/core';
-import { hasPrimaryEmail, isLocked, ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE, USER_SCHEMA_ID } from '@app/users/core';
+import { AttributeSource, hasPrimaryEmail, isLocked, ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE, USER_SCHEMA_ID } from '@app/users/core';
 import { CompiledMapping } from './attribute-mappings';
 import { AssertionContext, evaluateExpression } from './expression';
 import { GroupAssignmentMethod, GroupMappingMode } from './jit-settings';
@@ -59,6 +59,17 @@ export interface ExistingUser {
   active: boolean;
   doc: Doc;
   groupIds: string[];
+  /**
+   * The memberships a JIT sign-in granted, with the identity provider whose JIT did (group id → IdP id). JIT removes
+   * only those its own IdP granted; the others an administrator or a SCIM client granted (or were granted before
+   * grants were recorded).
+   */
+  jitGrants: Map<string, string>;
+  /**
+   * Who last set each attribute, by ownership key (libs/users attribute-sources.ts). Read only when a mapping has
+   * authority `defer`; a missing entry means no recorded source, which `defer` treats as not JIT's.
+   */
+  sources?: Map<string, AttributeSource>;
 }
 
 /** The domain's groups, by id and by lower-cased displayName (for implicit mapping). */
@@ -191,7 +202,24 @@ function gateRefusal(gate: SignInGate, a: VerifiedAssertion): JitPlan | undefine
   return { kind: 'reject', reason: RejectReason.SignInGate, clause: refused.clause, detail: `The sign-in gate refuses ${what}: clause ${refused.clause} is not met (${refused.why})` };
 }
 
-function applyMappings(config: JitConfig, a: VerifiedAssertion, start: Doc, action: 'create' | 'update'): { doc: Doc; changes: AttributeChange[] } | JitPlan {
+const isEmptyValue = (v: unknown) => v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
+
+/**
+ * Whether a mapping may write its attribute when JIT updates a user (its authority: attribute-mappings.ts): always
+ * (jit), never (initial), or only over an empty value or one JIT last set (defer).
+ */
+function mayUpdate(m: CompiledMapping, current: unknown, sources: Map<string, AttributeSource> | undefined): boolean {
+  switch (m.authority) {
+    case 'initial':
+      return false;
+    case 'defer':
+      return isEmptyValue(current) || sources?.get(m.sourceKey)?.sourceType === 'jit';
+    default:
+      return true;
+  }
+}
+
+function applyMappings(config: JitConfig, a: VerifiedAssertion, start: Doc, action: 'create' | 'update', sources?: Map<string, AttributeSource>): { doc: Doc; changes: AttributeChange[] } | JitPlan {
   // One copy, changed mapping by mapping: a failing mapping rejects the whole plan, so a half-changed copy is dropped.
   const doc = structuredClone(start);
   const touched = new Map<string, { op: ReturnType<typeof parseOne>; old: unknown }>();
@@ -207,6 +235,8 @@ function applyMappings(config: JitConfig, a: VerifiedAssertion, start: Doc, acti
       return reject(RejectReason.RequiredAttributeMissing, `attributeMappings[${m.index}] (${m.target}) is required but the asserted value is empty`);
     }
     const op = value === '' ? parseOne(USER_RESOURCE_TYPE, 'remove', m.target, undefined) : parseOne(USER_RESOURCE_TYPE, 'replace', m.target, value);
+    // The authority decides over the value as it stands now (after earlier mappings), the recorded source over the stored one.
+    if (action === 'update' && !mayUpdate(m, readValue(doc, op), sources)) continue;
     if (!touched.has(m.target)) touched.set(m.target, { op, old: readValue(start, op) });
     try {
       // An empty asserted value clears the attribute (IDCS); otherwise the last mapping to a target wins.
@@ -262,13 +292,13 @@ function planCreate(config: JitConfig, a: VerifiedAssertion, groups: GroupDirect
   doc.schemas = [USER_SCHEMA_ID, ORACLE_USER_SCHEMA_ID];
   const user = validateUser(doc);
   if (isPlan(user)) return user;
-  const g = planGroups(config, a, [], groups);
+  const g = planGroups(config, a, [], groups, new Map());
   if ('kind' in g) return g;
   return { kind: 'create', user, changes: mapped.changes, join: g.join, skipped: g.skipped };
 }
 
 function planUpdate(config: JitConfig, a: VerifiedAssertion, existing: ExistingUser, groups: GroupDirectory): JitPlan {
-  const mapped = applyMappings(config, a, existing.doc, 'update');
+  const mapped = applyMappings(config, a, existing.doc, 'update', existing.sources);
   if (isPlan(mapped)) return mapped;
   // Every user needs a primary email (IDCS); an assertion that empties it must not leave the user without one.
   if (hasPrimaryEmail(existing.doc) && !hasPrimaryEmail(mapped.doc)) {
@@ -276,12 +306,12 @@ function planUpdate(config: JitConfig, a: VerifiedAssertion, existing: ExistingU
   }
   const user = validateUser(mapped.doc);
   if (isPlan(user)) return user;
-  const g = planGroups(config, a, existing.groupIds, groups);
+  const g = planGroups(config, a, existing.groupIds, groups, existing.jitGrants);
   if ('kind' in g) return g;
   return { kind: 'update', userId: existing.id, user, changes: mapped.changes, join: g.join, leave: g.leave, skipped: g.skipped };
 }
 
-function planGroups(config: JitConfig, a: VerifiedAssertion, current: string[], groups: GroupDirectory): { join: string[]; leave: string[]; skipped: SkippedGroup[] } | JitPlan {
+function planGroups(config: JitConfig, a: VerifiedAssertion, current: string[], groups: GroupDirectory, jitGrants: Map<string, string>): { join: string[]; leave: string[]; skipped: SkippedGroup[] } | JitPlan {
   const c = config.groups;
   // With no group source configured, JIT leaves memberships alone (Overwrite would otherwise empty them).
   if (!c.fromAssertion && !c.staticList) return { join: [], leave: [], skipped: [] };
@@ -313,13 +343,12 @@ function planGroups(config: JitConfig, a: VerifiedAssertion, current: string[], 
   }
   const have = new Set(current);
   const join = [...target].filter((id) => !have.has(id));
-  let leave: string[];
-  if (c.method === GroupAssignmentMethod.Overwrite) {
-    leave = current.filter((id) => !target.has(id));
-  } else {
-    // Merge keeps other memberships, but groups covered by explicit mappings follow the assertion (Oracle doc).
-    const mappedGroups = c.mode === GroupMappingMode.Explicit && c.fromAssertion ? new Set(c.explicit.values()) : new Set<string>();
-    leave = current.filter((id) => mappedGroups.has(id) && !target.has(id));
-  }
+  // Groups covered by explicit mappings follow the assertion, with Merge too (Oracle doc): the administrator made this
+  // IdP the authority on them. Overwrite also removes the other memberships, but only those its own IdP's JIT granted,
+  // never one an administrator, a SCIM client or another IdP granted (attribute ownership; Keycloak's most-reported
+  // group-sync bug is removing memberships it did not grant).
+  const mappedGroups = c.mode === GroupMappingMode.Explicit && c.fromAssertion ? new Set(c.explicit.values()) : new Set<string>();
+  const overwrite = c.method === GroupAssignmentMethod.Overwrite;
+  const leave = current.filter((id) => !target.has(id) && (mappedGroups.has(id) || (overwrite && jitGrants.get(id) === config.idpId)));
   return { join, leave, skipped };
 }

@@ -11,10 +11,14 @@ export const JIT_POLICY_EXTENSION_ID = 'urn:identity-domain:scim:schemas:extensi
 export const SIGN_IN_GATE_SCOPES = ['create', 'everySignIn'] as const;
 export type SignInGateScope = (typeof SIGN_IN_GATE_SCOPES)[number];
 
+/** Which users a dormant-user policy acts on (dormant-users.ts): jitManaged, the default, or includeOtherSources too. */
+export const DORMANT_USER_SCOPES = ['jitManaged', 'includeOtherSources'] as const;
+export type DormantUserScope = (typeof DORMANT_USER_SCOPES)[number];
+
 export const JIT_POLICY_EXTENSION_SCHEMA: ScimSchema = {
   id: JIT_POLICY_EXTENSION_ID,
   name: 'IdentityProviderJitPolicy',
-  description: 'Just-In-Time provisioning policies beyond IDCS: a sign-in gate over the verified assertion attributes (or OpenID Connect claims), and how long sign-in inputs are kept for the change-impact report',
+  description: 'Just-In-Time provisioning policies beyond IDCS: a sign-in gate over the verified assertion attributes (or OpenID Connect claims), how long sign-in inputs are kept for the change-impact report, and what happens to users of this IdP who stop signing in',
   attributes: [
     attr(
       'signInGate',
@@ -30,6 +34,17 @@ export const JIT_POLICY_EXTENSION_SCHEMA: ScimSchema = {
     }),
     attr('signInInputRetentionDays', 'integer', 'Days the last sign-in inputs of each user are kept for the change-impact report (jitImpact): only the assertion values or claims this IdP\'s mappings, group rule, lookup and gate read. Default 90; 0 keeps none', {
       example: 90,
+    }),
+    attr('dormantUserDeactivateAfterDays', 'integer', 'Dormant users: deactivate (active=false) the users of this IdP (see dormantUserScope) whose last successful sign-in, or creation when they never signed in, is this many days ago or more; 1 to 3650. A server job applies it every hour (JIT_DORMANT_USERS_INTERVAL_SECONDS); POST …/dormantUsers runs it, or with dryRun lists whom it would act on. Absent: no dormant-user policy', {
+      example: 90,
+    }),
+    attr('dormantUserDeleteAfterDays', 'integer', 'Dormant users: delete a user this policy deactivated this many more days after it did, unless someone changed the user since (e.g. reactivated it); 1 to 3650, needs dormantUserDeactivateAfterDays. Absent: deactivated users are kept', {
+      example: 30,
+    }),
+    attr('dormantUserScope', 'string', 'Which users the dormant-user policy acts on. jitManaged (the default): users this IdP\'s JIT created or last updated, and that nobody else changed since; includeOtherSources: also users this IdP\'s JIT created, or that last signed in through it, which an administrator, a SCIM client or another IdP changed since', {
+      canonicalValues: [...DORMANT_USER_SCOPES],
+      caseExact: true,
+      example: 'jitManaged',
     }),
   ],
 };

@@ -7,3 +7,4 @@ export * from './migrations';
 export * from './sweeps';
 export * from './sql-runner';
 export * from './sealed-secrets';
+export * from './job-leases';

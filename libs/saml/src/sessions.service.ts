@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EntityManager, MoreThan } from 'typeorm';
 import { Database, nowIso, sweepDue } from '@app/persistence';
+import { recordSignIn } from '@app/users';
 import type { LogoutSubject } from './response-checks';
 import { SessionEntity } from './saml-login.entities';
 
@@ -59,6 +60,8 @@ export class SessionsService {
       spNameQualifier: subject?.spNameQualifier ?? null,
       sessionIndex: subject?.sessionIndex ?? null,
     });
+    // The user's lastSuccessfulLoginDate (and the dormant-user policies' clock), with the sign-in or not at all.
+    await recordSignIn(m, userId, idpId, now.toISOString());
     return token;
   }
 

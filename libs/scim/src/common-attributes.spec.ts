@@ -1,4 +1,4 @@
-import { ocidOf, resourceWriter, withCommonColumns, writerOf } from './common-attributes';
+import { ocidOf, resourceWriter, withCommonColumns, writerColumn, writerOf } from './common-attributes';
 import { resolvePath } from './paths';
 import { WIDGET } from './test-fixtures';
 
@@ -13,8 +13,11 @@ describe('common attributes', () => {
     it.each([
       ['an admin client', { kind: 'client', id: 'client-1', name: 'Nightly sync' }],
       ['a provisioning token', { kind: 'provisioningToken', id: 'a1b2', name: 'Okta SCIM' }],
-    ])('should make %s an App named by its id and name', (_what, principal) => {
-      expect(writerOf({ principal })).toEqual({ type: 'App', value: principal.id, display: principal.name });
+    ])('should make %s an App named by its id and name, knowing its kind without storing it', (_what, principal) => {
+      const w = writerOf({ principal });
+      expect(w).toEqual({ type: 'App', value: principal.id, display: principal.name, principalKind: principal.kind });
+      // The kind tells a SCIM client from an administrator (attribute ownership); the writer columns do not keep it.
+      expect(JSON.parse(writerColumn(w)!)).toEqual({ type: 'App', value: principal.id, display: principal.name });
     });
 
     it('should know no writer for a request without principal', () => {

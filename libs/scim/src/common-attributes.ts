@@ -25,6 +25,11 @@ export interface ResourceWriter {
   ocid?: string;
   /** Endpoint of the writer, when it is a resource of this API: gives `$ref`. */
   endpoint?: string;
+  /**
+   * The kind of principal behind an admin API request (`client`, `provisioningToken`): which source set a user's
+   * attributes (libs/users attribute-sources.ts). Known while writing, never stored in the writer columns.
+   */
+  principalKind?: string;
 }
 
 /**
@@ -39,7 +44,7 @@ export interface WritingActor {
 export function writerOf(actor: WritingActor | undefined): ResourceWriter | undefined {
   const p = actor?.principal;
   // Admin clients and provisioning tokens alike are Apps (see ResourceWriter).
-  return p ? { type: 'App', value: p.id, display: p.name } : undefined;
+  return p ? { type: 'App', value: p.id, display: p.name, principalKind: p.kind } : undefined;
 }
 
 /** The writer of a change made by a resource of this API rather than by a request's principal (JIT: the identity provider). */
@@ -68,7 +73,9 @@ export abstract class WriterColumns {
 }
 
 export function writerColumn(w: ResourceWriter | undefined): string | null {
-  return w ? JSON.stringify(w) : null;
+  if (!w) return null;
+  const { principalKind: _kind, ...stored } = w;
+  return JSON.stringify(stored);
 }
 
 /** idcsCreatedBy / idcsLastModifiedBy as a response shows a stored writer. */

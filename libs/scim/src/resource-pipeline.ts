@@ -95,9 +95,9 @@ export interface ResourceKind<R extends VersionedRow> {
   /**
    * Rows derived from the document (e.g. index rows of multi-valued attributes), written with each new version.
    * `before` is the representation it replaces (undefined for a new resource), so that rows that did not change
-   * need not be rewritten.
+   * need not be rewritten; `by` is who writes it.
    */
-  writeDerived?(m: EntityManager, row: R, doc: Doc, before: Doc | undefined): Promise<void>;
+  writeDerived?(m: EntityManager, row: R, doc: Doc, before: Doc | undefined, by: ResourceWriter | undefined): Promise<void>;
   /** The SCIM error for a unique-constraint violation while writing `doc`. */
   conflict(e: unknown, doc: Doc | undefined): ScimError;
   /** The full representation (before projection) of a stored row: the document plus what other rows hold. */
@@ -236,7 +236,7 @@ export class ResourcePipeline<R extends VersionedRow> {
     const writer = writerColumn(by);
     const row = { ...this.kind.toRow(id, doc, 1, now, now), ...extraColumns, createdBy: writer, lastModifiedBy: writer } as R;
     await this.kind.table.insert(m, row);
-    await this.kind.writeDerived?.(m, row, doc, undefined);
+    await this.kind.writeDerived?.(m, row, doc, undefined, by);
     return row;
   }
 
@@ -249,7 +249,7 @@ export class ResourcePipeline<R extends VersionedRow> {
     if (sameRepresentation(doc, before) && !extraColumns) return current;
     const row = this.nextRow(current, doc, extraColumns, by);
     if (!(await this.kind.table.updateIfVersion(m, row, current.version))) return undefined;
-    await this.kind.writeDerived?.(m, row, doc, before);
+    await this.kind.writeDerived?.(m, row, doc, before, by);
     return row;
   }
 
@@ -283,7 +283,7 @@ export class ResourcePipeline<R extends VersionedRow> {
       if (!(await this.kind.table.updateIfVersion(m, row, current.version))) return undefined;
       const besideChanged = c.beside ? await c.beside(m) : false;
       if (!docChanged && !besideChanged) throw new Unchanged(await this.result(m, current, old, request, projection));
-      if (docChanged) await this.kind.writeDerived?.(m, row, c.doc, old);
+      if (docChanged) await this.kind.writeDerived?.(m, row, c.doc, old, by);
       await written?.(m, { action: 'update', row, before: old, after: c.doc });
       return this.result(m, row, c.doc, request, projection);
     });

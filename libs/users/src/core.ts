@@ -6,3 +6,4 @@ export * from './user.schema';
 export * from './user-extensions.schema';
 export * from './oci-tags.schema';
 export * from './user-rules';
+export * from './attribute-sources';

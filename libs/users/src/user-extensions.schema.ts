@@ -32,7 +32,7 @@ const lockState = (name: string, description: string, extra: ReturnType<typeof a
 export const USER_STATE_SCHEMA: ScimSchema = {
   id: USER_STATE_SCHEMA_ID,
   name: 'UserStateUser',
-  description: 'Oracle IDCS user state: account lock. A user whose locked.on is true cannot sign in',
+  description: 'Oracle IDCS user state: account lock (a user whose locked.on is true cannot sign in) and the last successful sign-in',
   attributes: [
     lockState('locked', 'Account lock: a locked user cannot sign in. An administrator locks with {"on": true} and unlocks with {"on": false}; a PUT that leaves locked out keeps the lock as it is', [
       // Server-set: a lock made through this API is an administrator's lock; the other reasons are IDCS's own locks.
@@ -44,6 +44,13 @@ export const USER_STATE_SCHEMA: ScimSchema = {
     ]),
     lockState('recoveryLocked', 'Account-recovery lock (stored as data: this server has no account recovery); a PUT that leaves it out keeps it'),
     attr('maxConcurrentSessions', 'integer', 'Maximum number of concurrent sessions, at least 1 (stored as data: not enforced here)', { example: 10 }),
+    // As IDCS describes it: returned on request, searchable. Kept outside the user's document, so a sign-in gives the
+    // user no new version (an administrator's If-Match stays valid).
+    attr('lastSuccessfulLoginDate', 'dateTime', 'When the user last signed in successfully (SAML or OpenID Connect, through any identity provider); absent for a user who never did. Set by the server; a sign-in does not change the user\'s meta.version. Returned on request, as IDCS does (attributes=urn:ietf:params:scim:schemas:oracle:idcs:extension:userState:User:lastSuccessfulLoginDate, or attributeSets=all); filterable and sortable', {
+      mutability: 'readOnly',
+      returned: 'request',
+      example: '2026-11-26T09:15:00.000Z',
+    }),
   ],
 };
 

@@ -1,5 +1,7 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { WriterColumns } from '@app/scim';
+import { UserSignInEntity } from './user-sign-ins';
+import { UserAttributeSourceEntity } from './user-attribute-sources';
 
 @Entity('users')
 export class UserEntity extends WriterColumns {
@@ -35,4 +37,4 @@ export class UserAttributeValueEntity {
   @Column({ name: 'is_secondary', type: 'boolean', default: false }) isSecondary!: boolean;
 }
 
-export const USER_ENTITIES = [UserEntity, UserAttributeValueEntity];
+export const USER_ENTITIES = [UserEntity, UserAttributeValueEntity, UserSignInEntity, UserAttributeSourceEntity];

@@ -1,5 +1,6 @@
 import { attr, complex, ScimAttribute, ScimResourceType, ScimSchema } from '@app/scim/core';
 import { OCI_TAGS_SCHEMA } from './oci-tags.schema';
+import { ATTRIBUTE_SOURCES_SCHEMA } from './attribute-sources';
 import {
   ADAPTIVE_USER_SCHEMA,
   CAPABILITIES_USER_SCHEMA,
@@ -199,6 +200,7 @@ export const USER_RESOURCE_TYPE: ScimResourceType = {
     { schema: POSIX_USER_SCHEMA, required: false },
     { schema: SELF_CHANGE_USER_SCHEMA, required: false },
     { schema: SFF_USER_SCHEMA, required: false },
+    { schema: ATTRIBUTE_SOURCES_SCHEMA, required: false },
   ],
 };
 

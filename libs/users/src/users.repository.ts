@@ -5,6 +5,7 @@ import { ListQuery, RawListTable, ResolvedPath, runRawListQuery, SqlCollection, 
 import { USER_RESOURCE_TYPE } from './user.schema';
 import { UserAttributeValueEntity, UserEntity } from './user.entity';
 import { UserIndexRow } from './user-row';
+import { LAST_SUCCESSFUL_LOGIN_PATH } from './user-sign-ins';
 
 const INDEXED_MULTI_VALUED = new Set(['emails', 'phoneNumbers']);
 
@@ -16,6 +17,11 @@ const COLUMNS: Record<string, SqlExpr> = {
   'name.givenName': { expr: 'r.given_name_lower', lowered: true },
   'name.familyName': { expr: 'r.family_name_lower', lowered: true },
   active: { expr: 'r.active' },
+};
+
+/** Extension attributes kept outside the document: the last sign-in (user_sign_ins, user-sign-ins.ts). */
+const EXTENSION_COLUMNS: Record<string, SqlExpr> = {
+  [LAST_SUCCESSFUL_LOGIN_PATH]: { expr: '(SELECT si.last_sign_in_at FROM user_sign_ins si WHERE si.user_id = r.id)' },
 };
 
 /** The columns of a user that a list response is built from. */
@@ -31,7 +37,7 @@ let aliasCounter = 0;
 /** Where each User attribute lives in SQL: indexed columns, index rows, memberships, else the JSON document. */
 export const USER_SQL_MAPPING: SqlMapping = {
   documentColumn: 'r.data',
-  column: (p: ResolvedPath) => (p.extension ? undefined : COLUMNS[p.canonical]),
+  column: (p: ResolvedPath) => (p.extension ? EXTENSION_COLUMNS[p.canonical] : COLUMNS[p.canonical]),
   collection: (p: ResolvedPath): SqlCollection | undefined => {
     const a = `v${aliasCounter++ % 1000}`;
     if (!p.extension && INDEXED_MULTI_VALUED.has(p.attribute.name)) {

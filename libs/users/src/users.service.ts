@@ -17,6 +17,7 @@ import {
   ResourcePipeline,
   ResourceResult,
   retainUnsentImmutable,
+  schemasOf,
   ScimError,
   syncSchemas,
   writerOf,
@@ -25,6 +26,9 @@ import {
 import { UserEntity } from './user.entity';
 import { userIndexRows, userRow } from './user-row';
 import { UserReferences } from './user-references';
+import { LAST_SUCCESSFUL_LOGIN_PATH, lastSignInsOf, withLastSuccessfulLogin } from './user-sign-ins';
+import { attributeSourceOf, changedAttributeKeys } from './attribute-sources';
+import { ATTRIBUTE_SOURCES_PATH, attributeSourcesOf, recordAttributeSources, withAttributeSources } from './user-attribute-sources';
 import { checkEmails, dropRequestOnly, hasPrimaryEmail, isLocked, retainUnsentLocks, settleUserState } from './user-rules';
 import { ORACLE_USER_SCHEMA_ID, USER_RESOURCE_TYPE } from './user.schema';
 import { UserLookupAttribute, UsersRepository } from './users.repository';
@@ -57,7 +61,10 @@ export class UsersService {
       noun: 'user',
       table: users.table,
       toRow: userRow,
-      writeDerived: async (m, row, doc, before) => {
+      writeDerived: async (m, row, doc, before, by) => {
+        // Every writer of a user passes here (SCIM, administrators, JIT): what changed is recorded as set by it
+        // (attribute ownership), one upsert; a new user written by nobody known has no sources to forget.
+        if (by || before) await recordAttributeSources(m, row.id, changedAttributeKeys(schemasOf(rt), before, doc), attributeSourceOf(by, row.lastModified));
         const rows = userIndexRows(doc);
         // Most updates (a sign-in's new name, a PATCH of title) leave emails and phone numbers as they were.
         if (!before || !isDeepStrictEqual(rows, userIndexRows(before))) await users.writeIndexRows(m, row.id, rows, !before);
@@ -70,8 +77,10 @@ export class UsersService {
         return ScimError.conflict(`A user with userName${name} already exists (user names are unique, ignoring case)`);
       },
       render: async (m, row, doc, _request, projection) => {
-        if (!projection.includes('groups')) return doc;
-        return this.withGroups(doc, (await users.groupsOf(m, [row.id])).get(row.id));
+        let shown = projection.includes(LAST_SUCCESSFUL_LOGIN_PATH) ? withLastSuccessfulLogin(doc, (await lastSignInsOf(m, [row.id])).get(row.id)) : doc;
+        if (projection.includes(ATTRIBUTE_SOURCES_PATH)) shown = withAttributeSources(shown, (await attributeSourcesOf(m, [row.id])).get(row.id));
+        if (!projection.includes('groups')) return shown;
+        return this.withGroups(shown, (await users.groupsOf(m, [row.id])).get(row.id));
       },
     });
   }
@@ -95,9 +104,11 @@ export class UsersService {
       const { rows, total } = await this.users.list(m, query);
       // One query for the groups of the whole page rather than one per user.
       const groups = projection.includes('groups') ? await this.users.groupsOf(m, rows.map((r) => r.id)) : undefined;
+      const signIns = projection.includes(LAST_SUCCESSFUL_LOGIN_PATH) ? await lastSignInsOf(m, rows.map((r) => r.id)) : undefined;
+      const sources = projection.includes(ATTRIBUTE_SOURCES_PATH) ? await attributeSourcesOf(m, rows.map((r) => r.id)) : undefined;
       const resources: Doc[] = [];
       for (const r of rows) {
-        const doc = JSON.parse(r.data) as Doc;
+        const doc = withAttributeSources(withLastSuccessfulLogin(JSON.parse(r.data) as Doc, signIns?.get(r.id)), sources?.get(r.id));
         resources.push(projection.apply(await this.pipeline.representation(m, r, groups ? this.withGroups(doc, groups.get(r.id)) : doc)));
       }
       return listResponse(resources, total, query.startIndex);

@@ -88,7 +88,12 @@ describe('large inputs: caps on multi-valued attributes and on resource size', (
         ...Object.fromEntries(['scope', 'adminScope', 'relayIdpParamMappings', 'jitProvAssignedGroups'].map((a) => [`${social}:${a}`, 100])),
         ...Object.fromEntries(['signingCertificateChain', 'ocspTrustCertChain', 'ekuValues'].map((a) => [`${x509}:${a}`, 100])),
       });
-      expect(limits.maxValues.MappedAttribute).toEqual({ attributeMappings: 100, 'attributeMappings.appliesToActions': 100 });
+      expect(limits.maxValues.MappedAttribute).toEqual({
+        attributeMappings: 100,
+        'attributeMappings.appliesToActions': 100,
+        // Our JIT policy extension's authorities, one per mapping at most.
+        'urn:identity-domain:scim:schemas:extension:jitPolicy:2.0:MappedAttribute:attributeAuthorities': 100,
+      });
     });
   });
 

@@ -142,6 +142,12 @@ describe('OpenID Connect sign-in', () => {
       expect(created.emails).toEqual([expect.objectContaining({ value: 'alice@acme.test', primary: true, type: 'work' })]);
       expect(created.title).toBe('FR');
       expect(groupNames(created)).toEqual(['OCI Administrators', 'OCI Admins']);
+      // An OpenID Connect sign-in is recorded as a SAML one is: the last sign-in (dormant users), and JIT as the source.
+      const STATE = 'urn:ietf:params:scim:schemas:oracle:idcs:extension:userState:User';
+      const SOURCES = 'urn:identity-domain:scim:schemas:extension:attributeSources:2.0:User';
+      const recorded = await s.api('GET', `/admin/v1/Users/${created.id}?attributes=${encodeURIComponent(`${STATE}:lastSuccessfulLoginDate,${SOURCES}`)}`);
+      expect(Date.parse(recorded.body[STATE]?.lastSuccessfulLoginDate)).toBeGreaterThan(Date.now() - 5 * 60_000);
+      expect(recorded.body[SOURCES]?.attributeSources).toEqual(expect.arrayContaining([expect.objectContaining({ attribute: 'name.givenName', sourceType: 'jit', sourceId: idpId })]));
       const event = await lastSuccess(idpId);
       expect(event.details).toMatchObject({ protocol: 'oidc', nameId: 'alice', jit: 'userCreated' });
       expect(event.changes).toEqual(expect.arrayContaining([expect.objectContaining({ attribute: 'name.givenName', newValue: '"Alice"' })]));

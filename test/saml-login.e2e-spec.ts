@@ -467,7 +467,10 @@ describe(`SAML sign-in through /fed/v1/sp (${E2E_DB})`, () => {
       expect(updated!.groups.map((g: { display: string }) => g.display)).toEqual(['OCI Admins']);
       const events = await s.api('GET', `/admin/v1/AuditEvents?filter=${encodeURIComponent(`eventId eq "sso.login" and actorId eq "${created!.id}"`)}&sortBy=timestamp`);
       const update = events.body.Resources.at(-1);
-      expect(update.changes).toEqual(expect.arrayContaining([{ attribute: 'name.givenName', oldValue: '"Tutorial"', newValue: '"Tutorial-Renamed"' }]));
+      // Each change names the source of the value it replaced (attribute ownership): here JIT, through this IdP.
+      expect(update.changes).toEqual(
+        expect.arrayContaining([{ attribute: 'name.givenName', oldValue: '"Tutorial"', newValue: '"Tutorial-Renamed"', replacedSource: expect.stringContaining('"sourceType":"jit"') }]),
+      );
       expect(JSON.parse(update.details)).toMatchObject({ jit: 'userUpdated', groupsLeft: [{ id: ociAdministrators, displayName: 'OCI Administrators' }] });
     });
 

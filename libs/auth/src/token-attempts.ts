@@ -194,7 +194,7 @@ export class TokenAttemptLimiter {
   async succeeded(t: AttemptTicket, now = Date.now()): Promise<void> {
     await this.db.transaction(async (m) => {
       if (!t.bypassedClientLock) await m.query(this.sql('DELETE FROM token_attempt_counters WHERE kind = $1 AND subject = $2'), ['client', t.client]);
-      await this.giveBackIn(m, 'address', t.address, ADDRESS_BUDGET);
+      await this.giveBackWithin(m, [{ kind: 'address', budget: ADDRESS_BUDGET }], t.address);
       await m.query(
         this.sql(
           `INSERT INTO token_known_sources (client_key, address_key, last_success) VALUES ($1, $2, $3)
@@ -232,17 +232,6 @@ export class TokenAttemptLimiter {
     // The lock starts with this attempt: it is undone by succeeded() if the secret turns out right.
     if (lock > 0) await m.query(this.sql('UPDATE token_attempt_counters SET blocked_until = $3 WHERE kind = $1 AND subject = $2'), [kind, subject, now + lock]);
     return { failures };
-  }
-
-  private async giveBackIn(m: EntityManager, kind: string, subject: string, b: AttemptBudget): Promise<void> {
-    await m.query(
-      this.sql(
-        `UPDATE token_attempt_counters SET failures = failures - 1,
-           blocked_until = CASE WHEN failures - 1 < $3 THEN 0 ELSE blocked_until END
-         WHERE kind = $1 AND subject = $2 AND failures > 0`,
-      ),
-      [kind, subject, b.limit],
-    );
   }
 
   private async isKnownSource(m: EntityManager, client: string, address: string, now: number): Promise<boolean> {

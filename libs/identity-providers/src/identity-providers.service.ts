@@ -27,7 +27,7 @@ import { consumerSecretContext, encryptConsumerSecretsAtRest } from './consumer-
 import { IdentityProviderEntity } from './identity-provider.entity';
 import { IDENTITY_PROVIDER_RESOURCE_TYPE, SOCIAL_IDENTITY_PROVIDER_SCHEMA_ID } from './identity-provider.schema';
 import { checkConsumerSecret, patchedIdentityProvider, prepareIdentityProvider, previewAssertionOf, socialRedirectUrl, takeConsumerSecret } from './identity-provider-rules';
-import { findIdentityProviderRow, IdentityProviderRef, SignInConfiguration, SignInConfigurationCache, signInConfigurationKeys, signInConfigurationOf } from './sign-in-configuration';
+import { findIdentityProviderRow, IdentityProviderRef, SignInConfiguration, mappedAttributeKey, SignInConfigurationCache, signInConfigurationKeys, signInConfigurationOf } from './sign-in-configuration';
 import { signingKeyWarnings, withSigningKeyStatus } from './signing-keys';
 
 const rt = IDENTITY_PROVIDER_RESOURCE_TYPE;
@@ -252,7 +252,7 @@ export class IdentityProvidersService implements OnModuleInit {
       if (!row) return undefined;
       const mapped = await this.mapped.findRowForIdentityProvider(m, row.id);
       const config = signInConfigurationOf(row, mapped ? (JSON.parse(mapped.data) as Doc) : undefined);
-      if (keys.length === 1) this.signInConfigurations.set({ id: row.id, version: row.version, mapped: mapped ? `${mapped.id}@${mapped.version}` : '' }, config);
+      if (keys.length === 1) this.signInConfigurations.set({ id: row.id, version: row.version, mapped: mappedAttributeKey(mapped) }, config);
       return config;
     });
   }

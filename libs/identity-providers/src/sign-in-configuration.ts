@@ -232,7 +232,12 @@ export function signInConfigurationKeys(sql: SqlRunner, ref: IdentityProviderRef
      WHERE ${where}`;
   return sql
     .query<{ id: string; version: number | string; mapped_id: string | null; mapped_version: number | string | null }>(...sql.escape(text, params))
-    .then((rows) => rows.map((r) => ({ id: r.id, version: Number(r.version), mapped: r.mapped_id ? `${r.mapped_id}@${Number(r.mapped_version)}` : '' })));
+    .then((rows) => rows.map((r) => ({ id: r.id, version: Number(r.version), mapped: mappedAttributeKey(r.mapped_id ? { id: r.mapped_id, version: Number(r.mapped_version) } : null) })));
+}
+
+/** SignInConfigurationKey.mapped of an IdP's MappedAttribute (id and version), or of none. */
+export function mappedAttributeKey(mapped: { id: string; version: number } | null): string {
+  return mapped ? `${mapped.id}@${mapped.version}` : '';
 }
 
 /**
